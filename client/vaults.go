@@ -1,0 +1,38 @@
+package client
+
+import (
+	"context"
+	"net/http"
+)
+
+// CreateVault creates a vault owned by the caller (POST /v1/vaults). Errors: KindInvalid, KindForbidden
+// (agent bound by vault_ids), KindLimitExceeded.
+func (c *Client) CreateVault(ctx context.Context, name, description string) (Vault, error) {
+	in := struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}{name, description}
+	return call[Vault](ctx, c, http.MethodPost, "/v1/vaults", nil, in)
+}
+
+// ListVaults lists the vaults visible to the caller (GET /v1/vaults).
+func (c *Client) ListVaults(ctx context.Context) ([]Vault, error) {
+	out, err := call[struct {
+		Vaults []Vault `json:"vaults"`
+	}](ctx, c, http.MethodGet, "/v1/vaults", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return nonNil(out.Vaults), nil
+}
+
+// GetVault returns one vault (GET /v1/vaults/{id}); missing and invisible vaults alike give KindNotFound.
+func (c *Client) GetVault(ctx context.Context, id string) (Vault, error) {
+	return call[Vault](ctx, c, http.MethodGet, vaultPath(id, ""), nil, nil)
+}
+
+// DeleteVault deletes a vault with its key, secrets and policies (DELETE /v1/vaults/{id}). Errors:
+// KindForbidden (visible but not the owner), KindNotFound.
+func (c *Client) DeleteVault(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, vaultPath(id, ""), nil, nil, nil)
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"clavis.dev/clavis/internal/engine"
+	"clavis.dev/clavis/internal/httpapi"
+	"clavis.dev/clavis/internal/keyring"
+	"clavis.dev/clavis/internal/keyring/file"
+	"clavis.dev/clavis/internal/store"
+	"clavis.dev/clavis/internal/store/sqlite"
+)
+
+// serverConfig is the resolved configuration of `clavis server`.
+type serverConfig struct {
+	listen, dataDir, database, rootKey, signup, publicURL, rateLimits, logLevel, trustedProxies string
+	leeway                                                                                      time.Duration
+	dev                                                                                         bool
+}
+
+// parseServerFlags resolves flags > environment (CLAVIS_<FLAG>) > defaults.
+func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
+	fs := flag.NewFlagSet("clavis server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &serverConfig{}
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv("CLAVIS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.listen, "listen", env("listen", "127.0.0.1:8080"), "address to listen on (host:port; port 0 picks a free port)")
+	fs.StringVar(&c.dataDir, "data-dir", env("data-dir", "./clavis-data"), "directory for the embedded database and the root key file")
+	fs.StringVar(&c.database, "database", env("database", ""), "database: sqlite:<file> (default sqlite:<data-dir>/clavis.db)")
+	fs.StringVar(&c.rootKey, "root-key", env("root-key", ""), "root key provider: file:<path> (default file:<data-dir>/root.key, generated 0600 on first start)")
+	fs.StringVar(&c.signup, "signup", env("signup", ""), "signup mode: open | first-user | closed (default first-user; open with --dev)")
+	fs.StringVar(&c.publicURL, "public-url", env("public-url", ""), "public base URL used as JWT issuer and in links (default http://<listen address>)")
+	fs.StringVar(&c.rateLimits, "rate-limits", env("rate-limits", "on"), "rate limits: on | off (off is for benchmarks and trusted networks)")
+	fs.StringVar(&c.logLevel, "log-level", env("log-level", "info"), "log level: debug | info | warn | error")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("trusted-proxies", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is honoured")
+	leeway := env("jwt-leeway", "5s")
+	fs.Func("jwt-leeway", "clock skew tolerated on token expiry, 0s–60s (default 5s)", func(s string) error { leeway = s; return nil })
+	devDefault := env("dev", "false") == "true"
+	fs.BoolVar(&c.dev, "dev", devDefault, "development mode: open signup, loopback only, friendly banner")
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if c.leeway, err = time.ParseDuration(leeway); err != nil || c.leeway < 0 || c.leeway > time.Minute {
+		return nil, fmt.Errorf("--jwt-leeway must be a duration between 0s and 60s")
+	}
+	if c.signup == "" {
+		c.signup = engine.SignupFirstUser
+		if c.dev {
+			c.signup = engine.SignupOpen
+		}
+	}
+	switch c.signup {
+	case engine.SignupOpen, engine.SignupFirstUser, engine.SignupClosed:
+	default:
+		return nil, fmt.Errorf("--signup must be open, first-user or closed")
+	}
+	if c.rateLimits != "on" && c.rateLimits != "off" {
+		return nil, fmt.Errorf("--rate-limits must be on or off")
+	}
+	if c.database == "" {
+		c.database = "sqlite:" + filepath.Join(c.dataDir, "clavis.db")
+	}
+	if c.rootKey == "" {
+		c.rootKey = "file:" + filepath.Join(c.dataDir, "root.key")
+	}
+	return c, nil
+}
+
+func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServerFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %v", err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	if cfg.dev && !addr.IP.IsLoopback() {
+		ln.Close()
+		return fmt.Errorf("--dev serves loopback only; %s is not a loopback address", cfg.listen)
+	}
+	if cfg.publicURL == "" {
+		cfg.publicURL = "http://" + addr.String()
+	}
+	cfg.publicURL = strings.TrimRight(cfg.publicURL, "/")
+	proxies, err := parsePrefixes(cfg.trustedProxies)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		ln.Close()
+		return fmt.Errorf("data dir: %w", err)
+	}
+	st, err := openStore(ctx, cfg.database)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer st.Close()
+	root, err := openRootKey(cfg.rootKey)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	eng, err := engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
+		Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log,
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("starting engine: %w", err)
+	}
+	api := httpapi.New(eng, httpapi.Options{Version: version, PublicURL: cfg.publicURL, TrustedProxies: proxies, Logger: log})
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("clavis listening", "addr", addr.String(), "public_url", cfg.publicURL, "database", redactDSN(cfg.database),
+		"signup", cfg.signup, "version", version)
+	if cfg.dev {
+		fmt.Fprintf(stdout, "Clavis %s (dev mode) listening on %s — open signup, data in %s\n"+
+			"Sign up:  curl -s -X POST %s/v1/auth/signup -H 'Content-Type: application/json' "+
+			"-d '{\"email\":\"you@example.com\",\"password\":\"a-long-passphrase\"}'\n",
+			version, cfg.publicURL, cfg.dataDir, cfg.publicURL)
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is not an address or CIDR", f)
+			}
+			f = netip.PrefixFrom(a, a.BitLen()).String()
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is not an address or CIDR", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// openStore opens the database named by dsn.
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil, fmt.Errorf("--database: PostgreSQL is not supported by this build yet")
+	}
+	return nil, fmt.Errorf("--database: want sqlite:<file>")
+}
+
+// openRootKey opens the root-key provider named by spec.
+func openRootKey(spec string) (keyring.RootKey, error) {
+	if p, ok := strings.CutPrefix(spec, "file:"); ok {
+		k, err := file.Open(p, true)
+		if err != nil {
+			return nil, fmt.Errorf("--root-key: %w", err)
+		}
+		return k, nil
+	}
+	return nil, fmt.Errorf("--root-key: want file:<path>")
+}
+
+// redactDSN hides a password in a database URL for logging.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "@"); i >= 0 {
+		if j := strings.Index(dsn, "://"); j >= 0 && j < i {
+			return dsn[:j+3] + "…" + dsn[i:]
+		}
+	}
+	return dsn
+}

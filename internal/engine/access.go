@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/policy"
+	"clavis.dev/clavis/internal/store"
+)
+
+// vaultAccess is what the engine knows about a caller's relation to one visible vault.
+type vaultAccess struct {
+	vault *clavis.Vault
+	owner bool          // owner or owner-equivalent (spec §3.1)
+	rules []policy.Rule // the caller's policies on the vault, oldest first
+}
+
+// isOwner applies the owner rule: the creator, or for agent-created vaults the registering human.
+func isOwner(c *clavis.Caller, v *clavis.Vault) bool {
+	if v.System {
+		return false // __agent-keys has no owner bypass
+	}
+	switch c.Type {
+	case clavis.PrincipalUser:
+		return v.OwnerUserID == c.ID
+	case clavis.PrincipalAgent:
+		return v.CreatedByType == clavis.PrincipalAgent && v.CreatedBy == c.ID
+	}
+	return false
+}
+
+// openVault authorizes the caller to see vault id (spec §3.3 step 1 and the vault_ids binding) and loads
+// its rules. A vault the caller may not see is ErrNotFound, exactly like a missing one.
+func (e *Engine) openVault(tx store.Tx, c *clavis.Caller, id string, now time.Time) (*vaultAccess, error) {
+	v, err := tx.GetVault(id)
+	if clavis.IsKind(err, clavis.KindNotFound) {
+		return nil, clavis.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v.OrgID != c.OrgID {
+		return nil, clavis.ErrNotFound
+	}
+	if c.Type == clavis.PrincipalAgent && len(c.VaultIDs) > 0 && !v.System && !slices.Contains(c.VaultIDs, v.ID) {
+		return nil, clavis.ErrNotFound
+	}
+	va := &vaultAccess{vault: v, owner: isOwner(c, v)}
+	ps, err := tx.ListPrincipalPolicies(v.ID, c.Type, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	visible := va.owner
+	for _, p := range ps {
+		if p.ExpiresAt != nil && !now.Before(*p.ExpiresAt) {
+			continue
+		}
+		visible = true
+		r, err := ruleOf(p)
+		if err != nil {
+			return nil, err
+		}
+		va.rules = append(va.rules, r)
+	}
+	if v.System {
+		sys, err := e.agentKeyRules(tx, c)
+		if err != nil {
+			return nil, err
+		}
+		visible = visible || len(sys) > 0
+		va.rules = append(sys, va.rules...)
+	}
+	if !visible {
+		return nil, clavis.ErrNotFound
+	}
+	return va, nil
+}
+
+// agentKeyRules are the implicit read rules of the __agent-keys vault (spec §4.12): an agent reads its
+// own entries, a user the entries of the agents it registered.
+func (e *Engine) agentKeyRules(tx store.Tx, c *clavis.Caller) ([]policy.Rule, error) {
+	read := []clavis.Permission{clavis.PermRead}
+	if c.Type == clavis.PrincipalAgent {
+		return []policy.Rule{{ID: "", Pattern: "agents/" + c.ID + "/**", Permissions: read}}, nil
+	}
+	agents, err := tx.ListAgents(c.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	var rules []policy.Rule
+	for _, a := range agents {
+		if a.CreatedBy == c.ID {
+			rules = append(rules, policy.Rule{Pattern: "agents/" + a.ID + "/**", Permissions: read})
+		}
+	}
+	return rules, nil
+}
+
+// ruleOf converts a stored policy for the evaluator.
+func ruleOf(p *clavis.Policy) (policy.Rule, error) {
+	cond, err := policy.ParseConditions(p.Conditions)
+	if err != nil {
+		return policy.Rule{}, clavis.Internal(err) // validated on write; a stored bad condition is corruption
+	}
+	return policy.Rule{ID: p.ID, Pattern: p.Pattern, Permissions: p.Permissions, Effect: p.Effect,
+		Priority: p.Priority, RequireApproval: p.RequireApproval, ExpiresAt: p.ExpiresAt, Conditions: cond}, nil
+}
+
+// decide evaluates one path and permission for the caller inside a visible vault (spec §3.3 steps 2–7).
+func (va *vaultAccess) decide(c *clavis.Caller, path string, perm clavis.Permission, now time.Time) policy.Decision {
+	return policy.Evaluate(policy.Input{Path: path, Permission: perm, ClientIP: c.IP, Now: now,
+		Scopes: c.Scopes, Owner: va.owner, Rules: va.rules})
+}
+
+// authorize decides a path; a denial is recorded as access.denied and returned as a kept 403, so the
+// audit event commits with the transaction.
+func (e *Engine) authorize(tx store.Tx, c *clavis.Caller, va *vaultAccess, path string, perm clavis.Permission, now time.Time) error {
+	d := va.decide(c, path, perm, now)
+	if d.Allowed {
+		return nil
+	}
+	details := map[string]any{"vault_id": va.vault.ID, "path": path, "permission": string(perm), "reason": string(d.Reason)}
+	if err := e.record(tx, callerEvent(c, "access.denied", "secret", va.vault.ID, details)); err != nil {
+		return err
+	}
+	return keep(clavis.ErrForbidden)
+}
+
+// canManagePolicies reports whether the caller manages the vault's policies (spec §3.7).
+func canManagePolicies(c *clavis.Caller, va *vaultAccess) bool {
+	if va.vault.System {
+		return c.Type == clavis.PrincipalUser && c.Role == clavis.RoleOwner
+	}
+	return va.owner
+}
+
+// reservedName reports a vault name reserved for system vaults.
+func reservedName(name string) bool { return strings.HasPrefix(name, "__") }

@@ -1,0 +1,65 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/audit"
+	"clavis.dev/clavis/internal/store"
+)
+
+func orgAdmin(c *clavis.Caller) bool {
+	return c.Type == clavis.PrincipalUser && (c.Role == clavis.RoleOwner || c.Role == clavis.RoleAdmin)
+}
+
+// ListAudit returns events newest first: the whole org for owners and admins, the caller's own
+// events for everyone else (spec §4.10).
+func (e *Engine) ListAudit(ctx context.Context, c *clavis.Caller, q clavis.AuditQuery) ([]*clavis.AuditEvent, error) {
+	f := store.AuditFilter{OrgID: c.OrgID, ActorID: q.ActorID, ResourceID: q.ResourceID, Action: q.Action,
+		VaultID: q.VaultID, From: q.From, To: q.To, Limit: q.Limit, Offset: q.Offset}
+	if !orgAdmin(c) {
+		if q.ActorID != "" && q.ActorID != c.ID {
+			return []*clavis.AuditEvent{}, nil
+		}
+		f.ActorID = c.ID
+	}
+	out := []*clavis.AuditEvent{}
+	err := e.read(ctx, func(tx store.Tx) error {
+		evs, err := tx.ListAudit(f)
+		out = append(out, evs...)
+		return err
+	})
+	return out, err
+}
+
+// VerifyAudit walks the caller's org chain from its first event (owners and admins only).
+func (e *Engine) VerifyAudit(ctx context.Context, c *clavis.Caller, from, to *time.Time, limit int) (*clavis.AuditVerification, error) {
+	if !orgAdmin(c) {
+		return nil, clavis.E(clavis.KindForbidden, "Only organisation owners and admins may verify the audit log")
+	}
+	var res audit.Result
+	err := e.read(ctx, func(tx store.Tx) error {
+		evs, err := tx.AuditChain(c.OrgID, from, to, limit)
+		if err != nil {
+			return err
+		}
+		prevID, prevHash := "", ""
+		if len(evs) > 0 && evs[0].PrevEventID != "" {
+			// The walk starts mid-chain: anchor it on the first event's own link and hash.
+			prevID, prevHash = evs[0].PrevEventID, ""
+			res = audit.Verify(e.auditKey, evs[0].ID, evs[0].IntegrityHash, evs[1:])
+			res.Checked++
+			if res.Valid {
+				res.Verified++
+			}
+			return nil
+		}
+		res = audit.Verify(e.auditKey, prevID, prevHash, evs)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &clavis.AuditVerification{Valid: res.Valid, Verified: res.Verified, Checked: res.Checked, BrokenAt: res.BrokenAt}, nil
+}

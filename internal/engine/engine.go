@@ -1,0 +1,266 @@
+// Package engine implements clavis.Service: authentication, authorization, versioning, encryption and
+// audit. It is the only place where the rules live; transports parse and call it, stores persist for it.
+//
+// Every method that takes a Caller authorizes before it looks anything up, so a refusal never tells
+// whether the addressed object exists (spec §1.7).
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/audit"
+	"clavis.dev/clavis/internal/keyring"
+	"clavis.dev/clavis/internal/store"
+	"clavis.dev/clavis/internal/token"
+)
+
+// Signup modes (spec §2.1).
+const (
+	SignupOpen      = "open"
+	SignupFirstUser = "first-user"
+	SignupClosed    = "closed"
+)
+
+// Config holds the engine's settings. Zero values take the spec's defaults.
+type Config struct {
+	Issuer        string        // public base URL, JWT iss
+	SignupMode    string        // open | first-user | closed; default first-user
+	UserTokenTTL  time.Duration // default 900 s
+	AgentTokenTTL time.Duration // default 3600 s
+	Leeway        time.Duration // default 5 s
+	MaxValueBytes int           // default 512 KiB
+	PasswordHash  token.Params  // default token.DefaultParams
+	HashWorkers   int           // concurrent password hashes; default NumCPU
+	Version       string        // reported by /v1/health
+	Logger        *slog.Logger  // default slog.Default()
+}
+
+func (c *Config) defaults() {
+	if c.SignupMode == "" {
+		c.SignupMode = SignupFirstUser
+	}
+	if c.UserTokenTTL == 0 {
+		c.UserTokenTTL = 900 * time.Second
+	}
+	if c.AgentTokenTTL == 0 {
+		c.AgentTokenTTL = 3600 * time.Second
+	}
+	if c.Leeway == 0 {
+		c.Leeway = 5 * time.Second
+	}
+	if c.MaxValueBytes == 0 {
+		c.MaxValueBytes = 512 << 10
+	}
+	if c.PasswordHash == (token.Params{}) {
+		c.PasswordHash = token.DefaultParams
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Engine implements clavis.Service. It is safe for concurrent use.
+type Engine struct {
+	cfg      Config
+	store    store.Store
+	keys     *keyring.Keyring
+	tokens   *token.Issuer
+	hasher   *token.Hasher
+	pepper   []byte // keys API-key hashes
+	auditKey []byte // keys the audit chain
+	log      *slog.Logger
+}
+
+var _ clavis.Service = (*Engine)(nil)
+
+// Names of the server secrets kept (wrapped by the root key) in the store.
+const (
+	keyJWT    = "jwt-signing-key"
+	keyPepper = "api-key-pepper"
+	keyAudit  = "audit-hmac-key"
+)
+
+// New loads the server's own keys from st (creating them on first start, wrapped by the root key behind
+// kr) and returns a ready engine.
+func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (*Engine, error) {
+	cfg.defaults()
+	e := &Engine{cfg: cfg, store: st, keys: kr, log: cfg.Logger}
+	e.hasher = token.NewHasher(cfg.PasswordHash, cfg.HashWorkers)
+	jwtSeed, err := e.serverSecret(ctx, keyJWT, func() ([]byte, error) {
+		k, err := token.NewSigningKey()
+		if err != nil {
+			return nil, err
+		}
+		return k.Private.Seed(), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	signing := token.SigningKeyFromSeed(jwtSeed)
+	e.tokens = token.NewIssuer(cfg.Issuer, []token.SigningKey{signing}, cfg.Leeway)
+	random32 := func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	}
+	if e.pepper, err = e.serverSecret(ctx, keyPepper, random32); err != nil {
+		return nil, err
+	}
+	if e.auditKey, err = e.serverSecret(ctx, keyAudit, random32); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// serverSecret returns the named server secret, generating and storing it on first use. When several
+// processes start at once, the first stored value wins and every process uses it.
+func (e *Engine) serverSecret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
+	var wrapped []byte
+	err := e.store.Read(ctx, func(tx store.Tx) error {
+		var err error
+		wrapped, err = tx.ServerKey(name)
+		return err
+	})
+	if clavis.IsKind(err, clavis.KindNotFound) {
+		fresh, err := gen()
+		if err != nil {
+			return nil, err
+		}
+		w, err := e.keys.WrapServerSecret(ctx, name, fresh)
+		if err != nil {
+			return nil, err
+		}
+		err = e.store.Write(ctx, func(tx store.Tx) error {
+			var err error
+			wrapped, err = tx.PutServerKey(name, w)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	secret, err := e.keys.UnwrapServerSecret(ctx, name, wrapped)
+	if err != nil {
+		return nil, errors.New("cannot unwrap server key " + name + " (wrong root key?)")
+	}
+	return secret, nil
+}
+
+// Ready reports whether the store answers.
+func (e *Engine) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := e.store.Ping(ctx); err != nil {
+		return clavis.E(clavis.KindUnavailable, "database unavailable")
+	}
+	return nil
+}
+
+// JWKS returns the JSON Web Key Set of every verification key.
+func (e *Engine) JWKS() []byte { return e.tokens.JWKS() }
+
+// PublicKey returns the current raw Ed25519 verification key.
+func (e *Engine) PublicKey() []byte { return e.tokens.Keys()[0].Public() }
+
+// IssuerURL returns the public base URL used as JWT issuer.
+func (e *Engine) IssuerURL() string { return e.cfg.Issuer }
+
+func newID() string { return uuid.NewString() }
+
+// kept marks an error that must reach the caller while its transaction still commits (so that the audit
+// event recording a denial or failure is kept).
+type kept struct{ err error }
+
+func (k kept) Error() string { return k.err.Error() }
+
+// keep wraps err so that write commits its transaction and then returns err.
+func keep(err error) error { return kept{err} }
+
+// write runs fn in a write transaction. An error wrapped with keep commits and is returned unwrapped;
+// any other error rolls back. Unexpected errors are logged once here and become internal errors.
+func (e *Engine) write(ctx context.Context, fn func(tx store.Tx) error) error {
+	var deferred error
+	err := e.store.Write(ctx, func(tx store.Tx) error {
+		err := fn(tx)
+		var k kept
+		if errors.As(err, &k) {
+			deferred = k.err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return e.classify(err)
+	}
+	return deferred
+}
+
+// read runs fn in a read transaction.
+func (e *Engine) read(ctx context.Context, fn func(tx store.Tx) error) error {
+	return e.classify(e.store.Read(ctx, fn))
+}
+
+// classify passes *clavis.Error through and turns anything else into a logged internal error.
+func (e *Engine) classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *clavis.Error
+	if errors.As(err, &ce) {
+		if ce.Kind == clavis.KindInternal && ce.Err != nil {
+			e.log.Error("internal error", "err", ce.Err)
+		}
+		return ce
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return clavis.E(clavis.KindUnavailable, "request cancelled or timed out")
+	}
+	e.log.Error("internal error", "err", err)
+	return clavis.Internal(err)
+}
+
+// event is an audit event about to be recorded.
+type event struct {
+	org, action, resType, resID string
+	actor                       clavis.Principal
+	ip                          string
+	details                     map[string]any
+}
+
+// record chains and appends one audit event inside tx.
+func (e *Engine) record(tx store.Tx, ev event) error {
+	if ev.details == nil {
+		ev.details = map[string]any{}
+	}
+	actorID := ev.actor.ID
+	actorType := ev.actor.Type
+	if actorType == "" {
+		actorType, actorID = clavis.PrincipalAnonymous, "anonymous"
+	}
+	a := &clavis.AuditEvent{
+		ID: newID(), OrgID: ev.org, Action: ev.action, ActorID: actorID, ActorType: actorType,
+		ResourceType: ev.resType, ResourceID: ev.resID, Details: ev.details, IPAddress: ev.ip,
+		CreatedAt: clavis.Now(),
+	}
+	headID, headHash, err := tx.AuditHead(ev.org)
+	if err != nil {
+		return err
+	}
+	audit.Chain(e.auditKey, headID, headHash, a)
+	return tx.AppendAudit(a)
+}
+
+// callerEvent starts an event performed by c.
+func callerEvent(c *clavis.Caller, action, resType, resID string, details map[string]any) event {
+	return event{org: c.OrgID, action: action, resType: resType, resID: resID, actor: c.Principal,
+		ip: ipString(c.IP), details: details}
+}

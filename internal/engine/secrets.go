@@ -1,0 +1,486 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/keyring"
+	"clavis.dev/clavis/internal/policy"
+	"clavis.dev/clavis/internal/store"
+)
+
+const maxMetadataBytes = 16 << 10
+
+var (
+	errDeleted   = clavis.E(clavis.KindGone, "Secret has been deleted")
+	errExpired   = clavis.E(clavis.KindGone, "Secret has expired")
+	errExhausted = clavis.E(clavis.KindGone, "Secret access limit reached")
+	errDisabled  = clavis.E(clavis.KindGone, "Secret version is disabled")
+)
+
+// validSecretType reports whether t is one of the spec's types (§4.5.2).
+func validSecretType(t string) bool { return slices.Contains(clavis.SecretTypes, t) }
+
+// normalizeMetadata checks that raw is a JSON object of at most 16 KiB and returns it ("{}" when empty).
+func normalizeMetadata(raw json.RawMessage) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return json.RawMessage("{}"), nil
+	}
+	if raw[0] != '{' || !json.Valid(raw) {
+		return nil, clavis.Invalid("metadata", "metadata must be a JSON object")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, clavis.Invalid("metadata", "metadata must be a JSON object")
+	}
+	if buf.Len() > maxMetadataBytes {
+		return nil, clavis.Invalid("metadata", "metadata exceeds 16 KiB")
+	}
+	return buf.Bytes(), nil
+}
+
+// validateEnvBundle checks KEY=VALUE lines (spec §4.5.2).
+func validateEnvBundle(v string) error {
+	for i, line := range strings.Split(v, "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		t := strings.TrimLeft(line, " \t")
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		key, _, ok := strings.Cut(line, "=")
+		if !ok || !envKey(key) {
+			return clavis.Invalid("value", "env_bundle line "+strconv.Itoa(i+1)+" is not KEY=VALUE with KEY matching [A-Za-z_][A-Za-z0-9_]*")
+		}
+	}
+	return nil
+}
+
+func envKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i, r := range k {
+		switch {
+		case r == '_', r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func aadOf(va *vaultAccess, s *clavis.Secret, version int) keyring.AAD {
+	return keyring.AAD{OrgID: va.vault.OrgID, VaultID: va.vault.ID, SecretID: s.ID, Path: s.Path, Version: version}
+}
+
+func secretDetails(vaultID, path string, version int) map[string]any {
+	return map[string]any{"vault_id": vaultID, "path": path, "version": version}
+}
+
+// newVersion writes version N+1 of the secret at path (creating or reviving it) inside tx.
+func (e *Engine) newVersion(ctx context.Context, tx store.Tx, c *clavis.Caller, va *vaultAccess, path string,
+	value []byte, v clavis.Version, action string, now time.Time) (*clavis.SecretMeta, error) {
+	s, err := tx.EnsureSecret(&clavis.Secret{ID: newID(), VaultID: va.vault.ID, Path: path, CreatedAt: now})
+	if err != nil {
+		return nil, err
+	}
+	n, err := tx.NextVersion(s.ID)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := e.keys.Seal(ctx, va.vault.WrappedKey, aadOf(va, s, n), value)
+	if err != nil {
+		return nil, err
+	}
+	v.SecretID, v.Version, v.Ciphertext, v.WrappedDEK = s.ID, n, sealed.Ciphertext, sealed.WrappedDEK
+	v.CreatedBy, v.CreatedAt = c.Principal.String(), now
+	if err := tx.CreateVersion(&v); err != nil {
+		return nil, err
+	}
+	s.Deleted, s.LatestVersion = false, n
+	if err := e.record(tx, callerEvent(c, action, "secret", s.ID, secretDetails(va.vault.ID, path, n))); err != nil {
+		return nil, err
+	}
+	return &clavis.SecretMeta{Secret: s, Version: &v}, nil
+}
+
+// PutSecret stores a new version of the secret at path (spec §4.5.3).
+func (e *Engine) PutSecret(ctx context.Context, c *clavis.Caller, vaultID, path string, in clavis.SecretInput) (*clavis.SecretMeta, error) {
+	if err := policy.ValidatePath(path); err != nil {
+		return nil, err
+	}
+	if in.Value == "" {
+		return nil, clavis.Invalid("value", "value is required")
+	}
+	if len(in.Value) > e.cfg.MaxValueBytes {
+		return nil, clavis.E(clavis.KindTooLarge, "Secret value exceeds "+strconv.Itoa(e.cfg.MaxValueBytes/1024)+" KiB")
+	}
+	if in.Type == "" {
+		in.Type = "generic"
+	}
+	if !validSecretType(in.Type) {
+		return nil, clavis.Invalid("type", "unknown secret type")
+	}
+	if in.Type == "env_bundle" {
+		if err := validateEnvBundle(string(in.Value)); err != nil {
+			return nil, err
+		}
+	}
+	meta, err := normalizeMetadata(in.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	now := clavis.Now()
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
+		return nil, clavis.Invalid("expires_at", "expires_at must be in the future")
+	}
+	if in.MaxAccessCount < 0 {
+		return nil, clavis.Invalid("max_access_count", "max_access_count must be at least 1")
+	}
+	var out *clavis.SecretMeta
+	err = e.write(ctx, func(tx store.Tx) error {
+		va, err := e.openVault(tx, c, vaultID, now)
+		if err != nil {
+			return err
+		}
+		if err := e.authorize(tx, c, va, path, clavis.PermWrite, now); err != nil {
+			return err
+		}
+		out, err = e.newVersion(ctx, tx, c, va, path, []byte(in.Value), clavis.Version{Type: in.Type, Metadata: meta,
+			ExpiresAt: in.ExpiresAt, MaxAccessCount: in.MaxAccessCount}, "secret.write", now)
+		return err
+	})
+	return out, err
+}
+
+// liveSecret finds the secret at path: 404 if never written, 410 if soft-deleted.
+func liveSecret(tx store.Tx, vaultID, path string) (*clavis.Secret, error) {
+	s, err := tx.GetSecret(vaultID, path)
+	if clavis.IsKind(err, clavis.KindNotFound) {
+		return nil, clavis.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.Deleted {
+		return s, errDeleted
+	}
+	return s, nil
+}
+
+// readVersion opens one version for the caller: state checks, access counting, audit, decryption.
+// version 0 means the latest.
+func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretValue, error) {
+	if err := policy.ValidatePath(path); err != nil {
+		return nil, err
+	}
+	now := clavis.Now()
+	var out *clavis.SecretValue
+	err := e.write(ctx, func(tx store.Tx) error {
+		va, err := e.openVault(tx, c, vaultID, now)
+		if err != nil {
+			return err
+		}
+		if err := e.authorize(tx, c, va, path, clavis.PermRead, now); err != nil {
+			return err
+		}
+		s, err := liveSecret(tx, vaultID, path)
+		if err != nil {
+			return err
+		}
+		n := version
+		if n == 0 {
+			n = s.LatestVersion
+		}
+		v, err := tx.GetVersion(s.ID, n)
+		if clavis.IsKind(err, clavis.KindNotFound) {
+			return clavis.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case v.Disabled:
+			return errDisabled
+		case v.ExpiresAt != nil && !now.Before(*v.ExpiresAt):
+			return errExpired
+		}
+		plain, err := e.keys.Open(ctx, va.vault.WrappedKey, aadOf(va, s, n),
+			keyring.Sealed{Ciphertext: v.Ciphertext, WrappedDEK: v.WrappedDEK})
+		if err != nil {
+			return err
+		}
+		ok, err := tx.ConsumeAccess(s.ID, n)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errExhausted
+		}
+		if err := e.record(tx, callerEvent(c, "secret.read", "secret", s.ID, secretDetails(vaultID, path, n))); err != nil {
+			return err
+		}
+		v.Ciphertext, v.WrappedDEK = nil, nil
+		out = &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: s, Version: v}, Value: clavis.Sensitive(plain)}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetSecret returns the latest version's value (spec §4.5.3); its read event commits before it returns.
+func (e *Engine) GetSecret(ctx context.Context, c *clavis.Caller, vaultID, path string) (*clavis.SecretValue, error) {
+	return e.readVersion(ctx, c, vaultID, path, 0)
+}
+
+// GetVersion returns one version's value (spec §4.6).
+func (e *Engine) GetVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretValue, error) {
+	if version < 1 {
+		return nil, clavis.Invalid("version", "version must be a positive integer")
+	}
+	return e.readVersion(ctx, c, vaultID, path, version)
+}
+
+// ListSecrets lists the readable, non-deleted paths of a visible vault with latest-version metadata.
+func (e *Engine) ListSecrets(ctx context.Context, c *clavis.Caller, vaultID, prefix string) ([]clavis.SecretMeta, error) {
+	now := clavis.Now()
+	out := []clavis.SecretMeta{}
+	err := e.read(ctx, func(tx store.Tx) error {
+		va, err := e.openVault(tx, c, vaultID, now)
+		if err != nil {
+			return err
+		}
+		heads, err := tx.ListSecrets(vaultID, prefix)
+		if err != nil {
+			return err
+		}
+		for _, h := range heads {
+			d := va.decide(c, h.Secret.Path, clavis.PermRead, now)
+			if d.Allowed || d.Reason == policy.ReasonApprovalRequired {
+				out = append(out, clavis.SecretMeta{Secret: h.Secret, Version: h.Latest})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteSecret soft-deletes a path (spec §4.5.3).
+func (e *Engine) DeleteSecret(ctx context.Context, c *clavis.Caller, vaultID, path string) error {
+	if err := policy.ValidatePath(path); err != nil {
+		return err
+	}
+	now := clavis.Now()
+	return e.write(ctx, func(tx store.Tx) error {
+		va, err := e.openVault(tx, c, vaultID, now)
+		if err != nil {
+			return err
+		}
+		if err := e.authorize(tx, c, va, path, clavis.PermDelete, now); err != nil {
+			return err
+		}
+		s, err := liveSecret(tx, vaultID, path)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetSecretDeleted(s.ID, true); err != nil {
+			return err
+		}
+		return e.record(tx, callerEvent(c, "secret.delete", "secret", s.ID, secretDetails(vaultID, path, s.LatestVersion)))
+	})
+}
+
+// ListVersions lists every version of a live secret, newest first (spec §4.6).
+func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, path string) ([]clavis.SecretMeta, error) {
+	if err := policy.ValidatePath(path); err != nil {
+		return nil, err
+	}
+	now := clavis.Now()
+	out := []clavis.SecretMeta{}
+	err := e.read(ctx, func(tx store.Tx) error {
+		va, err := e.openVault(tx, c, vaultID, now)
+		if err != nil {
+			return err
+		}
+		if d := va.decide(c, path, clavis.PermRead, now); !d.Allowed {
+			return clavis.ErrForbidden
+		}
+		s, err := liveSecret(tx, vaultID, path)
+		if err != nil {
+			return err
+		}
+		vs, err := tx.ListVersions(s.ID)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			out = append(out, clavis.SecretMeta{Secret: s, Version: v})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DisableVersion makes one version unreadable (idempotent).
+func (e *Engine) DisableVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) error {
+	if err := policy.ValidatePath(path); err != nil {
+		return err
+	}
+	now := clavis.Now()
+	return e.write(ctx, func(tx store.Tx) error {
+		va, err := e.openVault(tx, c, vaultID, now)
+		if err != nil {
+			return err
+		}
+		if err := e.authorize(tx, c, va, path, clavis.PermWrite, now); err != nil {
+			return err
+		}
+		s, err := liveSecret(tx, vaultID, path)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetVersionDisabled(s.ID, version); err != nil {
+			if clavis.IsKind(err, clavis.KindNotFound) {
+				return clavis.ErrNotFound
+			}
+			return err
+		}
+		return e.record(tx, callerEvent(c, "secret.version_disable", "secret", s.ID, secretDetails(vaultID, path, version)))
+	})
+}
+
+// Charsets for rotation (spec §4.6).
+var charsets = map[string]string{
+	"hex":          "0123456789abcdef",
+	"base64":       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+	"alphanumeric": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+	"ascii":        asciiPrintable(),
+}
+
+func asciiPrintable() string {
+	var b strings.Builder
+	for c := byte(0x21); c <= 0x7e; c++ {
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// randomString draws n characters uniformly from alphabet with crypto/rand (rejection sampling, no
+// modulo bias).
+func randomString(n int, alphabet string) ([]byte, error) {
+	limit := 256 - 256%len(alphabet) // bytes >= limit would bias the draw
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+16)
+	for len(out) < n {
+		if _, err := rand.Read(buf); err != nil {
+			return nil, err
+		}
+		for _, b := range buf {
+			if int(b) < limit && len(out) < n {
+				out = append(out, alphabet[int(b)%len(alphabet)])
+			}
+		}
+	}
+	return out, nil
+}
+
+// RotateSecret stores a server-generated value as a new version and never returns it.
+func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, path string, in clavis.RotateInput) (*clavis.SecretMeta, error) {
+	if err := policy.ValidatePath(path); err != nil {
+		return nil, err
+	}
+	if in.Length == 0 {
+		in.Length = 32
+	}
+	if in.Length < 8 || in.Length > 1024 {
+		return nil, clavis.Invalid("length", "length must be between 8 and 1024")
+	}
+	if in.Charset == "" {
+		in.Charset = "hex"
+	}
+	alphabet, ok := charsets[in.Charset]
+	if !ok {
+		return nil, clavis.Invalid("charset", "charset must be hex, base64, alphanumeric or ascii")
+	}
+	if in.Type != "" && !validSecretType(in.Type) {
+		return nil, clavis.Invalid("type", "unknown secret type")
+	}
+	now := clavis.Now()
+	var out *clavis.SecretMeta
+	err := e.write(ctx, func(tx store.Tx) error {
+		va, err := e.openVault(tx, c, vaultID, now)
+		if err != nil {
+			return err
+		}
+		if err := e.authorize(tx, c, va, path, clavis.PermRotate, now); err != nil {
+			return err
+		}
+		s, err := liveSecret(tx, vaultID, path)
+		if err != nil {
+			return err
+		}
+		prev, err := tx.GetVersion(s.ID, s.LatestVersion)
+		if err != nil {
+			return err
+		}
+		typ := in.Type
+		if typ == "" {
+			typ = prev.Type
+		}
+		value, err := randomString(in.Length, alphabet)
+		if err != nil {
+			return clavis.Internal(err)
+		}
+		out, err = e.newVersion(ctx, tx, c, va, path, value, clavis.Version{Type: typ, Metadata: prev.Metadata}, "secret.rotate", now)
+		return err
+	})
+	return out, err
+}
+
+// RestoreVersion makes a new version with the value, type and metadata of an earlier one.
+func (e *Engine) RestoreVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretMeta, error) {
+	if err := policy.ValidatePath(path); err != nil {
+		return nil, err
+	}
+	now := clavis.Now()
+	var out *clavis.SecretMeta
+	err := e.write(ctx, func(tx store.Tx) error {
+		va, err := e.openVault(tx, c, vaultID, now)
+		if err != nil {
+			return err
+		}
+		if err := e.authorize(tx, c, va, path, clavis.PermWrite, now); err != nil {
+			return err
+		}
+		s, err := tx.GetSecret(vaultID, path)
+		if err != nil {
+			return clavis.ErrNotFound
+		}
+		src, err := tx.GetVersion(s.ID, version)
+		if err != nil {
+			return clavis.ErrNotFound
+		}
+		if src.Disabled {
+			return errDisabled
+		}
+		plain, err := e.keys.Open(ctx, va.vault.WrappedKey, aadOf(va, s, version),
+			keyring.Sealed{Ciphertext: src.Ciphertext, WrappedDEK: src.WrappedDEK})
+		if err != nil {
+			return err
+		}
+		out, err = e.newVersion(ctx, tx, c, va, path, plain, clavis.Version{Type: src.Type, Metadata: src.Metadata}, "secret.restore", now)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"clavis.dev/clavis"
+)
+
+const (
+	maxBodyBytes = 1 << 20 // spec §6.1
+	maxJSONDepth = 32
+)
+
+var errBodyTooLarge = clavis.E(clavis.KindTooLarge, "Request body exceeds 1 MiB")
+
+// decode parses the request body as a JSON object into dst whatever the Content-Type says (spec §1.2).
+// An empty body decodes as {}. Unknown fields are ignored; wrong types, non-objects, nesting deeper than
+// 32 levels and oversized bodies are precise 4xx errors.
+func decode(r *http.Request, dst any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errBodyTooLarge
+		}
+		return clavis.Invalid("", "Could not read request body")
+	}
+	if len(body) > maxBodyBytes {
+		return errBodyTooLarge
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if body[0] != '{' {
+		return clavis.Invalid("", "Request body must be a JSON object")
+	}
+	if depth(body) > maxJSONDepth {
+		return clavis.Invalid("", "JSON nesting exceeds 32 levels")
+	}
+	if err := json.Unmarshal(body, dst); err != nil {
+		var ce *clavis.Error
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &ce):
+			return ce
+		case errors.As(err, &te):
+			field := te.Field
+			if field == "" {
+				field = "body"
+			}
+			return clavis.Invalid(field, "wrong JSON type for "+field)
+		default:
+			return clavis.Invalid("", "Malformed JSON body")
+		}
+	}
+	return nil
+}
+
+// depth returns the maximum nesting of objects and arrays in a JSON text.
+func depth(b []byte) int {
+	d, max, inStr, esc := 0, 0, false, false
+	for _, c := range b {
+		switch {
+		case inStr:
+			if esc {
+				esc = false
+			} else if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			if d++; d > max {
+				max = d
+			}
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return max
+}
+
+// reqTime is a request time: RFC 3339 with any offset, kept in UTC.
+type reqTime struct{ time.Time }
+
+func (t *reqTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return clavis.Invalid("", "times must be RFC 3339 strings")
+	}
+	p, err := parseTime(s)
+	if err != nil {
+		return err
+	}
+	t.Time = p
+	return nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	p, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, clavis.Invalid("", "invalid time "+quoteShort(s)+": want RFC 3339")
+	}
+	return clavis.Truncate(p), nil
+}
+
+func quoteShort(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return `"` + strings.ToValidUTF8(s, "?") + `"`
+}
+
+// ptr returns the time behind t, or nil.
+func (t *reqTime) ptr() *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+// nullable records whether a field was absent, null or set (for "null clears" semantics).
+type nullable[T any] struct {
+	Set, Null bool
+	V         T
+}
+
+func (n *nullable[T]) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &n.V)
+}
+
+// value returns a pointer to the value when set and not null.
+func (n nullable[T]) value() *T {
+	if !n.Set || n.Null {
+		return nil
+	}
+	return &n.V
+}

@@ -1,0 +1,247 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"time"
+
+	"clavis.dev/clavis"
+)
+
+// Wire models: exactly the keys of spec §1.4, optional keys omitted when unset.
+
+func ts(t time.Time) string { return clavis.FormatTime(t) }
+
+func tsPtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := ts(*t)
+	return &s
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func rawOrEmpty(r json.RawMessage) json.RawMessage {
+	if len(r) == 0 {
+		return json.RawMessage("{}")
+	}
+	return r
+}
+
+type tokenModel struct {
+	AccessToken string  `json:"access_token"`
+	TokenType   string  `json:"token_type"`
+	ExpiresIn   int     `json:"expires_in"`
+	AgentID     string  `json:"agent_id,omitempty"`
+	Email       string  `json:"email,omitempty"`
+	MFARequired bool    `json:"mfa_required,omitempty"`
+	MFAToken    *string `json:"mfa_token,omitempty"`
+}
+
+func tokenOf(t *clavis.Token) tokenModel {
+	m := tokenModel{AccessToken: string(t.AccessToken), TokenType: "Bearer", ExpiresIn: t.ExpiresIn, AgentID: t.AgentID, Email: t.Email}
+	if t.MFAToken != "" {
+		s := string(t.MFAToken)
+		m.MFARequired, m.MFAToken = true, &s
+	}
+	return m
+}
+
+type userModel struct {
+	ID              string `json:"id"`
+	Email           string `json:"email"`
+	DisplayName     string `json:"display_name"`
+	AuthMethod      string `json:"auth_method"`
+	Role            string `json:"role"`
+	EmailVerified   bool   `json:"email_verified"`
+	MarketingEmails bool   `json:"marketing_emails"`
+	TOTPEnabled     bool   `json:"totp_enabled"`
+	OrgID           string `json:"org_id"`
+	CreatedAt       string `json:"created_at"`
+}
+
+func userOf(u *clavis.User) userModel {
+	return userModel{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, AuthMethod: "password", Role: string(u.Role),
+		MarketingEmails: u.MarketingEmails, TOTPEnabled: u.TOTPEnabled, OrgID: u.OrgID, CreatedAt: ts(u.CreatedAt)}
+}
+
+type apiKeyModel struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	KeyPrefix  string   `json:"key_prefix"`
+	Scopes     []string `json:"scopes"`
+	IsActive   bool     `json:"is_active"`
+	CreatedAt  string   `json:"created_at"`
+	ExpiresAt  *string  `json:"expires_at"`
+	LastUsedAt *string  `json:"last_used_at"`
+}
+
+func apiKeyOf(k *clavis.APIKey) apiKeyModel {
+	return apiKeyModel{ID: k.ID, Name: k.Name, KeyPrefix: k.Prefix, Scopes: nonNil(k.Scopes), IsActive: k.Active,
+		CreatedAt: ts(k.CreatedAt), ExpiresAt: tsPtr(k.ExpiresAt), LastUsedAt: tsPtr(k.LastUsedAt)}
+}
+
+type vaultModel struct {
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Description   string `json:"description"`
+	CreatedBy     string `json:"created_by"`
+	CreatedByType string `json:"created_by_type"`
+	CreatedAt     string `json:"created_at"`
+}
+
+func vaultOf(v *clavis.Vault) vaultModel {
+	return vaultModel{ID: v.ID, Name: v.Name, Description: v.Description, CreatedBy: v.CreatedBy,
+		CreatedByType: string(v.CreatedByType), CreatedAt: ts(v.CreatedAt)}
+}
+
+// secretMetaModel is SecretMetadata; IsDisabled makes it SecretVersion.
+type secretMetaModel struct {
+	ID         string          `json:"id"`
+	Path       string          `json:"path"`
+	Type       string          `json:"type"`
+	Version    int             `json:"version"`
+	Metadata   json.RawMessage `json:"metadata"`
+	CreatedAt  string          `json:"created_at"`
+	ExpiresAt  *string         `json:"expires_at,omitempty"`
+	IsDisabled *bool           `json:"is_disabled,omitempty"`
+}
+
+func secretMetaOf(m clavis.SecretMeta) secretMetaModel {
+	return secretMetaModel{ID: m.Secret.ID, Path: m.Secret.Path, Type: m.Version.Type, Version: m.Version.Version,
+		Metadata: rawOrEmpty(m.Version.Metadata), CreatedAt: ts(m.Version.CreatedAt), ExpiresAt: tsPtr(m.Version.ExpiresAt)}
+}
+
+func secretVersionOf(m clavis.SecretMeta) secretMetaModel {
+	s := secretMetaOf(m)
+	d := m.Version.Disabled
+	s.IsDisabled = &d
+	return s
+}
+
+type secretModel struct {
+	ID        string          `json:"id"`
+	Path      string          `json:"path"`
+	Type      string          `json:"type"`
+	Value     string          `json:"value"`
+	Version   int             `json:"version"`
+	Metadata  json.RawMessage `json:"metadata"`
+	CreatedBy string          `json:"created_by"`
+	CreatedAt string          `json:"created_at"`
+	ExpiresAt *string         `json:"expires_at,omitempty"`
+}
+
+func secretOf(v *clavis.SecretValue) secretModel {
+	return secretModel{ID: v.Secret.ID, Path: v.Secret.Path, Type: v.Version.Type, Value: string(v.Value),
+		Version: v.Version.Version, Metadata: rawOrEmpty(v.Version.Metadata), CreatedBy: v.Version.CreatedBy,
+		CreatedAt: ts(v.Version.CreatedAt), ExpiresAt: tsPtr(v.Version.ExpiresAt)}
+}
+
+type policyModel struct {
+	ID              string          `json:"id"`
+	VaultID         string          `json:"vault_id"`
+	Pattern         string          `json:"secret_path_pattern"`
+	PrincipalType   string          `json:"principal_type"`
+	PrincipalID     string          `json:"principal_id"`
+	Permissions     []string        `json:"permissions"`
+	Conditions      json.RawMessage `json:"conditions"`
+	CreatedBy       string          `json:"created_by"`
+	CreatedByType   string          `json:"created_by_type"`
+	CreatedAt       string          `json:"created_at"`
+	ExpiresAt       *string         `json:"expires_at,omitempty"`
+	Effect          string          `json:"effect,omitempty"`
+	Priority        int             `json:"priority,omitempty"`
+	RequireApproval bool            `json:"require_approval,omitempty"`
+}
+
+func policyOf(p *clavis.Policy) policyModel {
+	perms := make([]string, 0, len(p.Permissions))
+	for _, x := range p.Permissions {
+		perms = append(perms, string(x))
+	}
+	m := policyModel{ID: p.ID, VaultID: p.VaultID, Pattern: p.Pattern, PrincipalType: string(p.PrincipalType),
+		PrincipalID: p.PrincipalID, Permissions: perms, Conditions: rawOrEmpty(p.Conditions), CreatedBy: p.CreatedBy,
+		CreatedByType: string(p.CreatedByType), CreatedAt: ts(p.CreatedAt), ExpiresAt: tsPtr(p.ExpiresAt),
+		Priority: p.Priority, RequireApproval: p.RequireApproval}
+	if p.Effect == clavis.EffectDeny {
+		m.Effect = "deny"
+	}
+	return m
+}
+
+type agentModel struct {
+	ID                string   `json:"id"`
+	Name              string   `json:"name"`
+	Description       string   `json:"description"`
+	OrgID             string   `json:"org_id,omitempty"` // AgentSelf only
+	AuthMethod        string   `json:"auth_method,omitempty"`
+	Scopes            []string `json:"scopes"`
+	IsActive          bool     `json:"is_active"`
+	IntentsAPIEnabled bool     `json:"intents_api_enabled"`
+	ShroudEnabled     bool     `json:"shroud_enabled"`
+	CreatedBy         string   `json:"created_by,omitempty"` // AgentSelf only
+	SSHPublicKey      string   `json:"ssh_public_key"`
+	ECDHPublicKey     string   `json:"ecdh_public_key"`
+	CreatedAt         string   `json:"created_at"`
+	TokenTTLSeconds   int      `json:"token_ttl_seconds,omitempty"`
+	VaultIDs          []string `json:"vault_ids,omitempty"`
+	ExpiresAt         *string  `json:"expires_at,omitempty"`
+	LastActiveAt      *string  `json:"last_active_at,omitempty"`
+}
+
+// agentOf renders the Agent model.
+func agentOf(a *clavis.Agent) agentModel {
+	return agentModel{ID: a.ID, Name: a.Name, Description: a.Description, AuthMethod: "api_key", Scopes: nonNil(a.Scopes),
+		IsActive: a.Active, SSHPublicKey: a.SSHPublicKey, ECDHPublicKey: a.ECDHPublicKey, CreatedAt: ts(a.CreatedAt),
+		TokenTTLSeconds: a.TokenTTL, VaultIDs: a.VaultIDs, ExpiresAt: tsPtr(a.ExpiresAt), LastActiveAt: tsPtr(a.LastActiveAt)}
+}
+
+// agentSelfOf renders the AgentSelf model (GET /v1/agents/me).
+func agentSelfOf(a *clavis.Agent) agentModel {
+	m := agentOf(a)
+	m.AuthMethod, m.OrgID, m.CreatedBy = "", a.OrgID, a.CreatedBy
+	return m
+}
+
+type auditModel struct {
+	ID            string         `json:"id"`
+	Action        string         `json:"action"`
+	ActorID       string         `json:"actor_id"`
+	ActorType     string         `json:"actor_type"`
+	ResourceType  string         `json:"resource_type"`
+	ResourceID    string         `json:"resource_id"`
+	OrgID         string         `json:"org_id"`
+	Details       map[string]any `json:"details"`
+	IPAddress     string         `json:"ip_address"`
+	CreatedAt     string         `json:"created_at"`
+	PrevEventID   *string        `json:"prev_event_id"`
+	IntegrityHash string         `json:"integrity_hash"`
+}
+
+func auditOf(e *clavis.AuditEvent) auditModel {
+	m := auditModel{ID: e.ID, Action: e.Action, ActorID: e.ActorID, ActorType: string(e.ActorType),
+		ResourceType: e.ResourceType, ResourceID: e.ResourceID, OrgID: e.OrgID, Details: e.Details,
+		IPAddress: e.IPAddress, CreatedAt: ts(e.CreatedAt), IntegrityHash: e.IntegrityHash}
+	if m.Details == nil {
+		m.Details = map[string]any{}
+	}
+	if e.PrevEventID != "" {
+		p := e.PrevEventID
+		m.PrevEventID = &p
+	}
+	return m
+}
+
+// mapList renders a list, never null.
+func mapList[T, M any](items []T, f func(T) M) []M {
+	out := make([]M, 0, len(items))
+	for _, it := range items {
+		out = append(out, f(it))
+	}
+	return out
+}

@@ -1,0 +1,249 @@
+// Package httpapi serves clavis.Service over HTTP with the wire contract of spec/api.md. Handlers parse
+// the request, make one service call and write JSON or a problem document; no rule lives here.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"clavis.dev/clavis"
+)
+
+// Options configure the HTTP layer.
+type Options struct {
+	Version        string         // reported by /v1/health
+	PublicURL      string         // public base URL, no trailing slash
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is honoured
+	Logger         *slog.Logger
+}
+
+// handler serves one route. c is nil on public routes.
+type handler func(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error
+
+// route is one row of the routes table; the table is the single source for the mux and /openapi.json.
+type route struct {
+	method  string
+	pattern string // Go 1.22 ServeMux path pattern
+	public  bool
+	summary string
+	h       handler
+}
+
+type server struct {
+	svc     clavis.Service
+	opt     Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	reg     *prometheus.Registry
+	reqs    *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+	openapi []byte
+}
+
+// New returns the API handler for svc.
+func New(svc clavis.Service, opt Options) http.Handler {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	s := &server{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
+	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clavis_http_requests_total",
+		Help: "HTTP requests by method, route pattern and status code."}, []string{"method", "route", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clavis_http_request_duration_seconds",
+		Help: "HTTP request latency by method and route pattern.", Buckets: prometheus.DefBuckets}, []string{"method", "route"})
+	s.reg.MustRegister(s.reqs, s.latency, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	for _, rt := range routes() {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+	}
+	s.openapi = openAPI(routes(), opt.Version, opt.PublicURL)
+	return s
+}
+
+// ServeHTTP assigns the request id, refuses unclean paths, routes (404/405 as problems) and records metrics.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	w.Header().Set("X-Request-Id", newRequestID())
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	pattern := "unmatched"
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "route", pattern, "panic", p)
+			if !rec.wrote {
+				statusProblem(rec, http.StatusInternalServerError, "internal error (request id "+w.Header().Get("X-Request-Id")+")")
+			}
+		}
+		s.reqs.WithLabelValues(r.Method, pattern, itoa(rec.status)).Inc()
+		s.latency.WithLabelValues(r.Method, pattern).Observe(time.Since(start).Seconds())
+	}()
+	if !clean(r.URL.Path) {
+		// Go's mux would redirect; the contract says a secret path with empty, "." or ".." segments is a 400.
+		if secretRoute(r.URL.Path) {
+			writeError(rec, clavis.Invalid("path", "invalid secret path"))
+		} else {
+			statusProblem(rec, http.StatusNotFound, "Not found")
+		}
+		return
+	}
+	h, p := s.mux.Handler(r)
+	if p == "" {
+		probe := httptest.NewRecorder()
+		h.ServeHTTP(probe, r)
+		if probe.Code == http.StatusMethodNotAllowed {
+			rec.Header().Set("Allow", probe.Header().Get("Allow"))
+			statusProblem(rec, http.StatusMethodNotAllowed, "Method not allowed")
+			return
+		}
+		statusProblem(rec, http.StatusNotFound, "Not found")
+		return
+	}
+	if _, route, ok := strings.Cut(p, " "); ok {
+		pattern = route
+	}
+	s.mux.ServeHTTP(rec, r) // routes again so that r.PathValue works in the handler
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n >= 100 && n < 1000 {
+		return string([]byte{digits[n/100], digits[n/10%10], digits[n%10]})
+	}
+	return "000"
+}
+
+// clean reports whether p has no empty, "." or ".." segments (a trailing slash is allowed only at the root).
+func clean(p string) bool {
+	if p == "/" {
+		return true
+	}
+	return path.Clean(p) == p
+}
+
+// secretRoute reports whether p addresses a secret path route (where a bad tail is a 400, spec §4.5.1).
+func secretRoute(p string) bool {
+	rest, ok := strings.CutPrefix(p, "/v1/vaults/")
+	if !ok {
+		return false
+	}
+	_, tail, ok := strings.Cut(rest, "/")
+	if !ok {
+		return false
+	}
+	for _, prefix := range []string{"secrets/", "secret-versions/", "secret-version/", "secret-version-disable/", "secret-rotate/", "secret-restore/"} {
+		if strings.HasPrefix(tail, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// wrap turns a route's handler into an http.Handler: body limit, authentication, error rendering.
+func (s *server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBodyBytes {
+			writeError(w, errBodyTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		var c *clavis.Caller
+		if !rt.public {
+			var err error
+			if c, err = s.authenticate(r); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
+		if err := rt.h(s, w, r, c); err != nil {
+			writeError(w, err)
+		}
+	})
+}
+
+// authenticate resolves the Authorization header (scheme case-insensitive, spec §2.2).
+func (s *server) authenticate(r *http.Request) (*clavis.Caller, error) {
+	h := r.Header.Get("Authorization")
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(cred) == "" {
+		return nil, clavis.E(clavis.KindUnauthorized, "Missing or malformed Authorization header")
+	}
+	return s.svc.Authenticate(r.Context(), strings.TrimSpace(cred), s.clientIP(r))
+}
+
+// clientIP is the TCP peer, or the first untrusted hop of X-Forwarded-For when the peer is a trusted proxy.
+func (s *server) clientIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+func (s *server) trusted(a netip.Addr) bool {
+	for _, p := range s.opt.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// statusRecorder remembers the status code for metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// ready reports readiness within a short deadline.
+func (s *server) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return s.svc.Ready(ctx)
+}

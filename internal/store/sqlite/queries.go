@@ -1,0 +1,18 @@
+package sqlite
+
+// queries lists the static statements that Open prepares on each pool. Statements built at run time
+// (ListAudit) run unprepared. TestQueriesPrepared checks that every q* constant is listed.
+var queries = []string{
+	qServerKey, qPutServerKey,
+	qCreateOrg, qGetOrg, qCountOrgs,
+	qCreateUser, qGetUser, qGetUserByEmail, qListUsers, qUpdateUser,
+	qCreateAPIKey, qGetAPIKey, qGetAPIKeyByHash, qListAPIKeys, qUpdateAPIKey,
+	qCreateAgent, qGetAgent, qGetAgentByKeyHash, qListAgents, qUpdateAgent, qDeleteAgent,
+	qCreateVault, qGetVault, qListVaults, qSystemVault, qDeleteVault,
+	qGetSecret, qInsertSecret, qNextVersion, qSetSecretDeleted, qListSecrets, qPurgeSecrets,
+	qCreateVersion, qGetVersion, qListVersions, qSetVersionDisabled, qConsumeAccess, qVersionExists,
+	qCreatePolicy, qGetPolicy, qListPolicies, qListPrincipalPolicies, qPolicyVaultIDs, qUpdatePolicy,
+	qDeletePolicy, qDeletePrincipalPolicies,
+	qAuditHead, qInsertAudit, qSetAuditHead, qAuditChain,
+	qRevokeToken, qTokenRevoked, qPruneRevokedTokens,
+}

@@ -1,0 +1,195 @@
+// Package store defines the persistence contract of Clavis. It is shaped by the domain, not a generic
+// key-value API, so that each implementation (store/sqlite, store/postgres) can make every operation a
+// few indexed statements. The storetest package is the conformance suite every implementation runs.
+//
+// A store never sees a secret value: versions carry ciphertext and a wrapped data key only.
+//
+// Errors: a missing row is an error of kind clavis.KindNotFound (use ErrNotFound), a unique-constraint
+// violation one of kind clavis.KindConflict (ErrConflict); anything else is an unexpected error.
+//
+// Times are stored and returned in clavis.TimeFormat precision (microseconds, UTC). Lists that the
+// contract calls "in creation order" keep insertion order even for rows created in the same microsecond.
+package store
+
+import (
+	"context"
+	"time"
+
+	"clavis.dev/clavis"
+)
+
+var (
+	// ErrNotFound is returned when the addressed row does not exist.
+	ErrNotFound = clavis.E(clavis.KindNotFound, "Not found")
+	// ErrConflict is returned when a unique constraint would be violated.
+	ErrConflict = clavis.E(clavis.KindConflict, "Conflict")
+)
+
+// Store is a transactional database. It is safe for concurrent use.
+type Store interface {
+	// Read runs fn in a read-only transaction that sees one consistent snapshot.
+	// fn must not call Write methods of the Tx.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in a read-write transaction: if fn returns nil the transaction commits durably
+	// (it survives a crash once Write returns nil); otherwise everything is rolled back and fn's error
+	// is returned. Write transactions may be serialized; fn must be short and must not block on I/O
+	// other than the Tx.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the database is usable.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// SecretHead is a secret with the metadata of its latest version (Ciphertext and WrappedDEK may be empty).
+type SecretHead struct {
+	Secret *clavis.Secret
+	Latest *clavis.Version
+}
+
+// AuditFilter selects audit events of one org. Empty strings and nil times do not filter.
+type AuditFilter struct {
+	OrgID      string
+	ActorID    string
+	ResourceID string
+	Action     string
+	VaultID    string     // matches Details["vault_id"]
+	From       *time.Time // inclusive, compared with created_at
+	To         *time.Time // exclusive
+	Limit      int        // > 0
+	Offset     int        // >= 0
+}
+
+// Tx is one transaction. Its methods must only be used inside the Read or Write callback that received it.
+type Tx interface {
+	// --- server keys: named blobs wrapped by the root key (JWT signing keys, pepper, audit key) ---
+
+	// ServerKey returns the named blob, or ErrNotFound.
+	ServerKey(name string) ([]byte, error)
+	// PutServerKey stores the named blob if no blob of that name exists, and returns the stored blob
+	// (the existing one if another process stored it first).
+	PutServerKey(name string, value []byte) ([]byte, error)
+
+	// --- orgs and users ---
+
+	CreateOrg(o *clavis.Org) error
+	GetOrg(id string) (*clavis.Org, error)
+	// CountOrgs returns the number of orgs (for first-user signup mode).
+	CountOrgs() (int, error)
+	// CreateUser inserts a user; ErrConflict if the email is taken.
+	CreateUser(u *clavis.User) error
+	GetUser(id string) (*clavis.User, error)
+	// GetUserByEmail looks up a lower-cased email.
+	GetUserByEmail(email string) (*clavis.User, error)
+	// UpdateUser writes every mutable field of u (all fields but ID, OrgID, Email, CreatedAt).
+	UpdateUser(u *clavis.User) error
+	// ListUsers returns the users of an org in creation order.
+	ListUsers(orgID string) ([]*clavis.User, error)
+
+	// --- personal API keys ---
+
+	CreateAPIKey(k *clavis.APIKey) error
+	GetAPIKey(id string) (*clavis.APIKey, error)
+	// GetAPIKeyByHash finds a key by its keyed hash (active or not).
+	GetAPIKeyByHash(hash []byte) (*clavis.APIKey, error)
+	// ListAPIKeys returns a user's keys in creation order.
+	ListAPIKeys(userID string) ([]*clavis.APIKey, error)
+	// UpdateAPIKey writes Name, Scopes, Active, ExpiresAt and LastUsedAt.
+	UpdateAPIKey(k *clavis.APIKey) error
+
+	// --- agents ---
+
+	CreateAgent(a *clavis.Agent) error
+	GetAgent(id string) (*clavis.Agent, error)
+	// GetAgentByKeyHash finds the agent whose current key has this keyed hash.
+	GetAgentByKeyHash(hash []byte) (*clavis.Agent, error)
+	// ListAgents returns an org's agents in creation order.
+	ListAgents(orgID string) ([]*clavis.Agent, error)
+	// UpdateAgent writes every mutable field (all but ID, OrgID, CreatedBy, CreatedAt).
+	UpdateAgent(a *clavis.Agent) error
+	// DeleteAgent removes the agent row; ErrNotFound if absent.
+	DeleteAgent(id string) error
+
+	// --- vaults ---
+
+	CreateVault(v *clavis.Vault) error
+	GetVault(id string) (*clavis.Vault, error)
+	// ListVaults returns an org's vaults in creation order.
+	ListVaults(orgID string) ([]*clavis.Vault, error)
+	// SystemVault returns the org's __agent-keys vault, or ErrNotFound.
+	SystemVault(orgID string) (*clavis.Vault, error)
+	// DeleteVault removes the vault, its wrapped key, secrets, versions and policies; ErrNotFound if absent.
+	DeleteVault(id string) error
+
+	// --- secrets and versions ---
+
+	// GetSecret returns the secret at (vaultID, path), deleted or not, or ErrNotFound.
+	GetSecret(vaultID, path string) (*clavis.Secret, error)
+	// EnsureSecret returns the secret at (vaultID, path), inserting s first if there is none
+	// (s.ID, s.VaultID, s.Path, s.CreatedAt must be set). Safe against concurrent inserts.
+	EnsureSecret(s *clavis.Secret) (*clavis.Secret, error)
+	// NextVersion atomically increments the secret's latest version, clears its deleted flag and returns
+	// the new number. Under any concurrency each caller gets a distinct number, without gaps once committed.
+	NextVersion(secretID string) (int, error)
+	// SetSecretDeleted sets or clears the soft-delete flag.
+	SetSecretDeleted(secretID string, deleted bool) error
+	// ListSecrets returns the vault's non-deleted secrets whose path starts with prefix, ordered by path
+	// (byte order), each with its latest version's metadata.
+	ListSecrets(vaultID, prefix string) ([]SecretHead, error)
+	// PurgeSecrets hard-deletes the secrets (and versions) whose path starts with prefix.
+	PurgeSecrets(vaultID, prefix string) error
+
+	// CreateVersion inserts a version (its number comes from NextVersion).
+	CreateVersion(v *clavis.Version) error
+	// GetVersion returns one version with its ciphertext, or ErrNotFound.
+	GetVersion(secretID string, version int) (*clavis.Version, error)
+	// ListVersions returns all versions of a secret, newest first, without ciphertext.
+	ListVersions(secretID string) ([]*clavis.Version, error)
+	// SetVersionDisabled marks a version disabled (idempotent); ErrNotFound if absent.
+	SetVersionDisabled(secretID string, version int) error
+	// ConsumeAccess atomically counts one successful read of a version: if the version has no
+	// MaxAccessCount, or AccessCount < MaxAccessCount, it increments AccessCount and returns true;
+	// otherwise it changes nothing and returns false. Exact under any concurrency.
+	ConsumeAccess(secretID string, version int) (bool, error)
+
+	// --- policies ---
+
+	CreatePolicy(p *clavis.Policy) error
+	GetPolicy(id string) (*clavis.Policy, error)
+	// ListPolicies returns a vault's policies in creation order.
+	ListPolicies(vaultID string) ([]*clavis.Policy, error)
+	// ListPrincipalPolicies returns the policies naming a principal on one vault, in creation order.
+	ListPrincipalPolicies(vaultID string, pt clavis.PrincipalType, principalID string) ([]*clavis.Policy, error)
+	// PolicyVaultIDs returns the ids of vaults that have at least one policy naming the principal and
+	// not expired at now.
+	PolicyVaultIDs(pt clavis.PrincipalType, principalID string, now time.Time) ([]string, error)
+	// UpdatePolicy writes Permissions, Conditions, Effect, Priority, RequireApproval and ExpiresAt.
+	UpdatePolicy(p *clavis.Policy) error
+	// DeletePolicy removes a policy; ErrNotFound if absent.
+	DeletePolicy(id string) error
+	// DeletePrincipalPolicies removes every policy naming the principal.
+	DeletePrincipalPolicies(pt clavis.PrincipalType, principalID string) error
+
+	// --- audit ---
+
+	// AuditHead returns the id and integrity hash of the org's newest event ("" and "" if none). In a
+	// Write transaction it also locks the org's chain head until commit, so chains stay linear across
+	// concurrent writers and processes.
+	AuditHead(orgID string) (id, hash string, err error)
+	// AppendAudit inserts an event (already chained by the caller) and makes it the org's chain head.
+	AppendAudit(e *clavis.AuditEvent) error
+	// ListAudit returns the events matching f, newest first (reverse chain order).
+	ListAudit(f AuditFilter) ([]*clavis.AuditEvent, error)
+	// AuditChain returns up to limit events of an org in chain order (oldest first), restricted to
+	// from <= created_at < to when those are set.
+	AuditChain(orgID string, from, to *time.Time, limit int) ([]*clavis.AuditEvent, error)
+
+	// --- token revocation ---
+
+	// RevokeToken records a revoked token id until its expiry (idempotent).
+	RevokeToken(jti string, expiresAt time.Time) error
+	// TokenRevoked reports whether a token id was revoked.
+	TokenRevoked(jti string) (bool, error)
+	// PruneRevokedTokens deletes revocations whose tokens expired before now.
+	PruneRevokedTokens(now time.Time) error
+}

@@ -1,0 +1,534 @@
+// Package storetest is the conformance suite of the store contract (package store). Every store
+// implementation runs it from its own tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { return openFresh(t) })
+//	}
+//
+// Where the contract in store.go is silent, the suite pins down the behaviour the engine relies on; each
+// such test says so. In particular:
+//
+//   - An empty slice (Scopes, VaultIDs, Permissions, WrappedKey, …) may come back as nil or as an empty
+//     slice; the suite treats them as equal. An empty Metadata or Conditions comes back as "{}".
+//   - Update* and SetSecretDeleted return ErrNotFound when the row does not exist, like the Delete*
+//     methods and SetVersionDisabled.
+//   - ConsumeAccess returns ErrNotFound for a version that does not exist.
+//   - ListSecrets lists only secrets that have a version at LatestVersion, so Latest is never nil.
+//   - AuditChain and ListAudit treat a limit <= 0 as "no limit".
+//   - Details of an audit event round-trip as JSON: json.Marshal of the stored and of the returned
+//     Details are identical (the audit integrity hash depends on it); number types may change.
+//   - An org has at most one system vault: creating a second one is ErrConflict.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/store"
+)
+
+// Run runs the suite. For every subtest it calls open for a fresh, empty store, and closes that store
+// when the subtest ends (t.Cleanup); open must not close it, but cleans up whatever else it creates
+// (files, databases) through its own t.Cleanup or t.TempDir. Subtests run in parallel, so open must be
+// safe to call concurrently.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"Ping", testPing},
+		{"NotFound", testNotFound},
+		{"WriteRollback", testWriteRollback},
+		{"WriteCanceled", testWriteCanceled},
+		{"ReadSnapshot", testReadSnapshot},
+		{"ServerKeys", testServerKeys},
+		{"ServerKeysConcurrent", testServerKeysConcurrent},
+		{"Orgs", testOrgs},
+		{"Users", testUsers},
+		{"UpdateUser", testUpdateUser},
+		{"ListUsers", testListUsers},
+		{"APIKeys", testAPIKeys},
+		{"UpdateAPIKey", testUpdateAPIKey},
+		{"Agents", testAgents},
+		{"UpdateAgent", testUpdateAgent},
+		{"DeleteAgent", testDeleteAgent},
+		{"Vaults", testVaults},
+		{"DeleteVault", testDeleteVault},
+		{"Secrets", testSecrets},
+		{"EnsureSecretConcurrent", testEnsureSecretConcurrent},
+		{"ListSecrets", testListSecrets},
+		{"ListSecretsLatest", testListSecretsLatest},
+		{"PurgeSecrets", testPurgeSecrets},
+		{"Versions", testVersions},
+		{"ListVersions", testListVersions},
+		{"NextVersionConcurrent", testNextVersionConcurrent},
+		{"ConsumeAccess", testConsumeAccess},
+		{"ConsumeAccessConcurrent", testConsumeAccessConcurrent},
+		{"Policies", testPolicies},
+		{"ListPolicies", testListPolicies},
+		{"UpdatePolicy", testUpdatePolicy},
+		{"DeletePolicies", testDeletePolicies},
+		{"PolicyVaultIDs", testPolicyVaultIDs},
+		{"AuditAppend", testAuditAppend},
+		{"ListAudit", testListAudit},
+		{"AuditChain", testAuditChain},
+		{"AuditChainConcurrent", testAuditChainConcurrent},
+		{"RevokedTokens", testRevokedTokens},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tc.fn(t, s)
+		})
+	}
+}
+
+// --- transactions ---
+
+// write runs fn in a Write transaction and fails the test on error.
+func write(t *testing.T, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.Write(t.Context(), fn); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+}
+
+// read runs fn in a Read transaction and fails the test on error.
+func read(t *testing.T, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.Read(t.Context(), fn); err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+}
+
+// get returns fn's result in a Read transaction and fails the test on error.
+func get[T any](t *testing.T, s store.Store, fn func(store.Tx) (T, error)) T {
+	t.Helper()
+	var v T
+	read(t, s, func(tx store.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v
+}
+
+// put returns fn's result in a Write transaction and fails the test on error.
+func put[T any](t *testing.T, s store.Store, fn func(store.Tx) (T, error)) T {
+	t.Helper()
+	var v T
+	write(t, s, func(tx store.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v
+}
+
+// create inserts each entity in one Write transaction.
+func create(t *testing.T, s store.Store, entities ...any) {
+	t.Helper()
+	write(t, s, func(tx store.Tx) error {
+		for _, e := range entities {
+			var err error
+			switch e := e.(type) {
+			case *clavis.Org:
+				err = tx.CreateOrg(e)
+			case *clavis.User:
+				err = tx.CreateUser(e)
+			case *clavis.APIKey:
+				err = tx.CreateAPIKey(e)
+			case *clavis.Agent:
+				err = tx.CreateAgent(e)
+			case *clavis.Vault:
+				err = tx.CreateVault(e)
+			case *clavis.Secret:
+				_, err = tx.EnsureSecret(e)
+			case *clavis.Version:
+				err = tx.CreateVersion(e)
+			case *clavis.Policy:
+				err = tx.CreatePolicy(e)
+			case *clavis.AuditEvent:
+				err = tx.AppendAudit(e)
+			default:
+				err = fmt.Errorf("create: unsupported %T", e)
+			}
+			if err != nil {
+				return fmt.Errorf("create %T: %w", e, err)
+			}
+		}
+		return nil
+	})
+}
+
+// --- comparisons ---
+
+// wantKind fails the test unless err is a *clavis.Error of kind k.
+func wantKind(t *testing.T, what string, err error, k clavis.Kind) {
+	t.Helper()
+	if got := clavis.KindOf(err); err == nil || got != k {
+		t.Errorf("%s: got error %v (kind %v), want kind %v", what, err, got, k)
+	}
+}
+
+// check fails the test unless got and want are deeply equal once empty slices are treated as nil.
+func check[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	normalize(reflect.ValueOf(&got).Elem())
+	normalize(reflect.ValueOf(&want).Elem())
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\ngot  %s\nwant %s", what, show(got), show(want))
+	}
+}
+
+// normalize sets every empty slice reachable from v through exported fields, pointers and slices to nil.
+func normalize(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			normalize(v.Elem())
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Field(i); f.CanSet() {
+				normalize(f)
+			}
+		}
+	case reflect.Slice:
+		if v.Len() == 0 {
+			if v.CanSet() {
+				v.SetZero()
+			}
+			return
+		}
+		for i := range v.Len() {
+			normalize(v.Index(i))
+		}
+	}
+}
+
+// show renders v for a failure message.
+func show(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%+v", v)
+	}
+	return string(b)
+}
+
+// checkEvents compares audit events; Details are compared by their JSON encoding.
+func checkEvents(t *testing.T, what string, got, want []*clavis.AuditEvent) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: got %d events %v, want %d %v", what, len(got), eventIDs(got), len(want), eventIDs(want))
+		return
+	}
+	for i := range got {
+		g, w := *got[i], *want[i]
+		gd, _ := json.Marshal(g.Details)
+		wd, _ := json.Marshal(w.Details)
+		if string(gd) != string(wd) {
+			t.Errorf("%s: event %d details: got %s, want %s", what, i, gd, wd)
+		}
+		g.Details, w.Details = nil, nil
+		check(t, fmt.Sprintf("%s: event %d", what, i), g, w)
+	}
+}
+
+func eventIDs(es []*clavis.AuditEvent) []string {
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+// ids returns the id of each element.
+func ids[T any](items []T, id func(T) string) []string {
+	out := make([]string, len(items))
+	for i, v := range items {
+		out[i] = id(v)
+	}
+	return out
+}
+
+// --- fixtures ---
+
+// t0 is an instant with microseconds, in UTC: it survives a store round trip unchanged.
+var t0 = time.Date(2031, 2, 3, 4, 5, 6, 789012000, time.UTC)
+
+// at returns t0 plus sec seconds.
+func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+
+func ptr[T any](v T) *T { return &v }
+
+func newID() string { return uuid.NewString() }
+
+// descendingIDs returns n uuids in descending order, so that creation order differs from id order.
+func descendingIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = newID()
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return out
+}
+
+func newOrg() *clavis.Org { return &clavis.Org{ID: newID(), Name: "Acme", CreatedAt: t0} }
+
+func newUser(org *clavis.Org) *clavis.User {
+	id := newID()
+	return &clavis.User{ID: id, OrgID: org.ID, Email: id + "@example.com", DisplayName: "Ada",
+		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", Role: clavis.RoleOwner, CreatedAt: t0}
+}
+
+func newAPIKey(u *clavis.User) *clavis.APIKey {
+	id := newID()
+	return &clavis.APIKey{ID: id, UserID: u.ID, OrgID: u.OrgID, Name: "ci", Prefix: "1ck_" + id[:4],
+		Hash: []byte("hash-" + id), Scopes: []string{"vaults:read"}, Active: true, CreatedAt: t0}
+}
+
+func newAgent(u *clavis.User) *clavis.Agent {
+	id := newID()
+	return &clavis.Agent{ID: id, OrgID: u.OrgID, Name: "bot", Active: true, KeyHash: []byte("key-" + id),
+		TokenGen: 1, CreatedBy: u.ID, CreatedAt: t0}
+}
+
+func newVault(u *clavis.User) *clavis.Vault {
+	return &clavis.Vault{ID: newID(), OrgID: u.OrgID, Name: "prod", CreatedBy: u.ID,
+		CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, WrappedKey: []byte("wrapped-vault-key"), CreatedAt: t0}
+}
+
+func newSecret(v *clavis.Vault, path string) *clavis.Secret {
+	return &clavis.Secret{ID: newID(), VaultID: v.ID, Path: path, CreatedAt: t0}
+}
+
+func newVersion(s *clavis.Secret, n int) *clavis.Version {
+	return &clavis.Version{SecretID: s.ID, Version: n, Type: "generic", Metadata: json.RawMessage(`{}`),
+		Ciphertext: []byte(fmt.Sprintf("ct-%s-%d", s.ID, n)), WrappedDEK: []byte("dek"),
+		CreatedBy: "user:" + newID(), CreatedAt: t0}
+}
+
+func newPolicy(v *clavis.Vault, pt clavis.PrincipalType, principalID string) *clavis.Policy {
+	return &clavis.Policy{ID: newID(), VaultID: v.ID, Pattern: "**", PrincipalType: pt, PrincipalID: principalID,
+		Permissions: []clavis.Permission{clavis.PermRead}, Conditions: json.RawMessage(`{}`),
+		Effect: clavis.EffectAllow, CreatedBy: v.CreatedBy, CreatedByType: clavis.PrincipalUser, CreatedAt: t0}
+}
+
+// seed creates an org with one user and one vault.
+func seed(t *testing.T, s store.Store) (*clavis.Org, *clavis.User, *clavis.Vault) {
+	t.Helper()
+	org := newOrg()
+	u := newUser(org)
+	v := newVault(u)
+	create(t, s, org, u, v)
+	return org, u, v
+}
+
+// addSecret creates a secret at path in v with versions 1..n (through NextVersion) and returns it as
+// stored along with its versions.
+func addSecret(t *testing.T, s store.Store, v *clavis.Vault, path string, n int) (*clavis.Secret, []*clavis.Version) {
+	t.Helper()
+	var sec *clavis.Secret
+	var vs []*clavis.Version
+	write(t, s, func(tx store.Tx) error {
+		var err error
+		if sec, err = tx.EnsureSecret(newSecret(v, path)); err != nil {
+			return err
+		}
+		for range n {
+			num, err := tx.NextVersion(sec.ID)
+			if err != nil {
+				return err
+			}
+			ver := newVersion(sec, num)
+			if err := tx.CreateVersion(ver); err != nil {
+				return err
+			}
+			vs = append(vs, ver)
+		}
+		sec, err = tx.GetSecret(v.ID, path)
+		return err
+	})
+	return sec, vs
+}
+
+// parallel runs fn(i) for i in [0, n) concurrently and returns the errors in order of i.
+func parallel(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	done := make(chan struct{})
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			errs[i] = fn(i)
+		}()
+	}
+	for range n {
+		<-done
+	}
+	return errs
+}
+
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+}
+
+// testNotFound: every lookup and delete of a row that does not exist is KindNotFound.
+func testNotFound(t *testing.T, s store.Store) {
+	_, u, v := seed(t, s)
+	sec, _ := addSecret(t, s, v, "exists", 1)
+	missing := newID()
+	tests := []struct {
+		name string
+		fn   func(store.Tx) error
+	}{
+		{"ServerKey", func(tx store.Tx) error { _, err := tx.ServerKey("missing"); return err }},
+		{"GetOrg", func(tx store.Tx) error { _, err := tx.GetOrg(missing); return err }},
+		{"GetUser", func(tx store.Tx) error { _, err := tx.GetUser(missing); return err }},
+		{"GetUserByEmail", func(tx store.Tx) error { _, err := tx.GetUserByEmail("nobody@example.com"); return err }},
+		{"UpdateUser", func(tx store.Tx) error { x := newUser(&clavis.Org{ID: u.OrgID}); return tx.UpdateUser(x) }},
+		{"GetAPIKey", func(tx store.Tx) error { _, err := tx.GetAPIKey(missing); return err }},
+		{"GetAPIKeyByHash", func(tx store.Tx) error { _, err := tx.GetAPIKeyByHash([]byte("missing")); return err }},
+		{"UpdateAPIKey", func(tx store.Tx) error { return tx.UpdateAPIKey(newAPIKey(u)) }},
+		{"GetAgent", func(tx store.Tx) error { _, err := tx.GetAgent(missing); return err }},
+		{"GetAgentByKeyHash", func(tx store.Tx) error { _, err := tx.GetAgentByKeyHash([]byte("missing")); return err }},
+		{"UpdateAgent", func(tx store.Tx) error { return tx.UpdateAgent(newAgent(u)) }},
+		{"DeleteAgent", func(tx store.Tx) error { return tx.DeleteAgent(missing) }},
+		{"GetVault", func(tx store.Tx) error { _, err := tx.GetVault(missing); return err }},
+		{"SystemVault", func(tx store.Tx) error { _, err := tx.SystemVault(u.OrgID); return err }},
+		{"DeleteVault", func(tx store.Tx) error { return tx.DeleteVault(missing) }},
+		{"GetSecret/path", func(tx store.Tx) error { _, err := tx.GetSecret(v.ID, "missing"); return err }},
+		{"GetSecret/vault", func(tx store.Tx) error { _, err := tx.GetSecret(missing, "exists"); return err }},
+		{"NextVersion", func(tx store.Tx) error { _, err := tx.NextVersion(missing); return err }},
+		{"SetSecretDeleted", func(tx store.Tx) error { return tx.SetSecretDeleted(missing, true) }},
+		{"GetVersion/number", func(tx store.Tx) error { _, err := tx.GetVersion(sec.ID, 2); return err }},
+		{"GetVersion/secret", func(tx store.Tx) error { _, err := tx.GetVersion(missing, 1); return err }},
+		{"SetVersionDisabled", func(tx store.Tx) error { return tx.SetVersionDisabled(sec.ID, 2) }},
+		{"ConsumeAccess", func(tx store.Tx) error { _, err := tx.ConsumeAccess(sec.ID, 2); return err }},
+		{"GetPolicy", func(tx store.Tx) error { _, err := tx.GetPolicy(missing); return err }},
+		{"UpdatePolicy", func(tx store.Tx) error { return tx.UpdatePolicy(newPolicy(v, clavis.PrincipalUser, u.ID)) }},
+		{"DeletePolicy", func(tx store.Tx) error { return tx.DeletePolicy(missing) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.Write(t.Context(), tc.fn)
+			wantKind(t, tc.name, err, clavis.KindNotFound)
+		})
+	}
+}
+
+// testWriteRollback: a Write whose fn fails leaves nothing behind and returns fn's error unchanged.
+func testWriteRollback(t *testing.T, s store.Store) {
+	errPlain := fmt.Errorf("plain failure")
+	errClavis := clavis.E(clavis.KindForbidden, "Insufficient permissions")
+	for _, wantErr := range []error{errPlain, errClavis} {
+		org := newOrg()
+		u := newUser(org)
+		v := newVault(u)
+		err := s.Write(t.Context(), func(tx store.Tx) error {
+			if err := tx.CreateOrg(org); err != nil {
+				return err
+			}
+			if err := tx.CreateUser(u); err != nil {
+				return err
+			}
+			if err := tx.CreateVault(v); err != nil {
+				return err
+			}
+			sec, err := tx.EnsureSecret(newSecret(v, "x"))
+			if err != nil {
+				return err
+			}
+			if _, err := tx.NextVersion(sec.ID); err != nil {
+				return err
+			}
+			if err := tx.CreateVersion(newVersion(sec, 1)); err != nil {
+				return err
+			}
+			if _, err := tx.PutServerKey("k-"+org.ID, []byte("v")); err != nil {
+				return err
+			}
+			return wantErr
+		})
+		if err != wantErr {
+			t.Errorf("Write returned %v, want fn's error %v unchanged", err, wantErr)
+		}
+	}
+	if n := get(t, s, func(tx store.Tx) (int, error) { return tx.CountOrgs() }); n != 0 {
+		t.Errorf("CountOrgs after rolled-back Writes = %d, want 0", n)
+	}
+
+	// A conflict in the middle of fn, returned by fn, rolls back what came before it.
+	org, u, _ := seed(t, s)
+	org2 := newOrg()
+	dup := newUser(org)
+	dup.Email = u.Email
+	err := s.Write(t.Context(), func(tx store.Tx) error {
+		if err := tx.CreateOrg(org2); err != nil {
+			return err
+		}
+		return tx.CreateUser(dup)
+	})
+	wantKind(t, "Write with duplicate email", err, clavis.KindConflict)
+	read(t, s, func(tx store.Tx) error {
+		_, err := tx.GetOrg(org2.ID)
+		wantKind(t, "GetOrg of rolled-back org", err, clavis.KindNotFound)
+		return nil
+	})
+}
+
+// testWriteCanceled: a Write under a canceled context fails and commits nothing.
+func testWriteCanceled(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	org := newOrg()
+	err := s.Write(ctx, func(tx store.Tx) error { return tx.CreateOrg(org) })
+	if err == nil {
+		t.Errorf("Write with canceled context returned nil")
+	}
+	if n := get(t, s, func(tx store.Tx) (int, error) { return tx.CountOrgs() }); n != 0 {
+		t.Errorf("CountOrgs after canceled Write = %d, want 0", n)
+	}
+}
+
+// testReadSnapshot: a Read transaction does not see a Write that commits while it runs.
+func testReadSnapshot(t *testing.T, s store.Store) {
+	create(t, s, newOrg())
+	read(t, s, func(tx store.Tx) error {
+		before, err := tx.CountOrgs()
+		if err != nil {
+			return err
+		}
+		if err := s.Write(t.Context(), func(wtx store.Tx) error { return wtx.CreateOrg(newOrg()) }); err != nil {
+			return err
+		}
+		after, err := tx.CountOrgs()
+		if err != nil {
+			return err
+		}
+		if after != before {
+			t.Errorf("CountOrgs in one Read: %d, then %d after a concurrent Write; want one snapshot", before, after)
+		}
+		return nil
+	})
+	if n := get(t, s, func(tx store.Tx) (int, error) { return tx.CountOrgs() }); n != 2 {
+		t.Errorf("CountOrgs after the Read = %d, want 2", n)
+	}
+}

@@ -1,0 +1,126 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestNewHasherDefaults(t *testing.T) {
+	h := NewHasher(Params{}, 0)
+	if got, want := h.params, DefaultParams; got != want {
+		t.Errorf("params = %+v, want %+v", got, want)
+	}
+	if got := cap(h.sem); got < 1 {
+		t.Errorf("concurrency = %d, want NumCPU >= 1", got)
+	}
+}
+
+// TestHasherBoundsConcurrency counts computations in flight from inside the argon2 call. Until the bound
+// has been reached once, each waits for it (up to a second); each then lingers, so an unbounded Hasher
+// would show more than the bound in flight and one that serialised too much would never reach it.
+func TestHasherBoundsConcurrency(t *testing.T) {
+	for _, limit := range []int{1, 2, 3} {
+		t.Run("", func(t *testing.T) {
+			h := NewHasher(Params{Memory: 64, Time: 1, Threads: 1}, limit)
+			enc, err := h.Hash(context.Background(), "a long enough password")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var inFlight, peak atomic.Int32
+			h.derive = func(password, salt []byte, p Params, keyLen uint32) []byte {
+				n := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for {
+					m := peak.Load()
+					if n <= m || peak.CompareAndSwap(m, n) {
+						break
+					}
+				}
+				for start := time.Now(); peak.Load() < int32(limit) && time.Since(start) < time.Second; {
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(10 * time.Millisecond)
+				return argon2id(password, salt, p, keyLen)
+			}
+			var wg sync.WaitGroup
+			for n := range 3 * limit {
+				wg.Go(func() {
+					var err error
+					switch n % 3 {
+					case 0:
+						_, err = h.Hash(context.Background(), "a long enough password")
+					case 1:
+						_, err = h.Verify(context.Background(), enc, "a long enough password")
+					case 2:
+						err = h.Dummy(context.Background())
+					}
+					if err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if got, want := peak.Load(), int32(limit); got != want {
+				t.Errorf("peak computations in flight = %d, want %d", got, want)
+			}
+		})
+	}
+}
+
+// TestHasherWaitEndsWithContext: a caller waiting for a slot gets ctx.Err() when its context ends.
+func TestHasherWaitEndsWithContext(t *testing.T) {
+	h := NewHasher(Params{Memory: 64, Time: 1, Threads: 1}, 1)
+	entered, release := make(chan struct{}), make(chan struct{})
+	h.derive = func(password, salt []byte, p Params, keyLen uint32) []byte {
+		select {
+		case entered <- struct{}{}:
+			<-release // the first computation holds the only slot
+		default:
+		}
+		return argon2id(password, salt, p, keyLen)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Hash(context.Background(), "holder of the only slot")
+		done <- err
+	}()
+	<-entered
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	deadline, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel2()
+	tests := []struct {
+		name string
+		ctx  context.Context
+		call func(context.Context) error
+		want error
+	}{
+		{"Hash cancelled", cancelled, func(ctx context.Context) error { _, err := h.Hash(ctx, "x"); return err }, context.Canceled},
+		{"Verify past deadline", deadline, func(ctx context.Context) error {
+			_, err := h.Verify(ctx, "$argon2id$v=19$m=64,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", "x")
+			return err
+		}, context.DeadlineExceeded},
+		{"Dummy cancelled", cancelled, h.Dummy, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			err := tt.call(tt.ctx)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("returned after %v, want promptly after the context ended", d)
+			}
+		})
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("slot holder: %v", err)
+	}
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds clavis, starts `clavis server --dev` on a free loopback port with a throwaway data directory,
+# runs the black-box conformance groups of ../shared/conformance against it, and stops it.
+#   scripts/conformance.sh                 # the groups that have landed (CONFORMANCE_GROUPS)
+#   scripts/conformance.sh 'TestCore_'     # any -run expression
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+suite=${CONFORMANCE_DIR:-$root/../shared/conformance}
+groups=${1:-${CONFORMANCE_GROUPS:-TestCore_}}
+[ -d "$suite" ] || { echo "conformance suite not found at $suite" >&2; exit 1; }
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -race -o "$work/clavis" "$root/cmd/clavis"
+"$work/clavis" server --dev --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/stdout" 2>"$work/server.log" &
+server_pid=$!
+
+url=""
+for _ in $(seq 1 100); do
+  url=$(grep -o 'listening on http://[0-9.:]*' "$work/stdout" 2>/dev/null | head -n1 | sed 's/listening on //') || true
+  [ -n "$url" ] && curl -fsS "$url/healthz" >/dev/null 2>&1 && break
+  url=""
+  kill -0 "$server_pid" 2>/dev/null || { echo "clavis server exited:"; cat "$work/server.log"; exit 1; }
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "clavis server did not become healthy"; cat "$work/server.log"; exit 1; }
+echo "conformance: server at $url, running -run '$groups'"
+
+status=0
+(cd "$suite" && CLAVIS_URL="$url" go test ./... -count=1 -run "$groups") || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "---- last server log lines ----"
+  tail -n 40 "$work/server.log"
+fi
+exit "$status"
