@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"clavis.dev/clavis/internal/httpapi"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
+	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/sqlite"
 )
@@ -29,6 +31,7 @@ import (
 type serverConfig struct {
 	listen, dataDir, database, rootKey, signup, publicURL, rateLimits, logLevel, trustedProxies string
 	leeway                                                                                      time.Duration
+	authLimit, principalLimit                                                                   ratelimit.Rule
 	dev                                                                                         bool
 }
 
@@ -52,6 +55,30 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	fs.StringVar(&c.rateLimits, "rate-limits", env("rate-limits", "on"), "rate limits: on | off (off is for benchmarks and trusted networks)")
 	fs.StringVar(&c.logLevel, "log-level", env("log-level", "info"), "log level: debug | info | warn | error")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("trusted-proxies", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is honoured")
+	def := httpapi.DefaultRateLimits()
+	c.authLimit, c.principalLimit = def.PublicAuth, def.Principal
+	for _, l := range []struct {
+		name, help string
+		dst        *ratelimit.Rule
+	}{
+		{"rate-limit-auth", "bucket per client IP and route on login, signup and key exchanges, BURST:PER_SECOND (default 30:10)", &c.authLimit},
+		{"rate-limit-principal", "bucket per principal on every authenticated request, BURST:PER_SECOND (default 200:100)", &c.principalLimit},
+	} {
+		dst := l.dst
+		set := func(s string) error {
+			r, err := parseRule(s)
+			if err == nil {
+				*dst = r
+			}
+			return err
+		}
+		if v := env(l.name, ""); v != "" {
+			if err := set(v); err != nil {
+				return nil, fmt.Errorf("CLAVIS_%s: %v", strings.ToUpper(strings.ReplaceAll(l.name, "-", "_")), err)
+			}
+		}
+		fs.Func(l.name, l.help, set)
+	}
 	leeway := env("jwt-leeway", "5s")
 	fs.Func("jwt-leeway", "clock skew tolerated on token expiry, 0s–60s (default 5s)", func(s string) error { leeway = s; return nil })
 	devDefault := env("dev", "false") == "true"
@@ -141,7 +168,11 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		ln.Close()
 		return fmt.Errorf("starting engine: %w", err)
 	}
-	api := httpapi.New(eng, httpapi.Options{Version: version, PublicURL: cfg.publicURL, TrustedProxies: proxies, Logger: log})
+	opts := httpapi.Options{Version: version, PublicURL: cfg.publicURL, TrustedProxies: proxies, Logger: log}
+	if cfg.rateLimits == "on" {
+		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit}
+	}
+	api := httpapi.New(eng, opts)
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -176,6 +207,17 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	return nil
+}
+
+// parseRule parses BURST:PER_SECOND.
+func parseRule(s string) (ratelimit.Rule, error) {
+	b, r, ok := strings.Cut(s, ":")
+	burst, err1 := strconv.Atoi(b)
+	rate, err2 := strconv.ParseFloat(r, 64)
+	if !ok || err1 != nil || err2 != nil || burst < 1 || rate <= 0 {
+		return ratelimit.Rule{}, fmt.Errorf("want BURST:PER_SECOND with positive numbers, got %q", s)
+	}
+	return ratelimit.Rule{Burst: burst, Rate: rate}, nil
 }
 
 func parsePrefixes(s string) ([]netip.Prefix, error) {

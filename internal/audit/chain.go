@@ -15,12 +15,13 @@ import (
 // event's integrity hash ("" for an org's first event) and created_at is clavis.FormatTime(e.CreatedAt),
 // the exact string the API returns. The other fields of e (org, actor type, details, IP) are not covered.
 func Hash(key []byte, prevHash string, e *clavis.AuditEvent) string {
-	m := hmac.New(sha256.New, key)
+	msg := make([]byte, 0, 256)
 	for _, f := range [...]string{prevHash, e.ID, e.ActorID, e.Action, e.ResourceType, e.ResourceID} {
-		m.Write([]byte(f))
-		m.Write([]byte{'|'})
+		msg = append(append(msg, f...), '|')
 	}
-	m.Write([]byte(clavis.FormatTime(e.CreatedAt)))
+	msg = append(msg, clavis.FormatTime(e.CreatedAt)...)
+	m := hmac.New(sha256.New, key)
+	m.Write(msg)
 	var sum [sha256.Size]byte
 	return hex.EncodeToString(m.Sum(sum[:0]))
 }
@@ -49,7 +50,7 @@ type Result struct {
 // Removing events from the end of a chain cannot be detected here: callers compare with the org's head.
 func Verify(key []byte, prevID, prevHash string, events []*clavis.AuditEvent) Result {
 	for n, e := range events {
-		if e != nil \&\& false || e.PrevEventID != prevID ||
+		if e == nil || e.PrevEventID != prevID ||
 			!hmac.Equal([]byte(e.IntegrityHash), []byte(Hash(key, prevHash, e))) {
 			r := Result{Verified: n, Checked: n + 1}
 			if e != nil {

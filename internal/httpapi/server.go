@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/ratelimit"
 )
 
 // Options configure the HTTP layer.
@@ -26,6 +27,25 @@ type Options struct {
 	PublicURL      string         // public base URL, no trailing slash
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is honoured
 	Logger         *slog.Logger
+	// RateLimits are the token buckets of spec §6.2; nil turns rate limiting off.
+	RateLimits *RateLimits
+}
+
+// RateLimits shapes the token buckets of spec §6.2.
+type RateLimits struct {
+	PublicAuth ratelimit.Rule // per client IP and route on the public credential routes (default 30, 10/s)
+	Principal  ratelimit.Rule // per principal on every authenticated request (default 200, 100/s)
+}
+
+// DefaultRateLimits are the spec's defaults.
+func DefaultRateLimits() *RateLimits {
+	return &RateLimits{PublicAuth: ratelimit.Rule{Burst: 30, Rate: 10}, Principal: ratelimit.Rule{Burst: 200, Rate: 100}}
+}
+
+// ipLimited lists the public routes limited per client IP and route (spec §6.2).
+var ipLimited = map[string]bool{
+	"POST /v1/auth/signup": true, "POST /v1/auth/token": true, "POST /v1/auth/agent-token": true,
+	"POST /v1/auth/api-key-token": true, "POST /v1/auth/refresh": true, "POST /v1/auth/mfa/verify": true,
 }
 
 // handler serves one route. c is nil on public routes.
@@ -49,6 +69,8 @@ type server struct {
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	openapi []byte
+	// perIP and perPrincipal are nil when rate limits are off.
+	perIP, perPrincipal *ratelimit.Limiter
 }
 
 // New returns the API handler for svc.
@@ -62,6 +84,10 @@ func New(svc clavis.Service, opt Options) http.Handler {
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clavis_http_request_duration_seconds",
 		Help: "HTTP request latency by method and route pattern.", Buckets: prometheus.DefBuckets}, []string{"method", "route"})
 	s.reg.MustRegister(s.reqs, s.latency, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	if rl := opt.RateLimits; rl != nil {
+		s.perIP = ratelimit.New(rl.PublicAuth, 0, nil)
+		s.perPrincipal = ratelimit.New(rl.Principal, 0, nil)
+	}
 	for _, rt := range routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
@@ -152,9 +178,18 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// wrap turns a route's handler into an http.Handler: body limit, authentication, error rendering.
+// wrap turns a route's handler into an http.Handler in the order of spec §1.9: per-IP rate limit, body
+// limit, authentication, per-principal rate limit, handler; errors are rendered as problems.
 func (s *server) wrap(rt route) http.Handler {
+	key := rt.method + " " + rt.pattern
+	limitIP := ipLimited[key] && s.perIP != nil
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if limitIP {
+			if err := limited(s.perIP, s.clientIP(r).String()+" "+key); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
 		if r.ContentLength > maxBodyBytes {
 			writeError(w, errBodyTooLarge)
 			return
@@ -167,11 +202,26 @@ func (s *server) wrap(rt route) http.Handler {
 				writeError(w, err)
 				return
 			}
+			if s.perPrincipal != nil {
+				if err := limited(s.perPrincipal, c.Principal.String()); err != nil {
+					writeError(w, err)
+					return
+				}
+			}
 		}
 		if err := rt.h(s, w, r, c); err != nil {
 			writeError(w, err)
 		}
 	})
+}
+
+// limited takes a token for key, or returns the 429 error with its Retry-After.
+func limited(l *ratelimit.Limiter, key string) error {
+	if ok, wait := l.Allow(key); !ok {
+		return &clavis.Error{Kind: clavis.KindRateLimited, Message: "Too many requests; retry later",
+			RetryAfter: ratelimit.RetryAfterSeconds(wait)}
+	}
+	return nil
 }
 
 // authenticate resolves the Authorization header (scheme case-insensitive, spec §2.2).

@@ -280,7 +280,7 @@ func checkHeader(b []byte, want Kind) (string, bool) {
 	alg, ok1 := jsonString(hdr["alg"])
 	typ, ok2 := jsonString(hdr["typ"])
 	kid, ok3 := jsonString(hdr["kid"])
-	if !ok1 || !ok2 || !ok3 || alg != "EdDSA" || typ != string(want) || kid == "" {
+	if !ok1 || !ok2 || !ok3 || alg != "EdDSA" || typ != string(want) {
 		return "", false
 	}
 	return kid, true

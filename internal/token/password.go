@@ -140,8 +140,8 @@ func (h *Hasher) NeedsRehash(encoded string) bool {
 	return !ok || p != h.params || len(salt) != saltLen || len(sum) != hashLen
 }
 
-// dummySalt salts Dummy's computation; its value is irrelevant.
-const dummySalt = "clavis-dummy-salt"
+// dummySalt salts Dummy's computation (saltLen bytes); its value is irrelevant.
+const dummySalt = "clavis-dummysalt"
 
 // Dummy performs one computation of the Hasher's cost with nothing to compare, so that a login for an
 // unknown account takes as long as one for a known account. It returns ctx.Err() if ctx ends while
@@ -150,7 +150,7 @@ func (h *Hasher) Dummy(ctx context.Context) error {
 	if err := h.acquire(ctx); err != nil {
 		return err
 	}
-	h.derive([]byte("clavis-dummy-password"), []byte(dummySalt[:saltLen]), h.params, hashLen)
+	h.derive([]byte("clavis-dummy-password"), []byte(dummySalt), h.params, hashLen)
 	h.release()
 	return nil
 }

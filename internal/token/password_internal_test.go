@@ -124,3 +124,25 @@ func TestHasherWaitEndsWithContext(t *testing.T) {
 		t.Errorf("slot holder: %v", err)
 	}
 }
+
+// TestDummyCostsOneHash: Dummy runs exactly one computation with the Hasher's own parameters and output
+// length, so an unknown-email login costs what a known one does.
+func TestDummyCostsOneHash(t *testing.T) {
+	p := Params{Memory: 64, Time: 1, Threads: 1}
+	h := NewHasher(p, 1)
+	type call struct {
+		p      Params
+		keyLen uint32
+	}
+	var calls []call
+	h.derive = func(password, salt []byte, p Params, keyLen uint32) []byte {
+		calls = append(calls, call{p, keyLen})
+		return argon2id(password, salt, p, keyLen)
+	}
+	if err := h.Dummy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []call{{p, hashLen}}; len(calls) != 1 || calls[0] != want[0] {
+		t.Errorf("Dummy computed %+v, want %+v", calls, want)
+	}
+}

@@ -68,7 +68,7 @@ const (
 			v.secret_id, v.version, v.type, v.metadata, v.expires_at, v.max_access_count, v.access_count,
 			v.disabled, v.created_by, v.created_at
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.latest_version
-		WHERE s.vault_id = ?1 AND s.deleted = 0 AND s.` + prefixMatch + `
+		WHERE s.vault_id = ?1 AND s.deleted = 0 AND ` + prefixMatch + `
 		ORDER BY s.path`
 	qPurgeSecrets = `DELETE FROM secrets WHERE vault_id = ?1 AND ` + prefixMatch // cascades to versions
 )

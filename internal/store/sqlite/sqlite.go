@@ -138,7 +138,9 @@ func (s *Store) Read(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // Write runs fn in a BEGIN IMMEDIATE transaction on the write connection and commits it if fn returns
-// nil; otherwise it rolls back and returns fn's error unchanged. Concurrent Writes run one at a time.
+// nil; otherwise it rolls back and returns fn's error unchanged. Concurrent Writes run one at a time, in
+// this process by waiting for the one write connection (until ctx is done), across processes by waiting
+// for SQLite's write lock (up to the busy timeout). fn must not call Write: it would wait for itself.
 func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// child is a server process under test: the ceiling server or one clavis server.
+type child struct {
+	name    string
+	cmd     *exec.Cmd
+	base    string // http://127.0.0.1:PORT
+	logPath string // stdout and stderr of the process, line by line
+	exited  chan struct{}
+	waitErr error
+	once    sync.Once
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// listeningRE finds the address in the dev banner ("… listening on http://127.0.0.1:PORT …") and in the
+// ceiling server's line.
+var listeningRE = regexp.MustCompile(`listening on (http://[0-9A-Za-z.:\[\]-]+)`)
+
+// startChild starts path with args, logging both output streams to dir/server.log, and waits until the
+// process has printed its address and answers /readyz (clavis) or / (ceiling). The process gets SIGKILL
+// if this tool dies (Linux), and is stopped by stop.
+func startChild(ctx context.Context, name, path string, args []string, dir string) (*child, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, args...)
+	setParentDeathSignal(cmd)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c := &child{name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+
+	found := make(chan string, 2)
+	var logMu sync.Mutex
+	var pumps sync.WaitGroup
+	pump := func(r io.Reader) {
+		defer pumps.Done()
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Bytes()
+			logMu.Lock()
+			logFile.Write(line)
+			logFile.Write([]byte{'\n'})
+			logMu.Unlock()
+			if u := listenURL(line); u != "" {
+				select {
+				case found <- u:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, r)
+	}
+	pumps.Add(2)
+	go pump(stdout)
+	go pump(stderr)
+	go func() {
+		pumps.Wait() // Wait must follow the reads of the pipes
+		c.waitErr = cmd.Wait()
+		logFile.Close()
+		close(c.exited)
+	}()
+
+	select {
+	case c.base = <-found:
+	case <-c.exited:
+		return nil, fmt.Errorf("%s exited before listening (%v); log: %s%s", name, c.waitErr, logPath, logTail(logPath))
+	case <-time.After(60 * time.Second):
+		c.stop()
+		return nil, fmt.Errorf("%s printed no listening address within 60s; log: %s%s", name, logPath, logTail(logPath))
+	case <-ctx.Done():
+		c.stop()
+		return nil, ctx.Err()
+	}
+	probe := "/readyz"
+	if name == "ceiling" {
+		probe = "/"
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(c.base + probe)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return c, nil
+			}
+		}
+		select {
+		case <-c.exited:
+			return nil, fmt.Errorf("%s exited while starting (%v); log: %s%s", name, c.waitErr, logPath, logTail(logPath))
+		case <-ctx.Done():
+			c.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			c.stop()
+			return nil, fmt.Errorf("%s not ready within 60s (last: %v); log: %s", name, err, logPath)
+		}
+	}
+}
+
+// listenURL returns the base URL announced on line, from the dev banner or from the JSON log line
+// "clavis listening" (field addr), else "".
+func listenURL(line []byte) string {
+	if m := listeningRE.FindSubmatch(line); m != nil {
+		return strings.TrimRight(string(m[1]), ".,;")
+	}
+	if bytes.HasPrefix(line, []byte("{")) && bytes.Contains(line, []byte("listening")) {
+		var rec struct {
+			Msg  string `json:"msg"`
+			Addr string `json:"addr"`
+		}
+		if json.Unmarshal(line, &rec) == nil && rec.Addr != "" && strings.Contains(rec.Msg, "listening") {
+			return "http://" + rec.Addr
+		}
+	}
+	return ""
+}
+
+// stop sends SIGTERM, waits up to 15 s for a graceful exit, then kills. Safe to call more than once.
+func (c *child) stop() {
+	c.once.Do(func() {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.exited:
+		case <-time.After(15 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-c.exited
+		}
+	})
+}
+
+// logTail returns the last lines of a log file, indented, for error messages.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return "\n    " + strings.Join(lines, "\n    ")
+}
+
+// buildClavis builds ./cmd/clavis of the enclosing clavis.dev/clavis module into dir.
+func buildClavis(ctx context.Context, dir string, stderr io.Writer) (string, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtimeGOROOT(), "bin", "go")
+	}
+	out, err := exec.CommandContext(ctx, goBin, "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside a Go module: run from the clavis repository or pass -clavis PATH")
+	}
+	mod, err := os.ReadFile(gomod)
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Contains(mod, []byte("module clavis.dev/clavis\n")) {
+		return "", fmt.Errorf("%s is not the clavis.dev/clavis module: run from the clavis repository or pass -clavis PATH", gomod)
+	}
+	bin := filepath.Join(dir, "clavis")
+	fmt.Fprintf(stderr, "load: building %s/cmd/clavis …\n", filepath.Dir(gomod))
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/clavis")
+	cmd.Dir = filepath.Dir(gomod)
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/clavis: %w", err)
+	}
+	return bin, nil
+}

@@ -1,0 +1,95 @@
+// Package ratelimit implements keyed token buckets (spec §6.2). A Limiter is safe for concurrent use and
+// bounds its memory: idle buckets (full again) are dropped, and the number of keys is capped.
+package ratelimit
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// Rule is a bucket shape: Burst tokens, refilled at Rate tokens per second.
+type Rule struct {
+	Burst int
+	Rate  float64
+}
+
+// Limiter holds one token bucket per key.
+type Limiter struct {
+	rule    Rule
+	maxKeys int
+	now     func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	sweep   time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// New returns a limiter for rule. maxKeys caps memory (default 100 000); when the cap is reached the
+// limiter drops idle buckets and, if none are idle, refuses new keys until some are (fail closed).
+func New(rule Rule, maxKeys int, now func() time.Time) *Limiter {
+	if maxKeys <= 0 {
+		maxKeys = 100_000
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Limiter{rule: rule, maxKeys: maxKeys, now: now, buckets: map[string]*bucket{}}
+}
+
+// Allow takes one token from key's bucket. When the bucket is empty it returns false and how long until
+// a token is available.
+func (l *Limiter) Allow(key string) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.sweep) > time.Minute {
+		l.dropIdle(now)
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= l.maxKeys {
+			l.dropIdle(now)
+			if len(l.buckets) >= l.maxKeys {
+				return false, time.Second
+			}
+		}
+		b = &bucket{tokens: float64(l.rule.Burst), last: now}
+		l.buckets[key] = b
+	} else {
+		b.tokens = math.Min(float64(l.rule.Burst), b.tokens+now.Sub(b.last).Seconds()*l.rule.Rate)
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	if l.rule.Rate <= 0 {
+		return false, time.Hour
+	}
+	return false, time.Duration((1 - b.tokens) / l.rule.Rate * float64(time.Second))
+}
+
+// dropIdle forgets buckets that have refilled completely (they behave exactly like new ones).
+func (l *Limiter) dropIdle(now time.Time) {
+	l.sweep = now
+	for k, b := range l.buckets {
+		if b.tokens+now.Sub(b.last).Seconds()*l.rule.Rate >= float64(l.rule.Burst) {
+			delete(l.buckets, k)
+		}
+	}
+}
+
+// RetryAfterSeconds rounds a wait up to whole seconds, at least 1 (the Retry-After header's unit).
+func RetryAfterSeconds(d time.Duration) int {
+	s := int(math.Ceil(d.Seconds()))
+	if s < 1 {
+		s = 1
+	}
+	return s
+}
