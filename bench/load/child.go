@@ -186,7 +186,7 @@ func logTail(path string) string {
 func buildClavis(ctx context.Context, dir string, stderr io.Writer) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtimeGOROOT(), "bin", "go")
+		return "", errors.New("no go command in PATH: put it there or pass -clavis PATH")
 	}
 	out, err := exec.CommandContext(ctx, goBin, "env", "GOMOD").Output()
 	if err != nil {

@@ -101,11 +101,27 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 	a := &clavis.Agent{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description, Scopes: in.Scopes,
 		VaultIDs: in.VaultIDs, Active: true, ExpiresAt: in.ExpiresAt, TokenTTL: in.TokenTTL,
 		KeyHash: token.HashKey(e.pepper, raw), SSHPublicKey: sshPub, ECDHPublicKey: ecdhPub, CreatedBy: c.ID, CreatedAt: now}
-	sysKey, err := e.systemVaultKey(ctx, c.OrgID)
+	for attempt := 0; ; attempt++ {
+		err = e.registerAgent(ctx, c, a, sshPriv, ecdhPriv, now)
+		// A concurrent first registration in the org may have created __agent-keys first: try again.
+		if err == nil || attempt == 1 || !clavis.IsKind(err, clavis.KindConflict) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	err = e.write(ctx, func(tx store.Tx) error {
+	return &clavis.AgentKey{Agent: a, Key: clavis.Sensitive(raw)}, nil
+}
+
+// registerAgent stores a new agent and its private identity keys in the org's __agent-keys vault,
+// creating that vault with the org's first agent.
+func (e *Engine) registerAgent(ctx context.Context, c *clavis.Caller, a *clavis.Agent, sshPriv, ecdhPriv string, now time.Time) error {
+	sysKey, err := e.systemVaultKey(ctx, c.OrgID)
+	if err != nil {
+		return err
+	}
+	return e.write(ctx, func(tx store.Tx) error {
 		if err := validateVaultIDs(tx, c.OrgID, a.VaultIDs); err != nil {
 			return err
 		}
@@ -133,10 +149,6 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 		}
 		return e.record(tx, callerEvent(c, "agent.register", "agent", a.ID, map[string]any{"name": a.Name}))
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &clavis.AgentKey{Agent: a, Key: clavis.Sensitive(raw)}, nil
 }
 
 type systemKey struct {

@@ -8,8 +8,22 @@ import (
 
 var wildcard = regexp.MustCompile(`\{([a-z_]+)(\.\.\.)?\}`)
 
+// versionRoutes end in "{path...}" on the mux but in "{path}/{version}" in the spec: the handler splits
+// the last segment off (spec §4.5.1).
+var versionRoutes = map[string]bool{
+	"/v1/vaults/{vault_id}/secret-version/{path...}":         true,
+	"/v1/vaults/{vault_id}/secret-version-disable/{path...}": true,
+	"/v1/vaults/{vault_id}/secret-restore/{path...}":         true,
+}
+
 // specPath turns a mux pattern into the spec's path template ("{path...}" → "{path}").
-func specPath(pattern string) string { return wildcard.ReplaceAllString(pattern, "{$1}") }
+func specPath(pattern string) string {
+	p := wildcard.ReplaceAllString(pattern, "{$1}")
+	if versionRoutes[pattern] {
+		p += "/{version}"
+	}
+	return p
+}
 
 // openAPI renders an OpenAPI 3.1 document listing every route of the table.
 func openAPI(rs []route, version, publicURL string) []byte {
@@ -24,7 +38,7 @@ func openAPI(rs []route, version, publicURL string) []byte {
 		op := map[string]any{"summary": rt.summary, "responses": map[string]any{
 			"default": map[string]any{"description": "Success, or an application/problem+json document"}}}
 		var params []map[string]any
-		for _, m := range wildcard.FindAllStringSubmatch(rt.pattern, -1) {
+		for _, m := range wildcard.FindAllStringSubmatch(p, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true,
 				"schema": map[string]string{"type": "string"}})
 		}

@@ -1,0 +1,155 @@
+// Package clavistest runs the full Clavis stack — SQLite store, file root key, engine, HTTP API — on an
+// httptest server and hands out real clients. Tests only.
+package clavistest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"clavis.dev/clavis/client"
+	"clavis.dev/clavis/internal/engine"
+	"clavis.dev/clavis/internal/httpapi"
+	"clavis.dev/clavis/internal/keyring"
+	"clavis.dev/clavis/internal/keyring/file"
+	"clavis.dev/clavis/internal/store/sqlite"
+	"clavis.dev/clavis/internal/token"
+)
+
+// Env is one running server with its data directory.
+type Env struct {
+	URL     string
+	DataDir string
+	DBPath  string
+	Engine  *engine.Engine
+	logs    *syncBuffer
+}
+
+// Options adjust the environment.
+type Options struct {
+	RateLimits bool // spec default buckets instead of none
+}
+
+// New starts a server in open-signup mode with cheap password hashing; everything is torn down with t.
+func New(t testing.TB, opts ...Options) *Env {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	dir := t.TempDir()
+	e := &Env{DataDir: dir, DBPath: filepath.Join(dir, "clavis.db"), logs: &syncBuffer{}}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, e.DBPath)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	root, err := file.Open(filepath.Join(dir, "root.key"), true)
+	if err != nil {
+		t.Fatalf("root key: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	e.URL = "http://" + srv.Listener.Addr().String()
+	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
+		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log,
+		PasswordHash: token.Params{Memory: 1024, Time: 1, Threads: 1}, Version: "test",
+	})
+	if err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	hopts := httpapi.Options{Version: "test", PublicURL: e.URL, Logger: log}
+	if o.RateLimits {
+		hopts.RateLimits = httpapi.DefaultRateLimits()
+	}
+	srv.Config.Handler = httpapi.New(e.Engine, hopts)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return e
+}
+
+// Client returns an unauthenticated client.
+func (e *Env) Client() *client.Client { return client.New(e.URL) }
+
+// Logs returns everything the server logged so far (debug level included).
+func (e *Env) Logs() string { return e.logs.String() }
+
+// User is a signed-up human with an authenticated client.
+type User struct {
+	Email, Password string
+	ID, OrgID       string
+	C               *client.Client
+}
+
+// Signup creates an account in its own org.
+func (e *Env) Signup(t testing.TB) *User {
+	t.Helper()
+	ctx := context.Background()
+	u := &User{Email: "u-" + RandHex(6) + "@example.com", Password: "Pw-" + RandHex(10)}
+	tok, err := e.Client().Signup(ctx, u.Email, u.Password, "")
+	if err != nil {
+		t.Fatalf("signup: %v", err)
+	}
+	u.C = e.Client().WithToken(string(tok.AccessToken))
+	me, err := u.C.Me(ctx)
+	if err != nil {
+		t.Fatalf("me: %v", err)
+	}
+	u.ID, u.OrgID = me.ID, me.OrgID
+	return u
+}
+
+// Agent is a registered agent with a client authenticated by its exchanged token.
+type Agent struct {
+	ID, Key string
+	C       *client.Client
+}
+
+// NewAgent registers an agent for u and exchanges its key.
+func (e *Env) NewAgent(t testing.TB, u *User, in client.AgentInput) *Agent {
+	t.Helper()
+	ctx := context.Background()
+	if in.Name == "" {
+		in.Name = "agent-" + RandHex(3)
+	}
+	a, key, err := u.C.CreateAgent(ctx, in)
+	if err != nil {
+		t.Fatalf("create agent: %v", err)
+	}
+	tok, err := e.Client().AgentToken(ctx, key, a.ID)
+	if err != nil {
+		t.Fatalf("agent token: %v", err)
+	}
+	return &Agent{ID: a.ID, Key: key, C: e.Client().WithToken(string(tok.AccessToken))}
+}
+
+// RandHex returns n random bytes in hex.
+func RandHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

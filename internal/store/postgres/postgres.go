@@ -1,0 +1,168 @@
+// Package postgres implements store.Store on PostgreSQL with pgx and its connection pool. It is the store
+// for several stateless Clavis replicas sharing one database.
+//
+// Concurrency. Read transactions are REPEATABLE READ READ ONLY: one snapshot, no locks, never a
+// serialization failure. Write transactions are READ COMMITTED with explicit row locks rather than
+// SERIALIZABLE, because every contended operation of the contract is a single row that can be locked
+// or updated atomically, and a waiting writer then proceeds instead of failing and redoing its work:
+//
+//   - NextVersion and ConsumeAccess are single UPDATE statements. PostgreSQL locks the row, and a
+//     concurrent writer waits for that lock and then re-evaluates its WHERE clause and SET expressions
+//     against the committed row, so version numbers are distinct and gap-free and read counters exact.
+//   - AuditHead in a Write locks the org's audit_heads row (creating it first if needed, so there is
+//     always a row to lock) until commit: appenders of one org in every process take turns, and the chain
+//     stays linear.
+//   - EnsureSecret and PutServerKey insert with ON CONFLICT DO NOTHING and then read the row that won.
+//
+// Row locks taken in different orders by two transactions can deadlock; PostgreSQL then aborts one of
+// them with deadlock_detected, and Write runs that one again (see Write).
+//
+// A unique violation in a Create*, AppendAudit or UpdateAgent call returns store.ErrConflict and, as in
+// the SQLite store, leaves the transaction usable (inserts use ON CONFLICT DO NOTHING, UpdateAgent a
+// savepoint). Any other database error aborts the transaction: fn should return it.
+//
+// Times are TIMESTAMPTZ at microsecond precision: arguments are truncated (PostgreSQL would round) and
+// results come back in UTC, whatever the session's TimeZone.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"clavis.dev/clavis/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Store is a store.Store backed by a PostgreSQL database through a connection pool. It is safe for
+// concurrent use, also by several processes on one database; Close it when done.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database named by dsn (a postgres:// URL or a keyword/value string, with pgx's
+// pool_* parameters such as pool_max_conns; the pool defaults to max(4, NumCPU) connections), applies
+// the embedded migrations and returns the Store. Replicas may Open one database at once: migrations run
+// under an advisory lock. It refuses a database whose schema version is newer than this binary knows.
+// The caller must Close the Store.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "clavis"
+	}
+	cfg.AfterConnect = afterConnect
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+// afterConnect prepares each new connection: timestamptz values scan in UTC, and a commit is durable
+// (a server or role configured with synchronous_commit = off would lose acknowledged Writes in a crash).
+func afterConnect(ctx context.Context, c *pgx.Conn) error {
+	c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+	_, err := c.Exec(ctx, `SELECT set_config('synchronous_commit', 'on', false)
+		WHERE current_setting('synchronous_commit') = 'off'`)
+	return err
+}
+
+// Read runs fn in a REPEATABLE READ READ ONLY transaction: every statement sees the snapshot taken by
+// the first one, and a write through the Tx fails. fn's error is returned unchanged.
+func (s *Store) Read(ctx context.Context, fn func(store.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("postgres: begin read: %w", err)
+	}
+	defer tx.Rollback(ctx) // a read transaction has nothing to commit
+	return fn(&txn{ctx: ctx, tx: tx})
+}
+
+// maxWriteAttempts bounds how often Write runs fn when the database aborts the transaction to resolve
+// a deadlock or a serialization failure.
+const maxWriteAttempts = 5
+
+// Write runs fn in a READ COMMITTED read-write transaction and commits it if fn returns nil (the commit
+// is durable: synchronous_commit is on); otherwise it rolls back and returns fn's error unchanged.
+//
+// Writes run concurrently and wait only for the rows they lock. If the database aborts the transaction
+// with deadlock_detected or serialization_failure (in fn, seen through fn's error, or at commit), Write
+// rolls back and runs fn again in a new transaction, up to maxWriteAttempts times in all, then returns the
+// last error. fn may therefore run more than once: it must have no effect outside the Tx other than
+// assigning results that the final run overwrites (no appending to outer slices, no sending, no I/O).
+func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.writeOnce(ctx, fn)
+		if err == nil || attempt == maxWriteAttempts || !retryable(err) {
+			return err
+		}
+		// Back off a little, with jitter, so that the transactions that collided do not collide again.
+		d := time.Duration(attempt) * (time.Millisecond + rand.N(4*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+	}
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
+	if err != nil {
+		return fmt.Errorf("postgres: begin write: %w", err)
+	}
+	defer tx.Rollback(ctx) // no-op after Commit; returns the connection if fn fails or panics
+	if err := fn(&txn{ctx: ctx, tx: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// retryable reports whether err says that the database aborted the transaction to resolve a conflict
+// between concurrent transactions, so that running it again may succeed.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "40001", "40P01": // serialization_failure, deadlock_detected
+		return true
+	}
+	return false
+}
+
+// Ping checks that the database answers and holds the schema.
+func (s *Store) Ping(ctx context.Context) error {
+	var v int
+	if err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool, waiting for connections in use to be released. Transactions in flight must
+// have finished.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
