@@ -219,7 +219,9 @@ func TestRotatePropertiesAndRestore(t *testing.T) {
 	}
 }
 
-func isAlnum(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' }
+func isAlnum(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
 
 // TestBadInputIsPrecise4xx: malformed input gets a precise problem and writes nothing.
 func TestBadInputIsPrecise4xx(t *testing.T) {
