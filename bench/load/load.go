@@ -38,9 +38,9 @@ type cell struct {
 	Requests   int     `json:"requests"` // completed in the measured window, errors included
 	Errors     int     `json:"errors"`   // transport errors and unexpected statuses
 	Seconds    float64 `json:"seconds"`
-	RPS        float64 `json:"rps"`         // successful requests per second
-	P50ms      float64 `json:"p50_ms"`      // of successful requests
-	P99ms      float64 `json:"p99_ms"`      // of successful requests
+	RPS        float64 `json:"rps"`            // successful requests per second
+	P50ms      float64 `json:"p50_ms"`         // of successful requests
+	P99ms      float64 `json:"p99_ms"`         // of successful requests
 	CPUus      float64 `json:"cpu_us_per_req"` // server user+system CPU in the window / requests; -1 if unknown
 	PeakRSSMiB float64 `json:"peak_rss_mib"`   // highest server VmRSS sampled every 100 ms during warm-up and window; -1 if unknown
 	FirstError string  `json:"first_error,omitempty"`

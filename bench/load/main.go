@@ -46,6 +46,9 @@ type config struct {
 	keep         bool
 }
 
+// settle is the pause between the setup of a server and its first cell.
+const settle = 2 * time.Second
+
 // allOps lists the measured Clavis operations in the order they run.
 var allOps = []string{"fetch", "token", "write", "list"}
 
@@ -53,9 +56,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		cfg                       config
-		ns, clients, ops          string
-		serveCeiling              bool
+		cfg              config
+		ns, clients, ops string
+		serveCeiling     bool
 	)
 	fs.StringVar(&cfg.clavis, "clavis", "", "path of the clavis binary (default: go build ./cmd/clavis from the module root into a temp dir)")
 	fs.StringVar(&ns, "n", "1000,100000", "comma-separated vault sizes N (secrets per vault); one fresh server per N")
@@ -195,6 +198,7 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 		}
 		targets[len(targets)-1].fx = fx
 		setup := time.Since(t0)
+		sleep(ctx, settle) // let the server finish what seeding left behind (GC, WAL checkpoint) before cells
 		hwm, _ := procKiB(srv.pid(), "VmHWM")
 		run.Setups = append(run.Setups, setupInfo{N: n, Seconds: setup.Seconds(), PerSecond: float64(n) / setup.Seconds(), HWMMiB: kibToMiB(hwm)})
 		fmt.Fprintf(stderr, "load: N=%d ready in %v (%.0f PUT/s, server peak RSS so far %.0f MiB)\n",
@@ -229,7 +233,9 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 			}
 		}
 		run.Cells = append(run.Cells, repCells...)
-		fmt.Fprintf(stdout, "### Repetition %d of %d\n\n%s\n", rep, cfg.reps, repTable(repCells))
+		table := repTable(repCells)
+		run.repTables = append(run.repTables, table)
+		fmt.Fprintf(stdout, "### Repetition %d of %d\n\n%s\n", rep, cfg.reps, table)
 	}
 	for _, t := range targets {
 		hwm, _ := procKiB(t.srv.pid(), "VmHWM")
@@ -239,6 +245,7 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 	run.Servers = append(run.Servers, serverInfo{N: 0, LifetimeHWMMiB: kibToMiB(hwm)})
 
 	run.Finished = time.Now().UTC()
+	run.Machine.LoadEnd = loadAvg()
 	run.summarize(cfg)
 	report := run.markdown()
 	fmt.Fprint(stdout, report)
@@ -332,7 +339,7 @@ func databaseLabel(dsn string) string {
 }
 
 func machineInfo() machine {
-	m := machine{GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU()}
+	m := machine{GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), LoadStart: loadAvg()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -342,4 +349,17 @@ func machineInfo() machine {
 		}
 	}
 	return m
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages from /proc/loadavg, or "".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -36,6 +36,7 @@ type jsonCfg struct {
 	Reps     int      `json:"reps"`
 	Ops      []string `json:"ops"`
 	Quick    bool     `json:"quick"`
+	Workers  int      `json:"setup_workers"`
 }
 
 func jsonConfig(c config) jsonCfg {
@@ -44,7 +45,7 @@ func jsonConfig(c config) jsonCfg {
 		bin = "go build ./cmd/clavis"
 	}
 	return jsonCfg{Clavis: bin, N: c.ns, Clients: c.clients, Duration: c.duration.String(), Warmup: c.warmup.String(),
-		Reps: c.reps, Ops: c.ops, Quick: c.quick}
+		Reps: c.reps, Ops: c.ops, Quick: c.quick, Workers: c.setupWorkers}
 }
 
 type machine struct {
@@ -53,6 +54,8 @@ type machine struct {
 	OS        string `json:"os"`
 	Arch      string `json:"arch"`
 	GoVersion string `json:"go_version"`
+	LoadStart string `json:"loadavg_start,omitempty"` // /proc/loadavg: other work on the machine
+	LoadEnd   string `json:"loadavg_end,omitempty"`
 }
 
 type setupInfo struct {
@@ -221,8 +224,11 @@ func targets(cfg config, rows map[key]*summaryRow) []targetRow {
 	ratioTarget := func(op, label string, min float64) {
 		t := targetRow{Target: fmt.Sprintf("%s ≥ %.2f × ceiling req/s", label, min), Where: where, Result: "n/a", Measured: "not run"}
 		if row := get(big, op); row != nil && row.RatioRPS.Median >= 0 {
-			t.Measured = fmt.Sprintf("%s × (%.0f req/s; reps %s–%s)", fmtRatio(row.RatioRPS.Median), row.RPS.Median,
-				fmtRatio(row.RatioRPS.Min), fmtRatio(row.RatioRPS.Max))
+			t.Measured = fmt.Sprintf("%s × (%.0f req/s)", fmtRatio(row.RatioRPS.Median), row.RPS.Median)
+			if row.RatioRPS.Min != row.RatioRPS.Max {
+				t.Measured = fmt.Sprintf("%s × (%.0f req/s; per rep %s–%s)", fmtRatio(row.RatioRPS.Median), row.RPS.Median,
+					fmtRatio(row.RatioRPS.Min), fmtRatio(row.RatioRPS.Max))
+			}
 			t.Result = passMiss(row.RatioRPS.Median >= min)
 		}
 		out = append(out, t)
@@ -231,7 +237,7 @@ func targets(cfg config, rows map[key]*summaryRow) []targetRow {
 	{
 		t := targetRow{Target: "fetch p99 ≤ 10 ms", Where: where, Result: "n/a", Measured: "not run"}
 		if row := get(big, "fetch"); row != nil && row.P99ms.Median >= 0 {
-			t.Measured = fmt.Sprintf("%.2f ms (%.2f–%.2f)", row.P99ms.Median, row.P99ms.Min, row.P99ms.Max)
+			t.Measured = fmtStat(row.P99ms, 2) + " ms"
 			t.Result = passMiss(row.P99ms.Median <= 10)
 		}
 		out = append(out, t)
@@ -239,7 +245,11 @@ func targets(cfg config, rows map[key]*summaryRow) []targetRow {
 	ratioTarget("token", "agent-token", 0.10)
 	ratioTarget("write", "write", 0.04)
 	{
-		t := targetRow{Target: fmt.Sprintf("fetch at N=%d ≥ 0.9 × fetch at N=%d", big, small),
+		label := fmt.Sprintf("fetch at N=%d ≥ 0.9 × fetch at N=%d", big, small)
+		if big == small {
+			label = "fetch at the largest N ≥ 0.9 × fetch at the smallest N"
+		}
+		t := targetRow{Target: label,
 			Where: fmt.Sprintf("%d clients", clients), Result: "n/a", Measured: "needs two vault sizes"}
 		if big != small {
 			t.Measured = "not run"
@@ -352,11 +362,14 @@ func (r *runResult) markdown() string {
 	c := r.Config
 	fmt.Fprintf(&b, "## Clavis load benchmark — final results (%s)\n\n", r.Started.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "- machine: %s, %d CPUs, %s/%s, %s\n", r.Machine.CPUModel, r.Machine.CPUs, r.Machine.OS, r.Machine.Arch, r.Machine.GoVersion)
+	if r.Machine.LoadStart != "" {
+		fmt.Fprintf(&b, "- load average (1/5/15 min) at start: %s; at end: %s\n", r.Machine.LoadStart, r.Machine.LoadEnd)
+	}
 	fmt.Fprintf(&b, "- clavis: `%s`; database: %s; `--rate-limits off`; audit on (fail-closed, durable)\n", c.Clavis, r.Database)
 	fmt.Fprintf(&b, "- grid: N = %s; clients = %s; ops = %s; %s per cell after %s warm-up; %d repetition(s); run took %v\n",
 		joinInts(c.N), joinInts(c.Clients), strings.Join(c.Ops, ", "), c.Duration, c.Warmup, c.Reps, r.Finished.Sub(r.Started).Round(time.Second))
 	for _, s := range r.Setups {
-		fmt.Fprintf(&b, "- setup N=%d: %.1f s (%.0f PUT/s, 32-way), server peak RSS after setup %.0f MiB\n", s.N, s.Seconds, s.PerSecond, s.HWMMiB)
+		fmt.Fprintf(&b, "- setup N=%d: %.1f s (%.0f PUT/s, %d concurrent), server peak RSS after setup %.0f MiB\n", s.N, s.Seconds, s.PerSecond, c.Workers, s.HWMMiB)
 	}
 	var hwm []string
 	for _, s := range r.Servers {

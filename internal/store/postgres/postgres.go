@@ -128,7 +128,7 @@ func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("postgres: begin write: %w", err)
 	}
 	defer tx.Rollback(ctx) // no-op after Commit; returns the connection if fn fails or panics
-	if err := fn(&txn{ctx: ctx, tx: tx}); err != nil {
+	if err := fn(&txn{ctx: ctx, tx: tx, write: true}); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/store"
+)
+
+// --- audit ---
+
+const (
+	auditCols = `id, org_id, action, actor_id, actor_type, resource_type, resource_id, details, ip_address,
+		created_at, prev_event_id, integrity_hash`
+	qAuditHead = `SELECT event_id, hash FROM audit_heads WHERE org_id = $1`
+	// In a Write: make sure the org has a head row (('', '') = no events yet), then lock it until commit.
+	qEnsureAuditHead = `INSERT INTO audit_heads (org_id, event_id, hash) VALUES ($1, '', '')
+		ON CONFLICT (org_id) DO NOTHING`
+	qLockAuditHead = qAuditHead + ` FOR UPDATE`
+	// Insert the event and, only if it was inserted (a duplicate id inserts nothing), make it the head.
+	qAppendAudit = `WITH e AS (
+			INSERT INTO audit_events (` + auditCols + `, vault_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT DO NOTHING
+			RETURNING org_id, id, integrity_hash
+		)
+		INSERT INTO audit_heads (org_id, event_id, hash) SELECT org_id, id, integrity_hash FROM e
+		ON CONFLICT (org_id) DO UPDATE SET event_id = excluded.event_id, hash = excluded.hash`
+	qAuditChain = `SELECT ` + auditCols + ` FROM audit_events
+		WHERE org_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
+		ORDER BY seq LIMIT $4`
+)
+
+// AuditHead reads the org's chain head. In a Write transaction it first creates the org's head row if
+// there is none and then locks it (SELECT … FOR UPDATE), both in one round trip; a concurrent appender
+// of the same org, in any process, waits here until this transaction ends and then reads the head it
+// committed.
+func (t *txn) AuditHead(orgID string) (id, hash string, err error) {
+	if t.write {
+		err = t.ensure("audit head", qEnsureAuditHead, []any{orgID}, qLockAuditHead, []any{orgID}, &id, &hash)
+	} else {
+		err = dbErr("audit head", t.tx.QueryRow(t.ctx, qAuditHead, orgID).Scan(&id, &hash))
+		if err == store.ErrNotFound {
+			return "", "", nil
+		}
+	}
+	if err != nil {
+		return "", "", err
+	}
+	return id, hash, nil
+}
+
+// AppendAudit inserts the event and moves the head in one statement; a duplicate id is ErrConflict and
+// changes nothing.
+func (t *txn) AppendAudit(e *clavis.AuditEvent) error {
+	details, err := json.Marshal(e.Details)
+	if err != nil {
+		return dbErr("append audit", err)
+	}
+	var vaultID any
+	if v, ok := e.Details["vault_id"].(string); ok {
+		vaultID = v
+	}
+	return t.insert("append audit", qAppendAudit, e.ID, e.OrgID, e.Action, e.ActorID, string(e.ActorType),
+		e.ResourceType, e.ResourceID, string(details), e.IPAddress, timeArg(e.CreatedAt), e.PrevEventID,
+		e.IntegrityHash, vaultID)
+}
+
+// detailsCol scans the JSON details of an event. Numbers decode as json.Number, so that an event
+// re-encodes to the bytes it was stored with (its integrity hash covers them).
+type detailsCol struct{ p *map[string]any }
+
+func (c detailsCol) Scan(src any) error {
+	s, ok := textOf(src)
+	if !ok {
+		return fmt.Errorf("details column: unexpected %T", src)
+	}
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return err
+	}
+	*c.p = m
+	return nil
+}
+
+func scanAudit(sc scanner) (*clavis.AuditEvent, error) {
+	var e clavis.AuditEvent
+	err := sc.Scan(&e.ID, &e.OrgID, &e.Action, &e.ActorID, &e.ActorType, &e.ResourceType, &e.ResourceID,
+		detailsCol{&e.Details}, &e.IPAddress, &e.CreatedAt, &e.PrevEventID, &e.IntegrityHash)
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// ListAudit builds its query from the filters that are set, so that PostgreSQL can pick the matching
+// (org_id, column, seq) index. A Limit <= 0 means no limit. From and To compare TIMESTAMPTZ values at
+// microsecond precision, which orders like the clavis.TimeFormat strings of the API.
+func (t *txn) ListAudit(f store.AuditFilter) ([]*clavis.AuditEvent, error) {
+	var q strings.Builder
+	args := []any{f.OrgID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	q.WriteString(`SELECT ` + auditCols + ` FROM audit_events WHERE org_id = $1`)
+	for _, c := range []struct{ col, val string }{
+		{"actor_id", f.ActorID}, {"resource_id", f.ResourceID}, {"action", f.Action}, {"vault_id", f.VaultID},
+	} {
+		if c.val != "" {
+			q.WriteString(` AND ` + c.col + ` = ` + arg(c.val))
+		}
+	}
+	if f.From != nil {
+		q.WriteString(` AND created_at >= ` + arg(timeArg(*f.From)))
+	}
+	if f.To != nil {
+		q.WriteString(` AND created_at < ` + arg(timeArg(*f.To)))
+	}
+	q.WriteString(` ORDER BY seq DESC LIMIT ` + arg(limitArg(f.Limit)))
+	q.WriteString(` OFFSET ` + arg(max(f.Offset, 0)))
+	return list(t, "list audit", scanAudit, q.String(), args...)
+}
+
+// AuditChain returns events oldest first. A limit <= 0 means no limit.
+func (t *txn) AuditChain(orgID string, from, to *time.Time, limit int) ([]*clavis.AuditEvent, error) {
+	return list(t, "audit chain", scanAudit, qAuditChain, orgID, optTimeArg(from), optTimeArg(to), limitArg(limit))
+}
+
+// limitArg maps "no limit" (<= 0) to NULL: LIMIT NULL is no limit.
+func limitArg(n int) any {
+	if n <= 0 {
+		return nil
+	}
+	return n
+}
+
+// --- token revocation ---
+
+const (
+	qRevokeToken = `INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2)
+		ON CONFLICT (jti) DO UPDATE SET expires_at = greatest(revoked_tokens.expires_at, excluded.expires_at)`
+	qTokenRevoked       = `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)`
+	qPruneRevokedTokens = `DELETE FROM revoked_tokens WHERE expires_at < $1`
+)
+
+// RevokeToken records the revocation; revoking again keeps the later expiry.
+func (t *txn) RevokeToken(jti string, expiresAt time.Time) error {
+	return t.execAny("revoke token", qRevokeToken, jti, timeArg(expiresAt))
+}
+
+func (t *txn) TokenRevoked(jti string) (bool, error) {
+	var ok bool
+	if err := t.tx.QueryRow(t.ctx, qTokenRevoked, jti).Scan(&ok); err != nil {
+		return false, dbErr("token revoked", err)
+	}
+	return ok, nil
+}
+
+func (t *txn) PruneRevokedTokens(now time.Time) error {
+	return t.execAny("prune revoked tokens", qPruneRevokedTokens, timeArg(now))
+}
