@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"clavis.dev/clavis/internal/audit"
 	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/httpapi"
 	"clavis.dev/clavis/internal/keyring"
@@ -29,10 +30,10 @@ import (
 
 // serverConfig is the resolved configuration of `clavis server`.
 type serverConfig struct {
-	listen, dataDir, database, rootKey, signup, publicURL, rateLimits, logLevel, trustedProxies string
-	leeway                                                                                      time.Duration
-	authLimit, principalLimit                                                                   ratelimit.Rule
-	dev                                                                                         bool
+	listen, dataDir, database, rootKey, signup, publicURL, rateLimits, logLevel, trustedProxies, auditSink string
+	leeway                                                                                                 time.Duration
+	authLimit, principalLimit                                                                              ratelimit.Rule
+	dev                                                                                                    bool
 }
 
 // parseServerFlags resolves flags > environment (CLAVIS_<FLAG>) > defaults.
@@ -54,6 +55,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	fs.StringVar(&c.publicURL, "public-url", env("public-url", ""), "public base URL used as JWT issuer and in links (default http://<listen address>)")
 	fs.StringVar(&c.rateLimits, "rate-limits", env("rate-limits", "on"), "rate limits: on | off (off is for benchmarks and trusted networks)")
 	fs.StringVar(&c.logLevel, "log-level", env("log-level", "info"), "log level: debug | info | warn | error")
+	fs.StringVar(&c.auditSink, "audit-sink", env("audit-sink", ""), "also stream committed audit events as JSON lines: stdout | file:<path> (default none)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("trusted-proxies", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is honoured")
 	def := httpapi.DefaultRateLimits()
 	c.authLimit, c.principalLimit = def.PublicAuth, def.Principal
@@ -161,13 +163,22 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		ln.Close()
 		return err
 	}
-	eng, err := engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
-		Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log,
-	})
+	ecfg := engine.Config{Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log}
+	if cfg.auditSink != "" {
+		sink, closer, err := audit.OpenSink(cfg.auditSink)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--audit-sink: %w", err)
+		}
+		defer closer.Close()
+		ecfg.Sink = sink
+	}
+	eng, err := engine.New(ctx, st, keyring.New(root, keyring.Options{}), ecfg)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("starting engine: %w", err)
 	}
+	defer eng.Close()
 	opts := httpapi.Options{Version: version, PublicURL: cfg.publicURL, TrustedProxies: proxies, Logger: log}
 	if cfg.rateLimits == "on" {
 		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit}

@@ -65,6 +65,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
+	t.Cleanup(e.Engine.Close)
 	hopts := httpapi.Options{Version: "test", PublicURL: e.URL, Logger: log}
 	if o.RateLimits {
 		hopts.RateLimits = httpapi.DefaultRateLimits()

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -121,11 +122,25 @@ func (e *Engine) authorize(tx store.Tx, c *clavis.Caller, va *vaultAccess, path 
 	if d.Allowed {
 		return nil
 	}
-	details := map[string]any{"vault_id": va.vault.ID, "path": path, "permission": string(perm), "reason": string(d.Reason)}
-	if err := e.record(tx, callerEvent(c, "access.denied", "secret", va.vault.ID, details)); err != nil {
+	if err := e.record(tx, deniedEvent(c, va.vault.ID, path, perm, d)); err != nil {
 		return err
 	}
 	return keep(clavis.ErrForbidden)
+}
+
+// deniedEvent is the access.denied event of a path decision: resource_id is the vault, so that the
+// event never tells whether a secret exists at the path (spec §5.2).
+func deniedEvent(c *clavis.Caller, vaultID, path string, perm clavis.Permission, d policy.Decision) event {
+	return callerEvent(c, "access.denied", "secret", vaultID,
+		map[string]any{"vault_id": vaultID, "path": path, "permission": string(perm), "reason": string(d.Reason)})
+}
+
+// deny records a denial decided outside a write transaction and returns the 403.
+func (e *Engine) deny(ctx context.Context, c *clavis.Caller, vaultID, path string, perm clavis.Permission, d policy.Decision) error {
+	if err := e.write(ctx, func(tx store.Tx) error { return e.record(tx, deniedEvent(c, vaultID, path, perm, d)) }); err != nil {
+		return err
+	}
+	return clavis.ErrForbidden
 }
 
 // canManagePolicies reports whether the caller manages the vault's policies (spec §3.7).

@@ -132,7 +132,7 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 	})
 	if clavis.IsKind(err, clavis.KindNotFound) {
 		_ = e.hasher.Dummy(ctx)
-		e.log.Info("login failed", "reason", "unknown_email", "ip", ipString(ip))
+		e.sinkOnly("auth.failure", "password", "unknown_email", ipString(ip))
 		return nil, clavis.ErrBadCredential
 	}
 	if err != nil {
@@ -450,6 +450,7 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 	})
 	if err != nil {
 		if clavis.IsKind(err, clavis.KindUnauthorized) {
+			e.sinkOnly("auth.failure", "token", "invalid_credential", ipString(ip))
 			return nil, clavis.ErrUnauthorized
 		}
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,6 +41,16 @@ type Config struct {
 	HashWorkers   int           // concurrent password hashes; default NumCPU
 	Version       string        // reported by /v1/health
 	Logger        *slog.Logger  // default slog.Default()
+	// AuditTimeout bounds how long a request waits for the commit holding its audit event before it is
+	// answered 503 (spec §5.4); default 2 s.
+	AuditTimeout time.Duration
+	// MaxBatch caps the units of work in one group commit; default 256.
+	MaxBatch int
+	// Sink receives committed audit events (and the failures that belong to no org); nil for none.
+	Sink audit.Sink
+	// SkipReadAudit makes unlimited value reads record no event. It exists only to measure what auditing
+	// costs (benchmarks); a server never sets it.
+	SkipReadAudit bool
 }
 
 func (c *Config) defaults() {
@@ -64,6 +75,12 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.AuditTimeout == 0 {
+		c.AuditTimeout = 2 * time.Second
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = 256
+	}
 }
 
 // Engine implements clavis.Service. It is safe for concurrent use.
@@ -76,6 +93,8 @@ type Engine struct {
 	pepper   []byte // keys API-key hashes
 	auditKey []byte // keys the audit chain
 	log      *slog.Logger
+	commits  *committer
+	healthy  atomic.Bool // false after a failed commit, until one succeeds
 }
 
 var _ clavis.Service = (*Engine)(nil)
@@ -92,6 +111,7 @@ const (
 func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (*Engine, error) {
 	cfg.defaults()
 	e := &Engine{cfg: cfg, store: st, keys: kr, log: cfg.Logger}
+	e.healthy.Store(true)
 	e.hasher = token.NewHasher(cfg.PasswordHash, cfg.HashWorkers)
 	jwtSeed, err := e.serverSecret(ctx, keyJWT, func() ([]byte, error) {
 		k, err := token.NewSigningKey()
@@ -116,8 +136,12 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	if e.auditKey, err = e.serverSecret(ctx, keyAudit, random32); err != nil {
 		return nil, err
 	}
+	e.commits = newCommitter(st, cfg.MaxBatch)
 	return e, nil
 }
+
+// Close stops the group committer; requests must have finished. The store is the caller's to close.
+func (e *Engine) Close() { e.commits.close() }
 
 // serverSecret returns the named server secret, generating and storing it on first use. When several
 // processes start at once, the first stored value wins and every process uses it.
@@ -155,12 +179,18 @@ func (e *Engine) serverSecret(ctx context.Context, name string, gen func() ([]by
 	return secret, nil
 }
 
-// Ready reports whether the store answers.
+// Ready reports whether the database answers and the audit log can record. After a failed commit it
+// probes with an empty write, so readiness recovers by itself once the database does.
 func (e *Engine) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := e.store.Ping(ctx); err != nil {
 		return clavis.E(clavis.KindUnavailable, "database unavailable")
+	}
+	if !e.healthy.Load() {
+		if err := e.write(ctx, func(store.Tx) error { return nil }); err != nil {
+			return clavis.E(clavis.KindUnavailable, "audit log cannot record")
+		}
 	}
 	return nil
 }
@@ -184,25 +214,6 @@ func (k kept) Error() string { return k.err.Error() }
 
 // keep wraps err so that write commits its transaction and then returns err.
 func keep(err error) error { return kept{err} }
-
-// write runs fn in a write transaction. An error wrapped with keep commits and is returned unwrapped;
-// any other error rolls back. Unexpected errors are logged once here and become internal errors.
-func (e *Engine) write(ctx context.Context, fn func(tx store.Tx) error) error {
-	var deferred error
-	err := e.store.Write(ctx, func(tx store.Tx) error {
-		err := fn(tx)
-		var k kept
-		if errors.As(err, &k) {
-			deferred = k.err
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return e.classify(err)
-	}
-	return deferred
-}
 
 // read runs fn in a read transaction.
 func (e *Engine) read(ctx context.Context, fn func(tx store.Tx) error) error {
@@ -256,7 +267,30 @@ func (e *Engine) record(tx store.Tx, ev event) error {
 		return err
 	}
 	audit.Chain(e.auditKey, headID, headHash, a)
-	return tx.AppendAudit(a)
+	if err := tx.AppendAudit(a); err != nil {
+		return err
+	}
+	if at, ok := tx.(*auditTx); ok {
+		at.events = append(at.events, a)
+	}
+	return nil
+}
+
+// emit hands committed events to the sink. A failing sink loses nothing: the events are in the database.
+func (e *Engine) emit(events []*clavis.AuditEvent) {
+	if e.cfg.Sink == nil || len(events) == 0 {
+		return
+	}
+	if err := e.cfg.Sink.Write(events); err != nil {
+		e.log.Warn("audit sink failed; events are kept in the database", "err", err, "events", len(events))
+	}
+}
+
+// sinkOnly reports a failure that belongs to no org (unknown email, garbage credential) to the sink
+// only (spec §5.1).
+func (e *Engine) sinkOnly(action, method, reason, ip string) {
+	e.emit([]*clavis.AuditEvent{{ID: newID(), Action: action, ActorID: "anonymous", ActorType: clavis.PrincipalAnonymous,
+		Details: map[string]any{"method": method, "reason": reason}, IPAddress: ip, CreatedAt: clavis.Now()}})
 }
 
 // callerEvent starts an event performed by c.

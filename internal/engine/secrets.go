@@ -177,21 +177,24 @@ func liveSecret(tx store.Tx, vaultID, path string) (*clavis.Secret, error) {
 	return s, nil
 }
 
-// readVersion opens one version for the caller: state checks, access counting, audit, decryption.
-// version 0 means the latest.
+// readVersion opens one version for the caller (version 0 means the latest). Authorization, lookup and
+// decryption run in a read transaction; then one small unit of the group commit counts the access and
+// records the read. The value is returned only after that unit is durable (fail closed, spec §5.4).
 func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretValue, error) {
 	if err := policy.ValidatePath(path); err != nil {
 		return nil, err
 	}
 	now := clavis.Now()
 	var out *clavis.SecretValue
-	err := e.write(ctx, func(tx store.Tx) error {
+	var denied *policy.Decision
+	err := e.read(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {
 			return err
 		}
-		if err := e.authorize(tx, c, va, path, clavis.PermRead, now); err != nil {
-			return err
+		if d := va.decide(c, path, clavis.PermRead, now); !d.Allowed {
+			denied = &d
+			return nil
 		}
 		s, err := liveSecret(tx, vaultID, path)
 		if err != nil {
@@ -213,25 +216,39 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 			return errDisabled
 		case v.ExpiresAt != nil && !now.Before(*v.ExpiresAt):
 			return errExpired
+		case v.MaxAccessCount > 0 && v.AccessCount >= v.MaxAccessCount:
+			return errExhausted
 		}
 		plain, err := e.keys.Open(ctx, va.vault.WrappedKey, aadOf(va, s, n),
 			keyring.Sealed{Ciphertext: v.Ciphertext, WrappedDEK: v.WrappedDEK})
 		if err != nil {
 			return err
 		}
-		ok, err := tx.ConsumeAccess(s.ID, n)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errExhausted
-		}
-		if err := e.record(tx, callerEvent(c, "secret.read", "secret", s.ID, secretDetails(vaultID, path, n))); err != nil {
-			return err
-		}
 		v.Ciphertext, v.WrappedDEK = nil, nil
 		out = &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: s, Version: v}, Value: clavis.Sensitive(plain)}
 		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if denied != nil {
+		return nil, e.deny(ctx, c, vaultID, path, clavis.PermRead, *denied)
+	}
+	v := out.Version
+	if e.cfg.SkipReadAudit && v.MaxAccessCount == 0 {
+		return out, nil
+	}
+	err = e.write(ctx, func(tx store.Tx) error {
+		if v.MaxAccessCount > 0 {
+			ok, err := tx.ConsumeAccess(v.SecretID, v.Version)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errExhausted
+			}
+		}
+		return e.record(tx, callerEvent(c, "secret.read", "secret", v.SecretID, secretDetails(vaultID, path, v.Version)))
 	})
 	if err != nil {
 		return nil, err

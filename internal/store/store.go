@@ -193,3 +193,18 @@ type Tx interface {
 	// PruneRevokedTokens deletes revocations whose tokens expired before now.
 	PruneRevokedTokens(now time.Time) error
 }
+
+// ErrCommit marks a failure to begin or commit a write transaction: nothing of it was recorded. The
+// engine answers 503 (fail closed) rather than 500 for it.
+var ErrCommit = clavis.E(clavis.KindUnavailable, "The database cannot record changes right now")
+
+// Batcher is implemented by stores that can group-commit: several independent units of work in one
+// durable transaction. The engine uses it when available and falls back to one Write per unit.
+type Batcher interface {
+	// WriteBatch runs each fn in order inside one transaction, each within its own savepoint: a fn that
+	// returns an error has exactly its own changes rolled back and its error reported; the others are
+	// kept. Then the transaction commits once. errs has one entry per fn: fn's error, or nil if its changes
+	// committed durably. If the transaction cannot begin or commit, every fn whose changes were kept gets
+	// an error wrapping ErrCommit. fn must not call Store methods.
+	WriteBatch(ctx context.Context, fns []func(Tx) error) (errs []error)
+}

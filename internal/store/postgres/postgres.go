@@ -40,7 +40,10 @@ import (
 	"clavis.dev/clavis/internal/store"
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Batcher = (*Store)(nil)
+)
 
 // Store is a store.Store backed by a PostgreSQL database through a connection pool. It is safe for
 // concurrent use, also by several processes on one database; Close it when done.
@@ -94,47 +97,66 @@ func (s *Store) Read(ctx context.Context, fn func(store.Tx) error) error {
 	return fn(&txn{ctx: ctx, tx: tx})
 }
 
-// maxWriteAttempts bounds how often Write runs fn when the database aborts the transaction to resolve
-// a deadlock or a serialization failure.
+// maxWriteAttempts bounds how often Write and WriteBatch run a transaction when the database aborts it
+// to resolve a deadlock or a serialization failure.
 const maxWriteAttempts = 5
 
 // Write runs fn in a READ COMMITTED read-write transaction and commits it if fn returns nil (the commit
-// is durable: synchronous_commit is on); otherwise it rolls back and returns fn's error unchanged.
+// is durable: synchronous_commit is on); otherwise it rolls back and returns fn's error unchanged. A
+// failure to begin or to commit is an error wrapping store.ErrCommit.
 //
 // Writes run concurrently and wait only for the rows they lock. If the database aborts the transaction
 // with deadlock_detected or serialization_failure (in fn, seen through fn's error, or at commit), Write
-// rolls back and runs fn again in a new transaction, up to maxWriteAttempts times in all, then returns the
-// last error. fn may therefore run more than once: it must have no effect outside the Tx other than
-// assigning results that the final run overwrites (no appending to outer slices, no sending, no I/O).
+// rolls back and runs fn again in a new transaction, up to maxWriteAttempts times in all, then returns
+// the last error. fn may therefore run more than once: it must have no effect outside the Tx other than
+// setting results that each run sets afresh (no appending to outer slices, no sending, no other I/O).
 func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := s.writeOnce(ctx, fn)
-		if err == nil || attempt == maxWriteAttempts || !retryable(err) {
-			return err
-		}
-		// Back off a little, with jitter, so that the transactions that collided do not collide again.
-		d := time.Duration(attempt) * (time.Millisecond + rand.N(4*time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(d):
+	var err error
+	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
+		if err = s.writeOnce(ctx, fn); err == nil || !retryable(err) || !backoff(ctx, attempt) {
+			break
 		}
 	}
+	return err
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: begin write: %w", err)
+		return err
 	}
 	defer tx.Rollback(ctx) // no-op after Commit; returns the connection if fn fails or panics
 	if err := fn(&txn{ctx: ctx, tx: tx, write: true}); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
+		return fmt.Errorf("%w: postgres: commit: %w", store.ErrCommit, err)
 	}
 	return nil
+}
+
+// beginWrite begins a write transaction: READ COMMITTED whatever the server's default, since the row
+// locking described in the package comment relies on its re-evaluation of a locked row.
+func (s *Store) beginWrite(ctx context.Context) (pgx.Tx, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
+	if err != nil {
+		return nil, fmt.Errorf("%w: postgres: begin write: %w", store.ErrCommit, err)
+	}
+	return tx, nil
+}
+
+// backoff waits a little before attempt+1, with jitter, so that the transactions that collided do not
+// collide again. It reports false if ctx ended first.
+func backoff(ctx context.Context, attempt int) bool {
+	d := time.Duration(attempt) * (time.Millisecond + rand.N(4*time.Millisecond))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // retryable reports whether err says that the database aborted the transaction to resolve a conflict

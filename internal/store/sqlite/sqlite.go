@@ -144,14 +144,14 @@ func (s *Store) Read(ctx context.Context, fn func(store.Tx) error) error {
 func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: begin write: %w", err)
+		return fmt.Errorf("%w: sqlite: begin write: %v", store.ErrCommit, err)
 	}
 	defer tx.Rollback() // no-op after Commit; releases the write connection if fn fails or panics
 	if err := fn(&txn{ctx: ctx, tx: tx, st: s.ws}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("%w: sqlite: commit: %v", store.ErrCommit, err)
 	}
 	return nil
 }

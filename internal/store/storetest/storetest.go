@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"NotFound", testNotFound},
 		{"WriteRollback", testWriteRollback},
 		{"WriteCanceled", testWriteCanceled},
+		{"WriteBatch", testWriteBatch},
 		{"ReadSnapshot", testReadSnapshot},
 		{"ServerKeys", testServerKeys},
 		{"ServerKeysConcurrent", testServerKeysConcurrent},

@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/store"
+)
+
+// committer group-commits units of work (DESIGN §3, Audit): one goroutine takes every unit waiting,
+// runs them in one transaction (a savepoint each, when the store is a store.Batcher) and commits once,
+// so concurrent requests share one durable commit. Each unit's caller waits for the commit that holds it.
+type committer struct {
+	st       store.Store
+	batcher  store.Batcher // nil: one Write per unit
+	units    chan *unit
+	maxBatch int
+	stop     chan struct{}
+	stopped  chan struct{}
+}
+
+// unit is one request's transaction body; done receives its outcome once it is durable (or failed).
+type unit struct {
+	ctx  context.Context
+	fn   func(store.Tx) error
+	done chan error
+}
+
+func newCommitter(st store.Store, maxBatch int) *committer {
+	c := &committer{st: st, units: make(chan *unit, 4*maxBatch), maxBatch: maxBatch,
+		stop: make(chan struct{}), stopped: make(chan struct{})}
+	c.batcher, _ = st.(store.Batcher)
+	go c.run()
+	return c
+}
+
+func (c *committer) run() {
+	defer close(c.stopped)
+	for {
+		var first *unit
+		select {
+		case first = <-c.units:
+		case <-c.stop:
+			return
+		}
+		batch := []*unit{first}
+	drain:
+		for len(batch) < c.maxBatch {
+			select {
+			case u := <-c.units:
+				batch = append(batch, u)
+			default:
+				break drain
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+// commit runs one batch; units whose callers gave up before it started are skipped.
+func (c *committer) commit(batch []*unit) {
+	live := batch[:0]
+	for _, u := range batch {
+		if err := u.ctx.Err(); err != nil {
+			u.done <- err
+			continue
+		}
+		live = append(live, u)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if c.batcher == nil || len(live) == 1 {
+		for _, u := range live {
+			u.done <- c.st.Write(context.WithoutCancel(u.ctx), safe(u.fn))
+		}
+		return
+	}
+	fns := make([]func(store.Tx) error, len(live))
+	for i, u := range live {
+		fns[i] = safe(u.fn)
+	}
+	// The batch belongs to many requests: one caller's cancellation must not abort the others.
+	errs := c.batcher.WriteBatch(context.Background(), fns)
+	for i, u := range live {
+		u.done <- errs[i]
+	}
+}
+
+// safe turns a panic in fn into an error, so that one request cannot take the committer down.
+func safe(fn func(store.Tx) error) func(store.Tx) error {
+	return func(tx store.Tx) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic in transaction: %v", p)
+			}
+		}()
+		return fn(tx)
+	}
+}
+
+// do submits u and waits for its outcome, at most timeout: a request never waits longer than that for
+// the audit log (fail closed, spec §5.4).
+func (c *committer) do(u *unit, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case c.units <- u:
+	case <-t.C:
+		return errAuditTimeout
+	case <-u.ctx.Done():
+		return u.ctx.Err()
+	}
+	select {
+	case err := <-u.done:
+		return err
+	case <-t.C:
+		return errAuditTimeout
+	case <-u.ctx.Done():
+		return u.ctx.Err()
+	}
+}
+
+func (c *committer) close() {
+	close(c.stop)
+	<-c.stopped
+}
+
+var errAuditTimeout = fmt.Errorf("%w: commit did not finish in time", store.ErrCommit)
+
+// auditTx is the Tx handed to engine transaction bodies: it remembers the audit events recorded in it,
+// so that they reach the sink once they are committed.
+type auditTx struct {
+	store.Tx
+	events []*clavis.AuditEvent
+}
+
+// write runs fn as one unit of a group commit. An error wrapped with keep commits and is returned
+// unwrapped; any other error rolls back fn's changes. A commit that fails or does not finish within the
+// audit timeout is a 503 and marks the engine unready until a commit succeeds again.
+func (e *Engine) write(ctx context.Context, fn func(tx store.Tx) error) error {
+	var deferred error
+	var recorded []*clavis.AuditEvent
+	u := &unit{ctx: ctx, done: make(chan error, 1), fn: func(tx store.Tx) error {
+		at := &auditTx{Tx: tx}
+		err := fn(at)
+		var k kept
+		if errors.As(err, &k) {
+			err, deferred = nil, k.err
+		}
+		if err == nil {
+			recorded = at.events
+		}
+		return err
+	}}
+	err := e.commits.do(u, e.cfg.AuditTimeout)
+	if errors.Is(err, store.ErrCommit) {
+		e.healthy.Store(false)
+		e.log.Error("write transaction not committed: failing closed", "err", err)
+		return store.ErrCommit
+	}
+	if err != nil {
+		return e.classify(err)
+	}
+	e.healthy.Store(true)
+	e.emit(recorded)
+	return deferred
+}
