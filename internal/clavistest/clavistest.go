@@ -14,10 +14,12 @@ import (
 	"testing"
 
 	"clavis.dev/clavis/client"
+	"clavis.dev/clavis/internal/audit"
 	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/httpapi"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
+	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/sqlite"
 	"clavis.dev/clavis/internal/token"
 )
@@ -33,7 +35,11 @@ type Env struct {
 
 // Options adjust the environment.
 type Options struct {
-	RateLimits bool // spec default buckets instead of none
+	RateLimits bool                          // spec default buckets instead of none
+	WrapStore  func(store.Store) store.Store // e.g. to inject faults into the real store
+	Sink       audit.Sink                    // receives committed audit events
+	// SkipReadAudit turns off read auditing (engine.Config.SkipReadAudit), for benchmarks only.
+	SkipReadAudit bool
 }
 
 // New starts a server in open-signup mode with cheap password hashing; everything is torn down with t.
@@ -47,11 +53,15 @@ func New(t testing.TB, opts ...Options) *Env {
 	e := &Env{DataDir: dir, DBPath: filepath.Join(dir, "clavis.db"), logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, e.DBPath)
+	sq, err := sqlite.Open(ctx, e.DBPath)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { sq.Close() })
+	var st store.Store = sq
+	if o.WrapStore != nil {
+		st = o.WrapStore(sq)
+	}
 	root, err := file.Open(filepath.Join(dir, "root.key"), true)
 	if err != nil {
 		t.Fatalf("root key: %v", err)
@@ -61,6 +71,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
 		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log,
 		PasswordHash: token.Params{Memory: 1024, Time: 1, Threads: 1}, Version: "test",
+		Sink: o.Sink, SkipReadAudit: o.SkipReadAudit,
 	})
 	if err != nil {
 		t.Fatalf("engine: %v", err)

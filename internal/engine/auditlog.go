@@ -44,18 +44,15 @@ func (e *Engine) VerifyAudit(ctx context.Context, c *clavis.Caller, from, to *ti
 		if err != nil {
 			return err
 		}
-		prevID, prevHash := "", ""
-		if len(evs) > 0 && evs[0].PrevEventID != "" {
-			// The walk starts mid-chain: anchor it on the first event's own link and hash.
-			prevID, prevHash = evs[0].PrevEventID, ""
-			res = audit.Verify(e.auditKey, evs[0].ID, evs[0].IntegrityHash, evs[1:])
-			res.Checked++
-			if res.Valid {
-				res.Verified++
-			}
+		if from == nil || len(evs) == 0 {
+			res = audit.Verify(e.auditKey, "", "", evs) // from the org's first event
 			return nil
 		}
-		res = audit.Verify(e.auditKey, prevID, prevHash, evs)
+		// A walk from a point in time starts mid-chain: its first event anchors the walk (its own link
+		// cannot be checked without its predecessor); every later event is checked against it.
+		res = audit.Verify(e.auditKey, evs[0].ID, evs[0].IntegrityHash, evs[1:])
+		res.Checked++
+		res.Verified++
 		return nil
 	})
 	if err != nil {

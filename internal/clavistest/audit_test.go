@@ -1,0 +1,274 @@
+package clavistest_test
+
+import (
+	"bufio"
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/client"
+	"clavis.dev/clavis/internal/audit"
+	"clavis.dev/clavis/internal/clavistest"
+	"clavis.dev/clavis/internal/store"
+)
+
+func status(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// TestAuditFailsClosed: when audit events cannot be committed, reads answer 503 without the value within
+// 2 s, readiness turns red, and both recover without a restart once the database does.
+func TestAuditFailsClosed(t *testing.T) {
+	var faulty *clavistest.FaultyStore
+	env := clavistest.New(t, clavistest.Options{WrapStore: func(s store.Store) store.Store {
+		faulty = &clavistest.FaultyStore{Store: s}
+		return faulty
+	}})
+	u := env.Signup(t)
+	v, _ := u.C.CreateVault(ctx, "fail-closed", "")
+	canary := "CANARY-" + clavistest.RandHex(8)
+	if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: clavis.Sensitive(canary)}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := status(t, env.URL+"/readyz"); code != 200 {
+		t.Fatalf("readyz before the fault = %d", code)
+	}
+
+	tok := bearer(t, env, u)
+	faulty.Fail.Store(true)
+	start := time.Now()
+	req, _ := http.NewRequest("GET", env.URL+"/v1/vaults/"+v.ID+"/secrets/k", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 503 || strings.Contains(string(body), canary) {
+		t.Fatalf("read while audit fails: %d %s, want 503 without the value", res.StatusCode, body)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("fail-closed answer took %v, want within 2 s", d)
+	}
+	if code, _ := status(t, env.URL+"/readyz"); code != 503 {
+		t.Fatalf("readyz while audit fails = %d, want 503", code)
+	}
+	if _, body := status(t, env.URL+"/v1/health"); !strings.Contains(body, "degraded") {
+		t.Fatalf("health while audit fails: %s, want degraded", body)
+	}
+	_, err = u.C.PutSecret(ctx, v.ID, "k2", client.PutSecretInput{Value: "v"})
+	wantKind(t, err, clavis.KindUnavailable, "write while audit fails")
+
+	faulty.Fail.Store(false)
+	if code, _ := status(t, env.URL+"/readyz"); code != 200 {
+		t.Fatalf("readyz after recovery = %d, want 200", code)
+	}
+	if s, err := u.C.GetSecret(ctx, v.ID, "k"); err != nil || string(s.Value) != canary {
+		t.Fatalf("read after recovery: %v", err)
+	}
+	evs, _ := u.C.ListAuditEvents(ctx, client.AuditQuery{Action: "secret.read"})
+	if len(evs) != 1 {
+		t.Fatalf("secret.read events = %d, want exactly the one read that returned a value", len(evs))
+	}
+}
+
+// TestAuditChainConcurrentWriters: 20 concurrent writers leave one valid linear chain.
+func TestAuditChainConcurrentWriters(t *testing.T) {
+	env := clavistest.New(t)
+	u := env.Signup(t)
+	v, _ := u.C.CreateVault(ctx, "chain", "")
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 5 {
+				if _, err := u.C.PutSecret(ctx, v.ID, "w"+string(rune('a'+i))+"/"+string(rune('a'+j)), client.PutSecretInput{Value: "x"}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	res, err := u.C.VerifyAudit(ctx)
+	if err != nil || !res.ChainValid || res.EventsChecked < 102 || res.EventsVerified != res.EventsChecked {
+		t.Fatalf("verify after concurrent writers: %+v, %v", res, err)
+	}
+	evs, _ := u.C.ListAuditEvents(ctx, client.AuditQuery{Limit: 1000})
+	for i := 0; i+1 < len(evs); i++ {
+		if evs[i].PrevEventID == nil || *evs[i].PrevEventID != evs[i+1].ID {
+			t.Fatalf("event %d does not link to the next older one", i)
+		}
+	}
+}
+
+// TestAuditVerifyDetectsTampering edits the stored log in every way an attacker with database access
+// could and checks that verify names the first broken event each time.
+func TestAuditVerifyDetectsTampering(t *testing.T) {
+	type tamper struct {
+		name string
+		// do changes the database; events are the org's chain, oldest first. It returns the id that verify
+		// must report as the first broken event.
+		do func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string
+	}
+	exec := func(t *testing.T, db *sql.DB, q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	cases := []tamper{
+		{"edit a field", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `UPDATE audit_events SET action = 'secret.delete' WHERE id = ?`, ids[4])
+			return ids[4]
+		}},
+		{"edit the actor", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `UPDATE audit_events SET actor_id = 'someone-else' WHERE id = ?`, ids[2])
+			return ids[2]
+		}},
+		{"edit the time", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `UPDATE audit_events SET created_at = '2001-01-01T00:00:00.000000Z' WHERE id = ?`, ids[6])
+			return ids[6]
+		}},
+		{"delete one", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `DELETE FROM audit_events WHERE id = ?`, ids[3])
+			return ids[4]
+		}},
+		{"delete the first", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `DELETE FROM audit_events WHERE id = ?`, ids[0])
+			return ids[1]
+		}},
+		{"truncate the middle", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `DELETE FROM audit_events WHERE seq > ? AND seq < ?`, seqs[2], seqs[7])
+			return ids[7]
+		}},
+		{"reorder two", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `UPDATE audit_events SET seq = -1 WHERE seq = ?`, seqs[3])
+			exec(t, db, `UPDATE audit_events SET seq = ? WHERE seq = ?`, seqs[3], seqs[4])
+			exec(t, db, `UPDATE audit_events SET seq = ? WHERE seq = -1`, seqs[4])
+			return ids[4] // now in position 3, linking to ids[3] instead of ids[2]
+		}},
+		{"insert a forged event", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `UPDATE audit_events SET seq = seq + 1000000 WHERE seq > ?`, seqs[4])
+			exec(t, db, `INSERT INTO audit_events (seq, id, org_id, action, actor_id, actor_type, resource_type, resource_id,
+				details, ip_address, created_at, prev_event_id, integrity_hash)
+				SELECT ?, 'forged-0000', org_id, 'secret.read', actor_id, actor_type, resource_type, resource_id, details,
+				ip_address, created_at, id, integrity_hash FROM audit_events WHERE id = ?`, seqs[4]+1, ids[4])
+			return "forged-0000"
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := clavistest.New(t)
+			u := env.Signup(t)
+			v, _ := u.C.CreateVault(ctx, "tamper", "")
+			for i := range 10 {
+				if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: clavis.Sensitive(string(rune('a' + i)))}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if res, err := u.C.VerifyAudit(ctx); err != nil || !res.ChainValid {
+				t.Fatalf("verify before tampering: %+v %v", res, err)
+			}
+			db, err := sql.Open("sqlite", env.DBPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			rows, err := db.Query(`SELECT seq, id FROM audit_events WHERE org_id = ? ORDER BY seq`, u.OrgID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seqs []int64
+			var ids []string
+			for rows.Next() {
+				var s int64
+				var id string
+				if err := rows.Scan(&s, &id); err != nil {
+					t.Fatal(err)
+				}
+				seqs, ids = append(seqs, s), append(ids, id)
+			}
+			rows.Close()
+			want := c.do(t, db, seqs, ids)
+			res, err := u.C.VerifyAudit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ChainValid || res.BrokenAtEventID == nil || *res.BrokenAtEventID != want {
+				t.Fatalf("verify after %s: %+v (broken at %v), want broken at %s", c.name, res, res.BrokenAtEventID, want)
+			}
+			if res.EventsVerified >= res.EventsChecked {
+				t.Fatalf("events_verified %d must stop before the break (checked %d)", res.EventsVerified, res.EventsChecked)
+			}
+		})
+	}
+}
+
+// TestAuditSinkStreamsCommittedEventsWithoutValues: every committed event reaches the sink in the API's
+// shape; no secret value or key does.
+func TestAuditSinkStreamsCommittedEventsWithoutValues(t *testing.T) {
+	var buf syncBuf
+	env := clavistest.New(t, clavistest.Options{Sink: audit.NewJSONLines(&buf)})
+	u := env.Signup(t)
+	v, _ := u.C.CreateVault(ctx, "sink", "")
+	canary := "CANARY-" + clavistest.RandHex(8)
+	if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: clavis.Sensitive(canary)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.C.GetSecret(ctx, v.ID, "k"); err != nil {
+		t.Fatal(err)
+	}
+	a := env.NewAgent(t, u, client.AgentInput{})
+	_, _ = env.Client().Login(ctx, "nobody-"+clavistest.RandHex(4)+"@example.com", "Wrong-password-123")
+	evs, _ := u.C.ListAuditEvents(ctx, client.AuditQuery{Limit: 1000})
+	sunk := map[string]bool{}
+	anonymous := 0
+	sc := bufio.NewScanner(bytes.NewReader(buf.bytes()))
+	for sc.Scan() {
+		var e map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("sink line is not JSON: %s", sc.Text())
+		}
+		sunk[e["id"].(string)] = true
+		if e["actor_type"] == "anonymous" {
+			anonymous++
+		}
+	}
+	for _, e := range evs {
+		if !sunk[e.ID] {
+			t.Errorf("committed event %s (%s) missing from the sink", e.ID, e.Action)
+		}
+	}
+	if anonymous == 0 {
+		t.Errorf("a failed login for an unknown email must reach the sink")
+	}
+	for what, c := range map[string]string{"secret value": canary, "agent key": a.Key, "password": u.Password} {
+		if bytes.Contains(buf.bytes(), []byte(c)) {
+			t.Errorf("%s found in the sink", what)
+		}
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) bytes() []byte               { s.mu.Lock(); defer s.mu.Unlock(); return bytes.Clone(s.b.Bytes()) }
