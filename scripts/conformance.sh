@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 suite=${CONFORMANCE_DIR:-$root/../shared/conformance}
-groups=${1:-${CONFORMANCE_GROUPS:-TestCore_}}
+groups=${1:-${CONFORMANCE_GROUPS:-TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_}}
 [ -d "$suite" ] || { echo "conformance suite not found at $suite" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -21,7 +21,8 @@ cleanup() {
 trap cleanup EXIT
 
 go build -race -o "$work/clavis" "$root/cmd/clavis"
-"$work/clavis" server --dev --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/stdout" 2>"$work/server.log" &
+"$work/clavis" server --dev --listen 127.0.0.1:0 --data-dir "$work/data" --log-level debug \
+  --audit-sink "file:$work/audit.jsonl" >"$work/stdout" 2>"$work/server.log" &
 server_pid=$!
 
 url=""
@@ -40,5 +41,14 @@ status=0
 if [ "$status" -ne 0 ]; then
   echo "---- last server log lines ----"
   tail -n 40 "$work/server.log"
+fi
+# Leak scan: the suite's secret values all start with CANARY-; no value, agent key or personal key may
+# appear in the database files (audit rows included), the audit sink or the debug-level server log.
+leaks=$(grep -a -l -E 'CANARY-[0-9a-f]{32}|(ocv|1ck)_[A-Za-z0-9_-]{43}' "$work"/data/clavis.db* "$work/audit.jsonl" "$work/server.log" 2>/dev/null || true)
+if [ -n "$leaks" ]; then
+  echo "LEAK: a secret value or key was found in: $leaks"
+  status=1
+else
+  echo "leak scan: no secret value or key in the database files, the audit sink ($(wc -l <"$work/audit.jsonl") events) or the server log"
 fi
 exit "$status"

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"clavis.dev/clavis/internal/store"
 )
 
@@ -12,33 +14,47 @@ import (
 // commit for the whole batch. Releasing one unit's savepoint and setting the next one's share a round
 // trip.
 //
-// The units of a batch hold their row locks until the one commit, so batches of different replicas
-// can deadlock where single Writes would not. As in Write, a deadlock or serialization failure (in a
-// unit or at commit) rolls the whole transaction back and runs the batch again, every fn included, up to
-// maxWriteAttempts times; if it still fails, each fn then runs in a Write of its own. Each fn may thus run
-// more than once, with the same rules as Write's fn.
+// The units of a batch hold their row locks until the one commit, so they lock rows in no consistent
+// order (unit 1 locks a version and the org's audit head, unit 2 another version while the head is
+// held), and batches of different replicas can deadlock where single Writes would not. PostgreSQL would
+// find such a deadlock only after deadlock_timeout (1s by default), so a batch waits at most
+// batchLockTimeout for any lock: a unit that times out is rolled back to its savepoint and, once the rest
+// of the batch has committed, runs again in a Write of its own, which waits for its locks as long as
+// needed. A deadlock or serialization failure that still happens runs the whole batch again, as in
+// Write, up to maxWriteAttempts times; then every fn runs in a Write of its own. Each fn may thus run more
+// than once, with the same rules as Write's fn.
 func (s *Store) WriteBatch(ctx context.Context, fns []func(store.Tx) error) []error {
 	if len(fns) == 0 {
 		return nil
 	}
-	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
-		errs, retry := s.writeBatchOnce(ctx, fns)
+	var errs []error
+	var alone []int // units to run in a Write of their own
+	for attempt := 1; ; attempt++ {
+		var retry bool
+		errs, alone, retry = s.writeBatchOnce(ctx, fns)
 		if !retry {
-			return errs
+			break
 		}
-		if !backoff(ctx, attempt) {
-			return failUnits(make([]error, len(fns)), ctx.Err())
+		if attempt == maxWriteAttempts || !backoff(ctx, attempt) {
+			errs, alone = make([]error, len(fns)), make([]int, len(fns))
+			for i := range alone {
+				alone[i] = i
+			}
+			break
 		}
 	}
-	errs := make([]error, len(fns))
-	for i, fn := range fns {
-		errs[i] = s.Write(ctx, fn)
+	for _, i := range alone {
+		errs[i] = s.Write(ctx, fns[i])
 	}
 	return errs
 }
 
+// batchLockTimeout is the lock_timeout of a batch transaction: well above the time a batch of another
+// replica holds a lock it needs, well below deadlock_timeout.
+const batchLockTimeout = "50ms"
+
 const (
-	qSetUnit             = `SAVEPOINT clavis_unit`
+	qBeginBatch          = `SET LOCAL lock_timeout = '` + batchLockTimeout + `'; SAVEPOINT clavis_unit`
 	qNextUnit            = `RELEASE SAVEPOINT clavis_unit; SAVEPOINT clavis_unit`
 	qLastUnit            = `RELEASE SAVEPOINT clavis_unit`
 	qRollbackUnit        = `ROLLBACK TO SAVEPOINT clavis_unit`
@@ -46,32 +62,33 @@ const (
 	qRollbackUnitAndLast = qRollbackUnit + `; ` + qLastUnit
 )
 
-// writeBatchOnce runs the batch in one transaction. retry reports that the database aborted the
-// transaction to resolve a conflict with another one; errs is then nil.
-func (s *Store) writeBatchOnce(ctx context.Context, fns []func(store.Tx) error) (errs []error, retry bool) {
+// writeBatchOnce runs the batch in one transaction and returns each unit's error and the units that
+// timed out waiting for a lock (their errors are nil: the caller runs them again). retry reports that
+// the database aborted the transaction to resolve a conflict with another one; errs is then nil.
+func (s *Store) writeBatchOnce(ctx context.Context, fns []func(store.Tx) error) (errs []error, alone []int, retry bool) {
 	errs = make([]error, len(fns))
 	// fail ends the batch on a database error outside the units: retry, or nothing kept is committed.
-	fail := func(err error) ([]error, bool) {
+	fail := func(err error) ([]error, []int, bool) {
 		if retryable(err) {
-			return nil, true
+			return nil, nil, true
 		}
-		return failUnits(errs, err), false
+		return failUnits(errs, err), nil, false
 	}
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
-		return failUnits(errs, err), false
+		return failUnits(errs, err), nil, false
 	}
 	defer tx.Rollback(ctx) // no-op after Commit
 	t := &txn{ctx: ctx, tx: tx, write: true}
 	// These statements take no arguments, so pgx sends each string in one simple-protocol round trip.
-	if _, err := tx.Exec(ctx, qSetUnit); err != nil {
+	if _, err := tx.Exec(ctx, qBeginBatch); err != nil {
 		return fail(err)
 	}
 	for i, fn := range fns {
 		last := i == len(fns)-1
 		err := fn(t)
 		if retryable(err) {
-			return nil, true
+			return nil, nil, true
 		}
 		if err == nil {
 			next := qNextUnit
@@ -83,12 +100,16 @@ func (s *Store) writeBatchOnce(ctx context.Context, fns []func(store.Tx) error) 
 				continue
 			}
 			if retryable(err) {
-				return nil, true
+				return nil, nil, true
 			}
 			// fn returned nil from a failed transaction (it ignored an error): its unit fails.
 			err = fmt.Errorf("postgres: unit left its transaction failed: %w", err)
 		}
-		errs[i] = err
+		if lockTimedOut(err) {
+			alone = append(alone, i)
+		} else {
+			errs[i] = err
+		}
 		rollback := qRollbackUnitAndNext
 		if last {
 			rollback = qRollbackUnitAndLast
@@ -100,7 +121,13 @@ func (s *Store) writeBatchOnce(ctx context.Context, fns []func(store.Tx) error) 
 	if err := tx.Commit(ctx); err != nil {
 		return fail(fmt.Errorf("postgres: commit: %w", err))
 	}
-	return errs, false
+	return errs, alone, false
+}
+
+// lockTimedOut reports whether err says that a statement waited longer than lock_timeout for a lock.
+func lockTimedOut(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "55P03" // lock_not_available
 }
 
 // failUnits reports err, wrapped as store.ErrCommit, for every unit that has no error of its own: the

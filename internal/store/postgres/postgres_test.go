@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/store"
@@ -352,9 +353,10 @@ func TestWriteRetriesDeadlock(t *testing.T) {
 	})
 }
 
-// TestWriteBatchRetriesDeadlock: the units of two batches lock two rows in opposite orders and deadlock;
-// PostgreSQL aborts one batch, and WriteBatch runs it again, so every unit commits.
-func TestWriteBatchRetriesDeadlock(t *testing.T) {
+// TestWriteBatchLockOrder: the units of two batches, on two instances, lock two rows in opposite
+// orders, which would deadlock; the units that wait too long run again on their own, and every unit
+// commits, well before PostgreSQL's deadlock detector would have stepped in.
+func TestWriteBatchLockOrder(t *testing.T) {
 	s1, dsn := open(t)
 	s2, err := Open(t.Context(), dsn)
 	if err != nil {
@@ -393,7 +395,7 @@ func TestWriteBatchRetriesDeadlock(t *testing.T) {
 		}
 	}
 	if got := runs.Load(); got != 6 {
-		t.Errorf("units ran %d times, want 6 (one deadlocked batch of 2 run again)", got)
+		t.Errorf("units ran %d times, want 6 (each batch's second unit run again on its own)", got)
 	}
 	read(t, s1, func(tx store.Tx) error {
 		for _, sec := range []*clavis.Secret{a, b} {
@@ -407,6 +409,34 @@ func TestWriteBatchRetriesDeadlock(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestWriteBatchRetries: a unit that fails with a serialization failure runs the whole batch again, so
+// what the other units did in the failed attempt is not kept twice.
+func TestWriteBatchRetries(t *testing.T) {
+	s, _ := open(t)
+	org := &clavis.Org{ID: uuid.NewString(), CreatedAt: clavis.Now()}
+	var runs [2]int
+	errs := s.WriteBatch(t.Context(), []func(store.Tx) error{
+		func(tx store.Tx) error { runs[0]++; return tx.CreateOrg(org) }, // a conflict if kept from attempt 1
+		func(tx store.Tx) error {
+			if runs[1]++; runs[1] == 1 {
+				return fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "40001"})
+			}
+			return nil
+		},
+	})
+	if len(errs) != 2 || errors.Join(errs...) != nil {
+		t.Errorf("WriteBatch errors %v, want [nil nil]", errs)
+	}
+	if runs != [2]int{2, 2} {
+		t.Errorf("units ran %v times, want [2 2]", runs)
+	}
+	var n int
+	read(t, s, func(tx store.Tx) (err error) { n, err = tx.CountOrgs(); return err })
+	if n != 1 {
+		t.Errorf("CountOrgs = %d, want 1", n)
+	}
 }
 
 // TestTwoInstances: two Stores on one database, like two server processes, stay exact when they write
