@@ -15,7 +15,8 @@
 //   - EnsureSecret and PutServerKey insert with ON CONFLICT DO NOTHING and then read the row that won.
 //
 // Row locks taken in different orders by two transactions can deadlock; PostgreSQL then aborts one of
-// them with deadlock_detected, and Write runs that one again (see Write).
+// them with deadlock_detected, and Write runs that one again (see Write). The units of a group commit
+// (WriteBatch) hold their locks together, so a batch bounds its lock waits instead (see WriteBatch).
 //
 // A unique violation in a Create*, AppendAudit or UpdateAgent call returns store.ErrConflict and, as in
 // the SQLite store, leaves the transaction usable (inserts use ON CONFLICT DO NOTHING, UpdateAgent a
@@ -111,13 +112,12 @@ const maxWriteAttempts = 5
 // the last error. fn may therefore run more than once: it must have no effect outside the Tx other than
 // setting results that each run sets afresh (no appending to outer slices, no sending, no other I/O).
 func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
-	var err error
-	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
-		if err = s.writeOnce(ctx, fn); err == nil || !retryable(err) || !backoff(ctx, attempt) {
-			break
+	for attempt := 1; ; attempt++ {
+		err := s.writeOnce(ctx, fn)
+		if err == nil || !retryable(err) || attempt == maxWriteAttempts || !backoff(ctx, attempt) {
+			return err
 		}
 	}
-	return err
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) error {

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"clavis.dev/clavis/internal/ratelimit"
+)
+
+func TestServerFlags(t *testing.T) {
+	t.Setenv("CLAVIS_DATA_DIR", "/env/data")
+	t.Setenv("CLAVIS_LISTEN", "127.0.0.1:9999")
+	t.Setenv("CLAVIS_RATE_LIMIT_AUTH", "5:1")
+	c, err := parseServerFlags([]string{"--listen", "127.0.0.1:7000", "--dev", "--jwt-leeway", "10s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct{ name, got, want string }{
+		{"flag beats environment", c.listen, "127.0.0.1:7000"},
+		{"environment beats default", c.dataDir, "/env/data"},
+		{"database defaults into the data dir", c.database, "sqlite:/env/data/clavis.db"},
+		{"root key defaults into the data dir", c.rootKey, "file:/env/data/root.key"},
+		{"--dev opens signup", c.signup, "open"},
+		{"rate limits default on", c.rateLimits, "on"},
+	} {
+		if x.got != x.want {
+			t.Errorf("%s: got %q, want %q", x.name, x.got, x.want)
+		}
+	}
+	if c.leeway != 10*time.Second {
+		t.Errorf("leeway = %v, want 10s", c.leeway)
+	}
+	if c.authLimit != (ratelimit.Rule{Burst: 5, Rate: 1}) || c.principalLimit != (ratelimit.Rule{Burst: 200, Rate: 100}) {
+		t.Errorf("rate limits = %+v %+v", c.authLimit, c.principalLimit)
+	}
+}
+
+func TestServerFlagsDefaultsAndErrors(t *testing.T) {
+	c, err := parseServerFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.signup != "first-user" || c.listen != "127.0.0.1:8080" || c.leeway != 5*time.Second {
+		t.Errorf("defaults: %+v", c)
+	}
+	for _, args := range [][]string{
+		{"--signup", "sometimes"}, {"--rate-limits", "maybe"}, {"--jwt-leeway", "2m"}, {"--jwt-leeway", "-1s"},
+		{"--rate-limit-auth", "0:1"}, {"--rate-limit-principal", "x"}, {"--no-such-flag"}, {"stray"},
+	} {
+		if _, err := parseServerFlags(args, io.Discard); err == nil {
+			t.Errorf("parseServerFlags(%q) accepted", args)
+		}
+	}
+}
+
+func TestParsePrefixes(t *testing.T) {
+	got, err := parsePrefixes("10.0.0.0/8, 192.0.2.7 ,fd00::/8")
+	if err != nil || len(got) != 3 || got[1].String() != "192.0.2.7/32" {
+		t.Fatalf("parsePrefixes = %v, %v", got, err)
+	}
+	if _, err := parsePrefixes("10.0.0.0/33"); err == nil {
+		t.Fatalf("a bad CIDR was accepted")
+	}
+}
