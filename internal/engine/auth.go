@@ -411,9 +411,13 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 			userCaller(c, u, k)
 			return nil
 		}
-		claims, err := e.tokens.Verify(bearer, token.KindAccess, time.Now())
-		if err != nil {
-			return clavis.ErrUnauthorized
+		claims := e.verified.get(bearer, time.Now())
+		if claims == nil {
+			var err error
+			if claims, err = e.tokens.Verify(bearer, token.KindAccess, time.Now()); err != nil {
+				return clavis.ErrUnauthorized
+			}
+			e.verified.put(bearer, claims)
 		}
 		if revoked, err := tx.TokenRevoked(claims.ID); err != nil {
 			return err

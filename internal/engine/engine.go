@@ -94,6 +94,7 @@ type Engine struct {
 	auditKey []byte // keys the audit chain
 	log      *slog.Logger
 	commits  *committer
+	verified *tokenCache
 	healthy  atomic.Bool // false after a failed commit, until one succeeds
 }
 
@@ -137,6 +138,7 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 		return nil, err
 	}
 	e.commits = newCommitter(st, cfg.MaxBatch)
+	e.verified = newTokenCache(10_000, cfg.Leeway)
 	return e, nil
 }
 
