@@ -6,9 +6,11 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS = policy:FuzzMatch policy:FuzzEvaluate policy:FuzzParseConditions policy:FuzzValidatePath \
 	policy:FuzzSplitVersionPath keyring:FuzzOpen token:FuzzVerify httpapi:FuzzDecode
 
-.PHONY: test unit conformance fuzz bench build run
+.PHONY: test unit conformance conformance-postgres fuzz bench build run
 
-test: unit conformance
+# PostgreSQL-backed tests use CLAVIS_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test); they
+# skip with a reason when no server is reachable and CLAVIS_TEST_POSTGRES is unset.
+test: unit conformance conformance-postgres
 
 unit:
 	go vet ./...
@@ -16,6 +18,12 @@ unit:
 
 conformance:
 	CONFORMANCE_GROUPS='$(GROUPS)' scripts/conformance.sh
+
+# The same groups against a server on a fresh PostgreSQL database (skipped when psql cannot reach one).
+conformance-postgres:
+	@if psql "$${CLAVIS_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" -qc 'select 1' >/dev/null 2>&1; then \
+	  CONFORMANCE_BACKEND=postgres CONFORMANCE_GROUPS='$(GROUPS)' scripts/conformance.sh; \
+	else echo "conformance-postgres: skipped, no PostgreSQL reachable (set CLAVIS_TEST_POSTGRES)"; fi
 
 # Runs every fuzz target for FUZZTIME (beyond the seed corpora that `go test` always runs).
 fuzz:

@@ -3,6 +3,8 @@
 # runs the black-box conformance groups of ../shared/conformance against it, and stops it.
 #   scripts/conformance.sh                 # the groups that have landed (CONFORMANCE_GROUPS)
 #   scripts/conformance.sh 'TestCore_'     # any -run expression
+#   CONFORMANCE_BACKEND=postgres scripts/conformance.sh   # against a fresh database on the local PostgreSQL
+#                                                         # (CLAVIS_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/test)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 suite=${CONFORMANCE_DIR:-$root/../shared/conformance}
@@ -11,17 +13,31 @@ groups=${1:-${CONFORMANCE_GROUPS:-TestCore_|TestLifecycle_|TestPolicy_|TestAudit
 
 work=$(mktemp -d)
 server_pid=""
+pg_admin=${CLAVIS_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+pg_db=""
 cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
+  if [ -n "$pg_db" ]; then
+    psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
+database_flag=()
+if [ "${CONFORMANCE_BACKEND:-sqlite}" = postgres ]; then
+  pg_db="clavis_conformance_$$_$RANDOM"
+  psql "$pg_admin" -qc "CREATE DATABASE $pg_db" >/dev/null
+  base=${pg_admin%%\?*}
+  database_flag=(--database "${base%/*}/$pg_db?sslmode=disable")
+  echo "conformance: backend PostgreSQL, database $pg_db"
+fi
+
 go build -race -o "$work/clavis" "$root/cmd/clavis"
-"$work/clavis" server --dev --listen 127.0.0.1:0 --data-dir "$work/data" --log-level debug \
+"$work/clavis" server --dev --listen 127.0.0.1:0 --data-dir "$work/data" --log-level debug ${database_flag[@]+"${database_flag[@]}"} \
   --audit-sink "file:$work/audit.jsonl" >"$work/stdout" 2>"$work/server.log" &
 server_pid=$!
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"clavis.dev/clavis/internal/keyring/file"
 	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
+	"clavis.dev/clavis/internal/store/postgres"
 	"clavis.dev/clavis/internal/store/sqlite"
 )
 
@@ -49,7 +51,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	}
 	fs.StringVar(&c.listen, "listen", env("listen", "127.0.0.1:8080"), "address to listen on (host:port; port 0 picks a free port)")
 	fs.StringVar(&c.dataDir, "data-dir", env("data-dir", "./clavis-data"), "directory for the embedded database and the root key file")
-	fs.StringVar(&c.database, "database", env("database", ""), "database: sqlite:<file> (default sqlite:<data-dir>/clavis.db)")
+	fs.StringVar(&c.database, "database", env("database", ""), "database: sqlite:<file> (default sqlite:<data-dir>/clavis.db) or postgres://user@host:port/db?sslmode=disable")
 	fs.StringVar(&c.rootKey, "root-key", env("root-key", ""), "root key provider: file:<path> (default file:<data-dir>/root.key, generated 0600 on first start)")
 	fs.StringVar(&c.signup, "signup", env("signup", ""), "signup mode: open | first-user | closed (default first-user; open with --dev)")
 	fs.StringVar(&c.publicURL, "public-url", env("public-url", ""), "public base URL used as JWT issuer and in links (default http://<listen address>)")
@@ -259,9 +261,13 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, fmt.Errorf("--database: PostgreSQL is not supported by this build yet")
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("--database: %w", err)
+		}
+		return s, nil
 	}
-	return nil, fmt.Errorf("--database: want sqlite:<file>")
+	return nil, fmt.Errorf("--database: want sqlite:<file> or postgres://…")
 }
 
 // openRootKey opens the root-key provider named by spec.
@@ -276,12 +282,19 @@ func openRootKey(spec string) (keyring.RootKey, error) {
 	return nil, fmt.Errorf("--root-key: want file:<path>")
 }
 
-// redactDSN hides a password in a database URL for logging.
+// redactDSN hides passwords (in the user info or a password parameter) in a database URL for logging.
 func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "@"); i >= 0 {
-		if j := strings.Index(dsn, "://"); j >= 0 && j < i {
-			return dsn[:j+3] + "…" + dsn[i:]
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "sqlite" || u.Opaque != "" {
+		if strings.HasPrefix(dsn, "sqlite:") {
+			return dsn
 		}
+		return "(unparseable database URL)"
 	}
-	return dsn
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }

@@ -38,7 +38,12 @@ func normalizeEmail(s string) (string, error) {
 	return strings.ToLower(s), nil
 }
 
+// checkLen validates a text field: its length in code points, valid UTF-8 and no NUL character (which
+// PostgreSQL cannot store in text).
 func checkLen(field, v string, min, max int) error {
+	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		return clavis.Invalid(field, field+" must be valid UTF-8 without NUL characters")
+	}
 	n := utf8.RuneCountInString(v)
 	if n < min {
 		if min == 1 {

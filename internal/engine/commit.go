@@ -145,6 +145,7 @@ func (e *Engine) write(ctx context.Context, fn func(tx store.Tx) error) error {
 	var deferred error
 	var recorded []*clavis.AuditEvent
 	u := &unit{ctx: ctx, done: make(chan error, 1), fn: func(tx store.Tx) error {
+		deferred, recorded = nil, nil // the store may run fn again after a deadlock; start afresh
 		at := &auditTx{Tx: tx}
 		err := fn(at)
 		var k kept

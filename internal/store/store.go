@@ -33,7 +33,9 @@ type Store interface {
 	// Write runs fn in a read-write transaction: if fn returns nil the transaction commits durably
 	// (it survives a crash once Write returns nil); otherwise everything is rolled back and fn's error
 	// is returned. Write transactions may be serialized; fn must be short and must not block on I/O
-	// other than the Tx.
+	// other than the Tx. fn may run more than once (an implementation may retry after a deadlock or a
+	// serialization failure): it must have no effect outside the Tx other than results it sets afresh
+	// on every run.
 	Write(ctx context.Context, fn func(Tx) error) error
 	// Ping reports whether the database is usable.
 	Ping(ctx context.Context) error
@@ -205,6 +207,7 @@ type Batcher interface {
 	// returns an error has exactly its own changes rolled back and its error reported; the others are
 	// kept. Then the transaction commits once. errs has one entry per fn: fn's error, or nil if its changes
 	// committed durably. If the transaction cannot begin or commit, every fn whose changes were kept gets
-	// an error wrapping ErrCommit. fn must not call Store methods.
+	// an error wrapping ErrCommit. fn must not call Store methods, and may run more than once (as for
+	// Write).
 	WriteBatch(ctx context.Context, fns []func(Tx) error) (errs []error)
 }

@@ -163,12 +163,11 @@ func TestMigrateConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var versions []int
 	rows, err := stores[0].pool.Query(t.Context(), "SELECT version FROM schema_migrations ORDER BY version")
 	if err != nil {
 		t.Fatal(err)
 	}
-	versions, err = pgx.CollectRows(rows, pgx.RowTo[int])
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
 	if err != nil {
 		t.Fatal(err)
 	}
