@@ -1,6 +1,6 @@
 # `make test` is the project's one test command: README and .ci/run both use it.
 # The conformance groups that have landed (../shared/conformance test-name prefixes).
-GROUPS ?= TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_
+GROUPS ?= TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_|TestMFA_
 FUZZTIME ?= 30s
 # package:target pairs of every fuzz target
 FUZZ_TARGETS = policy:FuzzMatch policy:FuzzEvaluate policy:FuzzParseConditions policy:FuzzValidatePath \

@@ -84,6 +84,16 @@ type User struct {
 	CreatedAt    time.Time
 }
 
+// MFA is a user's TOTP state (spec §4.13). Secret and Pending are wrapped by the root key; recovery
+// codes are kept only as keyed hashes.
+type MFA struct {
+	UserID        string
+	Secret        []byte   // the enabled TOTP key (wrapped); nil while MFA is off
+	Pending       []byte   // a key from setup awaiting verify-setup (wrapped); nil if none
+	LastStep      int64    // the last time step whose code was accepted (replay protection)
+	RecoveryCodes []string // hex keyed hashes of the unused recovery codes
+}
+
 // APIKey is a personal API key (1ck_). Only its keyed hash is stored.
 type APIKey struct {
 	ID         string

@@ -194,6 +194,14 @@ type Service interface {
 	PublicKey() []byte
 	IssuerURL() string
 
+	// MFA (spec §4.13): status, setup (returns the otpauth URI and the base32 secret), verify-setup
+	// (returns the recovery codes), the login challenge, and disabling with a code or the password.
+	MFAStatus(ctx context.Context, c *Caller) (bool, error)
+	MFASetup(ctx context.Context, c *Caller) (uri string, secret Sensitive, err error)
+	MFAVerifySetup(ctx context.Context, c *Caller, code string) ([]Sensitive, error)
+	MFAVerify(ctx context.Context, mfaToken, code string, ip netip.Addr) (*Token, error)
+	MFADisable(ctx context.Context, c *Caller, code, password string) error
+
 	CreateAPIKey(ctx context.Context, c *Caller, in APIKeyInput) (*APIKey, Sensitive, error)
 	ListAPIKeys(ctx context.Context, c *Caller) ([]*APIKey, error)
 	RevokeAPIKey(ctx context.Context, c *Caller, id string) error

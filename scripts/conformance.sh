@@ -8,7 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 suite=${CONFORMANCE_DIR:-$root/../shared/conformance}
-groups=${1:-${CONFORMANCE_GROUPS:-TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_}}
+groups=${1:-${CONFORMANCE_GROUPS:-TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_|TestMFA_}}
 [ -d "$suite" ] || { echo "conformance suite not found at $suite" >&2; exit 1; }
 
 work=$(mktemp -d)

@@ -191,11 +191,17 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 				return err
 			}
 		}
+		if u.TOTPEnabled {
+			return nil // the login succeeds only at /v1/auth/mfa/verify
+		}
 		return e.record(tx, event{org: u.OrgID, action: "auth.success", resType: "user", resID: u.ID, actor: actor,
 			ip: ipString(ip), details: map[string]any{"method": "password"}})
 	})
 	if err != nil {
 		return nil, err
+	}
+	if u.TOTPEnabled {
+		return e.mfaChallenge(u)
 	}
 	return e.userToken(u, nil)
 }

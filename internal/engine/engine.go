@@ -95,6 +95,7 @@ type Engine struct {
 	log      *slog.Logger
 	commits  *committer
 	verified *tokenCache
+	mfaWrong mfaFailures
 	healthy  atomic.Bool // false after a failed commit, until one succeeds
 }
 
@@ -139,6 +140,7 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	}
 	e.commits = newCommitter(st, cfg.MaxBatch)
 	e.verified = newTokenCache(10_000, cfg.Leeway)
+	e.mfaWrong.n = map[string]int{}
 	return e, nil
 }
 

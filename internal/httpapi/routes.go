@@ -25,6 +25,13 @@ func routes() []route {
 		{"PATCH", "/v1/auth/me", false, "Change the calling user's profile", patchMe},
 		{"POST", "/v1/auth/change-password", false, "Change password (revokes other sessions)", changePassword},
 
+		// Multi-factor authentication [mfa]
+		{"GET", "/v1/auth/mfa/status", false, "Whether MFA is enabled", mfaStatus},
+		{"POST", "/v1/auth/mfa/setup", false, "Start TOTP setup", mfaSetup},
+		{"POST", "/v1/auth/mfa/verify-setup", false, "Confirm TOTP setup; returns recovery codes", mfaVerifySetup},
+		{"POST", "/v1/auth/mfa/verify", true, "Complete an MFA login challenge", mfaVerify},
+		{"DELETE", "/v1/auth/mfa", false, "Disable MFA with a code or the password", mfaDisable},
+
 		// Personal API keys
 		{"POST", "/v1/auth/api-keys", false, "Create a personal API key", createAPIKey},
 		{"GET", "/v1/auth/api-keys", false, "List personal API keys", listAPIKeys},

@@ -78,6 +78,8 @@ type Tx interface {
 	GetOrg(id string) (*clavis.Org, error)
 	// CountOrgs returns the number of orgs (for first-user signup mode).
 	CountOrgs() (int, error)
+	// ListOrgs returns every org in creation order (for operator tools such as offline audit verify).
+	ListOrgs() ([]*clavis.Org, error)
 	// CreateUser inserts a user; ErrConflict if the email is taken.
 	CreateUser(u *clavis.User) error
 	GetUser(id string) (*clavis.User, error)
@@ -87,6 +89,13 @@ type Tx interface {
 	UpdateUser(u *clavis.User) error
 	// ListUsers returns the users of an org in creation order.
 	ListUsers(orgID string) ([]*clavis.User, error)
+
+	// --- multi-factor authentication ---
+
+	// GetMFA returns a user's TOTP state, or ErrNotFound if the user never set MFA up.
+	GetMFA(userID string) (*clavis.MFA, error)
+	// PutMFA inserts or replaces a user's TOTP state.
+	PutMFA(m *clavis.MFA) error
 
 	// --- personal API keys ---
 

@@ -32,15 +32,15 @@ const maxPINFileSize = 1024
 // unsupported names RFC 7512 attributes that this provider deliberately does not implement, with the
 // reason given in the error.
 var unsupported = map[string]string{
-	"pin-value":           "the PIN must not be in the URI; use pin-source=file:<path>",
-	"module-name":         "use module-path=<absolute path>",
-	"manufacturer":        "select the token with token, serial or slot-id",
-	"model":               "select the token with token, serial or slot-id",
+	"pin-value":            "the PIN must not be in the URI; use pin-source=file:<path>",
+	"module-name":          "use module-path=<absolute path>",
+	"manufacturer":         "select the token with token, serial or slot-id",
+	"model":                "select the token with token, serial or slot-id",
 	"library-manufacturer": "not supported",
-	"library-description": "not supported",
-	"library-version":     "not supported",
-	"slot-manufacturer":   "select the slot with slot-id",
-	"slot-description":    "select the slot with slot-id",
+	"library-description":  "not supported",
+	"library-version":      "not supported",
+	"slot-manufacturer":    "select the slot with slot-id",
+	"slot-description":     "select the slot with slot-id",
 }
 
 // ParseURI parses a PKCS#11 root-key URI. Errors name the attribute at fault but never repeat a value or

@@ -15,4 +15,5 @@ var queries = []string{
 	qDeletePolicy, qDeletePrincipalPolicies,
 	qAuditHead, qInsertAudit, qSetAuditHead, qAuditChain,
 	qRevokeToken, qTokenRevoked, qPruneRevokedTokens,
+	qListOrgs, qGetMFA, qPutMFA,
 }

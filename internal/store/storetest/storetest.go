@@ -53,6 +53,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ServerKeys", testServerKeys},
 		{"ServerKeysConcurrent", testServerKeysConcurrent},
 		{"Orgs", testOrgs},
+		{"ListOrgs", testListOrgs},
+		{"MFA", testMFA},
 		{"Users", testUsers},
 		{"UpdateUser", testUpdateUser},
 		{"ListUsers", testListUsers},

@@ -1,0 +1,166 @@
+package crashtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/client"
+)
+
+// GET /v1/audit/verify walks at most verifyLimit events (its maximum limit). The chain grows past
+// that (every read-back is audited), so the test walks it in windows between checkpoints: created_at
+// instants of events known to exist, taken at most checkpointEvery requests apart. Window i runs from
+// checkpoint i-1 (inclusive) to checkpoint i (inclusive): it starts with an event the previous window
+// verified (verify anchors a walk that starts mid-chain on its first event), so the windows together
+// check every event and every link of the chain.
+const (
+	verifyLimit     = 10000
+	checkpointEvery = 3000
+)
+
+// checkpoints is the growing, strictly increasing list of checkpoint instants. Safe for concurrent use.
+type checkpoints struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+// take records the created_at of the org's newest audit event. Within one server the chain order and
+// created_at order agree (events are stamped inside the serial group commit).
+func (c *checkpoints) take(ctx context.Context, s *session) error {
+	evs, err := s.cl.ListAuditEvents(ctx, client.AuditQuery{Limit: 1})
+	if err != nil {
+		return fmt.Errorf("audit checkpoint: %w", err)
+	}
+	if len(evs) == 0 {
+		return fmt.Errorf("audit checkpoint: the org has no audit events")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := evs[0].CreatedAt; len(c.times) == 0 || t.After(c.times[len(c.times)-1]) {
+		c.times = append(c.times, t)
+	}
+	return nil
+}
+
+// every takes a checkpoint whenever ops has grown by checkpointEvery since the last one, until the
+// returned stop is called; stop returns the first error (nil when ignoreErrors, for a phase that ends
+// with a kill).
+func (c *checkpoints) every(ctx context.Context, s *session, ops *atomic.Int64, ignoreErrors bool) (stop func() error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		last := ops.Load()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- nil
+				return
+			case <-tick.C:
+			}
+			if n := ops.Load(); n-last >= checkpointEvery {
+				if err := c.take(ctx, s); err != nil && !ignoreErrors && ctx.Err() == nil {
+					done <- err
+					return
+				}
+				last = n
+			}
+		}
+	}()
+	return func() error {
+		cancel()
+		return <-done
+	}
+}
+
+func (c *checkpoints) snapshot() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.times...)
+}
+
+// chainWalk is the outcome of verifying the whole chain.
+type chainWalk struct {
+	valid    bool
+	events   int // events in the chain (each checkpoint event is walked twice and counted once)
+	windows  int
+	brokenAt string
+}
+
+// verifyChain walks the whole audit chain, window by window; it stops at the first broken window.
+func verifyChain(ctx context.Context, s *session, cp *checkpoints) (chainWalk, error) {
+	times := cp.snapshot()
+	w := chainWalk{valid: true}
+	for i := 0; i <= len(times); i++ {
+		var from, to *time.Time
+		if i > 0 {
+			from = &times[i-1]
+		}
+		if i < len(times) {
+			end := times[i].Add(time.Microsecond) // to is exclusive
+			to = &end
+		}
+		v, err := verifyWindow(ctx, s, from, to)
+		if err != nil {
+			return w, err
+		}
+		w.windows++
+		w.events += v.EventsChecked
+		if i > 0 {
+			w.events-- // the anchor was counted in the previous window
+		}
+		if !v.ChainValid {
+			w.valid = false
+			if v.BrokenAtEventID != nil {
+				w.brokenAt = *v.BrokenAtEventID
+			}
+			return w, nil
+		}
+		if v.EventsChecked >= verifyLimit {
+			return w, fmt.Errorf("audit window %d (%v → %v) holds %d or more events: checkpoints too sparse", i, from, to, verifyLimit)
+		}
+	}
+	return w, nil
+}
+
+// verifyWindow calls GET /v1/audit/verify with from, to and the maximum limit (the SDK's VerifyAudit
+// takes no parameters).
+func verifyWindow(ctx context.Context, s *session, from, to *time.Time) (client.AuditVerify, error) {
+	q := url.Values{"limit": {strconv.Itoa(verifyLimit)}}
+	if from != nil {
+		q.Set("from", clavis.FormatTime(*from))
+	}
+	if to != nil {
+		q.Set("to", clavis.FormatTime(*to))
+	}
+	var v client.AuditVerify
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/v1/audit/verify?"+q.Encode(), nil)
+	if err != nil {
+		return v, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return v, fmt.Errorf("audit verify: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return v, fmt.Errorf("audit verify ?%s: %s: %s", q.Encode(), resp.Status, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return v, fmt.Errorf("audit verify: decode: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,37 @@
+package postgres
+
+import (
+	"clavis.dev/clavis"
+)
+
+const (
+	qListOrgs = `SELECT id, name, created_at FROM orgs ORDER BY seq`
+	qGetMFA   = `SELECT user_id, secret, pending, last_step, recovery_codes FROM user_mfa WHERE user_id = $1`
+	qPutMFA   = `INSERT INTO user_mfa (user_id, secret, pending, last_step, recovery_codes) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, pending = excluded.pending,
+		last_step = excluded.last_step, recovery_codes = excluded.recovery_codes`
+)
+
+func (t *txn) ListOrgs() ([]*clavis.Org, error) {
+	return list(t, "list orgs", func(sc scanner) (*clavis.Org, error) {
+		var o clavis.Org
+		if err := sc.Scan(&o.ID, &o.Name, &o.CreatedAt); err != nil {
+			return nil, err
+		}
+		o.CreatedAt = o.CreatedAt.UTC()
+		return &o, nil
+	}, qListOrgs)
+}
+
+func (t *txn) GetMFA(userID string) (*clavis.MFA, error) {
+	var m clavis.MFA
+	err := t.tx.QueryRow(t.ctx, qGetMFA, userID).Scan(&m.UserID, &m.Secret, &m.Pending, &m.LastStep, &m.RecoveryCodes)
+	if err != nil {
+		return nil, dbErr("get mfa", err)
+	}
+	return &m, nil
+}
+
+func (t *txn) PutMFA(m *clavis.MFA) error {
+	return t.execAny("put mfa", qPutMFA, m.UserID, bytesArg(m.Secret), bytesArg(m.Pending), m.LastStep, sliceArg(m.RecoveryCodes))
+}
