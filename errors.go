@@ -9,18 +9,18 @@ import (
 type Kind int
 
 const (
-	KindInternal       Kind = iota // unexpected failure; callers see only "internal error"
-	KindInvalid                    // malformed or invalid input (400)
-	KindUnauthorized               // missing, invalid, expired or revoked credentials (401)
-	KindForbidden                  // authenticated but not allowed (403)
-	KindNotFound                   // does not exist, or the caller may not know it exists (404)
-	KindConflict                   // state conflict such as a duplicate email (409)
-	KindGone                       // existed but is deleted, expired, exhausted or disabled (410)
-	KindTooLarge                   // body or value too large (413)
-	KindRateLimited                // too many requests (429)
-	KindUnavailable                // not ready, or the audit log cannot record (503)
-	KindLimitExceeded              // an operator-configured resource limit (403 resource_limit_exceeded)
-	KindApprovalRequired           // a human must approve (403 approval_required)
+	KindInternal         Kind = iota // unexpected failure; callers see only "internal error"
+	KindInvalid                      // malformed or invalid input (400)
+	KindUnauthorized                 // missing, invalid, expired or revoked credentials (401)
+	KindForbidden                    // authenticated but not allowed (403)
+	KindNotFound                     // does not exist, or the caller may not know it exists (404)
+	KindConflict                     // state conflict such as a duplicate email (409)
+	KindGone                         // existed but is deleted, expired, exhausted or disabled (410)
+	KindTooLarge                     // body or value too large (413)
+	KindRateLimited                  // too many requests (429)
+	KindUnavailable                  // not ready, or the audit log cannot record (503)
+	KindLimitExceeded                // an operator-configured resource limit (403 resource_limit_exceeded)
+	KindApprovalRequired             // a human must approve (403 approval_required)
 )
 
 var kindNames = map[Kind]string{
@@ -64,7 +64,9 @@ func (e *Error) Unwrap() error { return e.Err }
 func E(kind Kind, msg string) *Error { return &Error{Kind: kind, Message: msg} }
 
 // Internal wraps an unexpected error; the caller sees only a generic message.
-func Internal(err error) *Error { return &Error{Kind: KindInternal, Message: "internal error", Err: err} }
+func Internal(err error) *Error {
+	return &Error{Kind: KindInternal, Message: "internal error", Err: err}
+}
 
 // Invalid is a 400 with an optional field message.
 func Invalid(field, msg string) *Error {
