@@ -17,6 +17,7 @@ const usage = `Clavis — a self-hosted secrets vault for AI agents.
 
 Usage:
   clavis server [flags]   run the HTTP API server (clavis server -h lists the flags)
+  clavis audit verify     verify the audit hash chains offline (clavis audit verify -h)
   clavis version          print the version
   clavis help             show this help
 
@@ -26,6 +27,9 @@ Flags take precedence over the environment.
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, errChainBroken) {
+			os.Exit(1)
+		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "clavis:", err)
 		}
@@ -43,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "server":
 		return serverCommand(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "clavis", version)
 		return nil

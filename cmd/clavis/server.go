@@ -160,7 +160,7 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer st.Close()
-	root, err := openRootKey(cfg.rootKey)
+	root, err := openRootKey(cfg.rootKey, true)
 	if err != nil {
 		ln.Close()
 		return err
@@ -270,10 +270,10 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 	return nil, fmt.Errorf("--database: want sqlite:<file> or postgres://…")
 }
 
-// openRootKey opens the root-key provider named by spec.
-func openRootKey(spec string) (keyring.RootKey, error) {
+// openRootKey opens the root-key provider named by spec, creating the key on first use when create is set.
+func openRootKey(spec string, create bool) (keyring.RootKey, error) {
 	if p, ok := strings.CutPrefix(spec, "file:"); ok {
-		k, err := file.Open(p, true)
+		k, err := file.Open(p, create)
 		if err != nil {
 			return nil, fmt.Errorf("--root-key: %w", err)
 		}

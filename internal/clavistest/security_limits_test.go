@@ -60,11 +60,15 @@ func TestLoginBurstShareOf429(t *testing.T) {
 	allowance := burst + int(math.Floor(rate*elapsed.Seconds()))
 	overLimit := max(total-allowance, 0)
 	got429, got401 := counts[http.StatusTooManyRequests], counts[http.StatusUnauthorized]
+	// The allowance is an upper bound (the refill is counted over the whole elapsed time, client side
+	// included), so a limiter may refuse a little more than total − allowance; those extra 429s fall
+	// within the allowance and are not counted as over-limit answers.
+	over429 := min(got429, overLimit)
 	share := 100.0
 	if overLimit > 0 {
-		share = 100 * float64(got429) / float64(overLimit)
+		share = 100 * float64(over429) / float64(overLimit)
 	}
-	t.Logf("burst: %d of %d over-limit requests answered 429 (%.0f%%)", got429, overLimit, share)
+	t.Logf("burst: %d of %d over-limit requests answered 429 (%.0f%%)", over429, overLimit, share)
 	t.Logf("burst detail: %d requests in %v, allowance %d, answers %v", total, elapsed.Round(time.Millisecond), allowance, counts)
 
 	if got401+got429 != total {

@@ -60,3 +60,35 @@ func (e *Engine) VerifyAudit(ctx context.Context, c *clavis.Caller, from, to *ti
 	}
 	return &clavis.AuditVerification{Valid: res.Valid, Verified: res.Verified, Checked: res.Checked, BrokenAt: res.BrokenAt}, nil
 }
+
+// VerifyAllChains walks the audit chain of every org from its first event, for operators (offline
+// `clavis audit verify`). progress is called after each org with its position and result. It reports
+// whether every chain is intact.
+func (e *Engine) VerifyAllChains(ctx context.Context, progress func(i, n int, org string, r clavis.AuditVerification)) (bool, error) {
+	var orgs []*clavis.Org
+	if err := e.read(ctx, func(tx store.Tx) error {
+		var err error
+		orgs, err = tx.ListOrgs()
+		return err
+	}); err != nil {
+		return false, err
+	}
+	allValid := true
+	for i, o := range orgs {
+		var res audit.Result
+		err := e.read(ctx, func(tx store.Tx) error {
+			evs, err := tx.AuditChain(o.ID, nil, nil, 0)
+			if err != nil {
+				return err
+			}
+			res = audit.Verify(e.auditKey, "", "", evs)
+			return nil
+		})
+		if err != nil {
+			return false, err
+		}
+		allValid = allValid && res.Valid
+		progress(i+1, len(orgs), o.ID, clavis.AuditVerification{Valid: res.Valid, Verified: res.Verified, Checked: res.Checked, BrokenAt: res.BrokenAt})
+	}
+	return allValid, nil
+}
