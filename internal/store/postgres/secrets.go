@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"unicode/utf8"
+
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/store"
 )
@@ -74,6 +76,13 @@ const (
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.latest_version
 		WHERE s.vault_id = $1 AND NOT s.deleted AND ` + prefixMatch + `
 		ORDER BY s.path COLLATE "C"`
+	// qListSecretsBounded also ends the index range at the prefix's successor.
+	qListSecretsBounded = `SELECT s.id, s.vault_id, s.path, s.deleted, s.latest_version, s.created_at,
+			v.secret_id, v.version, v.type, v.metadata, v.expires_at, v.max_access_count, v.access_count,
+			v.disabled, v.created_by, v.created_at
+		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.latest_version
+		WHERE s.vault_id = $1 AND NOT s.deleted AND ` + prefixMatch + ` AND path < $3
+		ORDER BY s.path COLLATE "C"`
 	qPurgeSecrets = `DELETE FROM secrets WHERE vault_id = $1 AND ` + prefixMatch // cascades to versions
 )
 
@@ -118,14 +127,32 @@ func (t *txn) SetSecretDeleted(secretID string, deleted bool) error {
 // ListSecrets lists the non-deleted secrets that have a version at LatestVersion (every secret
 // committed through NextVersion and CreateVersion); Latest is never nil and carries no ciphertext.
 func (t *txn) ListSecrets(vaultID, prefix string) ([]store.SecretHead, error) {
-	return list(t, "list secrets", func(sc scanner) (store.SecretHead, error) {
+	scan := func(sc scanner) (store.SecretHead, error) {
 		var s clavis.Secret
 		var v clavis.Version
 		err := sc.Scan(&s.ID, &s.VaultID, &s.Path, &s.Deleted, &s.LatestVersion, &s.CreatedAt,
 			&v.SecretID, &v.Version, &v.Type, rawCol{&v.Metadata}, &v.ExpiresAt, &v.MaxAccessCount,
 			&v.AccessCount, &v.Disabled, &v.CreatedBy, &v.CreatedAt)
 		return store.SecretHead{Secret: &s, Latest: &v}, err
-	}, qListSecrets, vaultID, prefix)
+	}
+	if end, ok := prefixEnd(prefix); ok {
+		return list(t, "list secrets", scan, qListSecretsBounded, vaultID, prefix, end)
+	}
+	return list(t, "list secrets", scan, qListSecrets, vaultID, prefix)
+}
+
+// prefixEnd is the smallest string above every string that starts with prefix (the prefix with its last
+// byte incremented), when that is valid UTF-8 text; otherwise the query runs without an upper bound.
+func prefixEnd(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			end := string(b[:i+1])
+			return end, utf8.ValidString(end)
+		}
+	}
+	return "", false
 }
 
 func (t *txn) PurgeSecrets(vaultID, prefix string) error {

@@ -68,7 +68,7 @@ const (
 			v.secret_id, v.version, v.type, v.metadata, v.expires_at, v.max_access_count, v.access_count,
 			v.disabled, v.created_by, v.created_at
 		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.latest_version
-		WHERE s.vault_id = ?1 AND s.deleted = 0 AND ` + prefixMatch + `
+		WHERE s.vault_id = ?1 AND s.deleted = 0 AND ` + prefixMatch + ` AND path < ?4
 		ORDER BY s.path`
 	qPurgeSecrets = `DELETE FROM secrets WHERE vault_id = ?1 AND ` + prefixMatch // cascades to versions
 )
@@ -116,7 +116,21 @@ func (t *txn) ListSecrets(vaultID, prefix string) ([]store.SecretHead, error) {
 			&v.SecretID, &v.Version, &v.Type, rawCol{&v.Metadata}, optTimeCol{&v.ExpiresAt}, &v.MaxAccessCount,
 			&v.AccessCount, &v.Disabled, &v.CreatedBy, timeCol{&v.CreatedAt})
 		return store.SecretHead{Secret: &s, Latest: &v}, err
-	}, qListSecrets, vaultID, len(prefix), prefix)
+	}, qListSecrets, vaultID, len(prefix), prefix, prefixEnd(prefix))
+}
+
+// prefixEnd is an upper bound for the paths that start with prefix, so the index range ends there: the
+// prefix with its last byte incremented (after dropping trailing 0xff bytes), or, when there is none, a
+// BLOB, which SQLite orders after every TEXT value.
+func prefixEnd(prefix string) any {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return []byte{}
 }
 
 func (t *txn) PurgeSecrets(vaultID, prefix string) error {
