@@ -33,6 +33,7 @@ import (
 // serverConfig is the resolved configuration of `clavis server`.
 type serverConfig struct {
 	listen, dataDir, database, rootKey, signup, publicURL, rateLimits, logLevel, trustedProxies, auditSink string
+	pprofListen                                                                                            string
 	leeway                                                                                                 time.Duration
 	authLimit, principalLimit                                                                              ratelimit.Rule
 	dev                                                                                                    bool
@@ -58,6 +59,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	fs.StringVar(&c.rateLimits, "rate-limits", env("rate-limits", "on"), "rate limits: on | off (off is for benchmarks and trusted networks)")
 	fs.StringVar(&c.logLevel, "log-level", env("log-level", "info"), "log level: debug | info | warn | error")
 	fs.StringVar(&c.auditSink, "audit-sink", env("audit-sink", ""), "also stream committed audit events as JSON lines: stdout | file:<path> (default none)")
+	fs.StringVar(&c.pprofListen, "pprof-listen", env("pprof-listen", ""), "serve Go's /debug/pprof profiles on this separate address (loopback only; default off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("trusted-proxies", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is honoured")
 	def := httpapi.DefaultRateLimits()
 	c.authLimit, c.principalLimit = def.PublicAuth, def.Principal
@@ -204,6 +206,11 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 			version, cfg.publicURL, cfg.dataDir, cfg.publicURL)
 	}
 
+	if cfg.pprofListen != "" {
+		if err := servePprof(cfg.pprofListen, log); err != nil {
+			return err
+		}
+	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)

@@ -18,10 +18,11 @@ import (
 
 // GET /v1/audit/verify walks at most verifyLimit events (its maximum limit). The chain grows past
 // that (every read-back is audited), so the test walks it in windows between checkpoints: created_at
-// instants of events known to exist, taken at most checkpointEvery requests apart. Window i runs from
-// checkpoint i-1 (inclusive) to checkpoint i (inclusive): it starts with an event the previous window
-// verified (verify anchors a walk that starts mid-chain on its first event), so the windows together
-// check every event and every link of the chain.
+// instants of events, taken at most checkpointEvery requests apart. Window i runs from checkpoint i-2
+// (inclusive) to checkpoint i (inclusive), so consecutive windows overlap by a whole segment: every
+// link between two events is checked inside some window, also when an event at a checkpoint were
+// missing (verify anchors a walk that starts mid-chain on its first event, whose own link it cannot
+// check). The first two windows start at the org's first event.
 const (
 	verifyLimit     = 10000
 	checkpointEvery = 3000
@@ -92,7 +93,7 @@ func (c *checkpoints) snapshot() []time.Time {
 // chainWalk is the outcome of verifying the whole chain.
 type chainWalk struct {
 	valid    bool
-	events   int // events in the chain (each checkpoint event is walked twice and counted once)
+	events   int // events in the chain, derived from the window counts
 	windows  int
 	brokenAt string
 }
@@ -101,10 +102,11 @@ type chainWalk struct {
 func verifyChain(ctx context.Context, s *session, cp *checkpoints) (chainWalk, error) {
 	times := cp.snapshot()
 	w := chainWalk{valid: true}
+	var segs []int // segs[j]: events after checkpoint j-1 up to checkpoint j (the last: after the last)
 	for i := 0; i <= len(times); i++ {
 		var from, to *time.Time
-		if i > 0 {
-			from = &times[i-1]
+		if i >= 2 {
+			from = &times[i-2]
 		}
 		if i < len(times) {
 			end := times[i].Add(time.Microsecond) // to is exclusive
@@ -115,10 +117,6 @@ func verifyChain(ctx context.Context, s *session, cp *checkpoints) (chainWalk, e
 			return w, err
 		}
 		w.windows++
-		w.events += v.EventsChecked
-		if i > 0 {
-			w.events-- // the anchor was counted in the previous window
-		}
 		if !v.ChainValid {
 			w.valid = false
 			if v.BrokenAtEventID != nil {
@@ -129,6 +127,16 @@ func verifyChain(ctx context.Context, s *session, cp *checkpoints) (chainWalk, e
 		if v.EventsChecked >= verifyLimit {
 			return w, fmt.Errorf("audit window %d (%v → %v) holds %d or more events: checkpoints too sparse", i, from, to, verifyLimit)
 		}
+		// Window i holds segments i-1 and i, plus the event at checkpoint i-2 from i = 2 on.
+		seg := v.EventsChecked
+		switch {
+		case i == 1:
+			seg -= segs[0]
+		case i >= 2:
+			seg -= 1 + segs[i-1]
+		}
+		segs = append(segs, seg)
+		w.events += seg
 	}
 	return w, nil
 }
@@ -163,4 +171,42 @@ func verifyWindow(ctx context.Context, s *session, from, to *time.Time) (client.
 		return v, fmt.Errorf("audit verify: decode: %w", err)
 	}
 	return v, nil
+}
+
+// checkWriteEvents checks that the audit log holds exactly one secret.write event for every version
+// that exists and none for a version that does not: a version and its audit event commit in one
+// transaction, so a crash can keep both or neither.
+func checkWriteEvents(ctx context.Context, s *session, led *ledger) (int, error) {
+	const page = 1000 // the server's maximum for GET /v1/audit/events
+	seen := map[string]int{}
+	n := 0
+	for offset := 0; ; offset += page {
+		evs, err := s.cl.ListAuditEvents(ctx, client.AuditQuery{Action: "secret.write", VaultID: s.vault, Limit: page, Offset: offset})
+		if err != nil {
+			return n, fmt.Errorf("list secret.write events: %w", err)
+		}
+		for _, e := range evs {
+			path, _ := e.Details["path"].(string)
+			version, _ := e.Details["version"].(float64)
+			seen[fmt.Sprintf("%s@%d", path, int(version))]++
+		}
+		n += len(evs)
+		if len(evs) < page {
+			break
+		}
+	}
+	for _, p := range led.paths() {
+		latest, _, _ := led.expectation(p)
+		for v := 1; v <= latest; v++ {
+			key := fmt.Sprintf("%s@%d", p, v)
+			if c := seen[key]; c != 1 {
+				led.addCorrupt(key+" audit write", fmt.Sprintf("version has %d secret.write audit events, want 1", c))
+			}
+			delete(seen, key)
+		}
+	}
+	for key, c := range seen {
+		led.addCorrupt(key+" audit write", fmt.Sprintf("%d secret.write audit events for a version that does not exist", c))
+	}
+	return n, nil
 }

@@ -142,6 +142,10 @@ func TestCrashDurability(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cycle %d: audit verify after restart: %v\n%s", cycle, err, logTail(srv.logPath, 20))
 		}
+		writeEvents, err := checkWriteEvents(ctx, s, led)
+		if err != nil {
+			t.Fatalf("cycle %d: audit write events after restart: %v\n%s", cycle, err, logTail(srv.logPath, 20))
+		}
 		chainAt := "valid"
 		if !walk.valid {
 			chainsValid = false
@@ -151,10 +155,10 @@ func TestCrashDurability(t *testing.T) {
 		total, lost, corrupt := led.totals()
 		t.Logf("cycle %d/%d: SIGKILL %v after start, %d writes acknowledged (total %d), %d in flight; "+
 			"restart: %d versions of %d paths read back in %v, in-flight writes %d committed / %d absent; "+
-			"lost %d, corrupt %d; audit chain %s (%d events, %d windows)",
+			"lost %d, corrupt %d; audit chain %s (%d events, %d windows), %d secret.write events",
 			cycle, cfg.cycles, wr.killedAfter.Round(time.Millisecond), wr.acked, total, wr.inFlight,
 			cs.read, cs.paths, cs.took.Round(time.Millisecond), cs.found, cs.dropped, lost, corrupt,
-			chainAt, walk.events, walk.windows)
+			chainAt, walk.events, walk.windows, writeEvents)
 	}
 
 	acked, lost, corrupt := led.totals()

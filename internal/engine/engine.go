@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -38,7 +39,7 @@ type Config struct {
 	Leeway        time.Duration // default 5 s
 	MaxValueBytes int           // default 512 KiB
 	PasswordHash  token.Params  // default token.DefaultParams
-	HashWorkers   int           // concurrent password hashes; default NumCPU
+	HashWorkers   int           // concurrent password hashes; default min(NumCPU, 4), bounding hash memory
 	Version       string        // reported by /v1/health
 	Logger        *slog.Logger  // default slog.Default()
 	// AuditTimeout bounds how long a request waits for the commit holding its audit event before it is
@@ -68,6 +69,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxValueBytes == 0 {
 		c.MaxValueBytes = 512 << 10
+	}
+	if c.HashWorkers <= 0 {
+		c.HashWorkers = min(runtime.NumCPU(), 4)
 	}
 	if c.PasswordHash == (token.Params{}) {
 		c.PasswordHash = token.DefaultParams

@@ -107,7 +107,7 @@ func (e *Engine) CreatePolicy(ctx context.Context, c *clavis.Caller, vaultID str
 			return err
 		}
 		if !ok {
-			return clavis.Invalid("principal_id", "principal_id must name a "+string(p.PrincipalType)+" of your organisation")
+			return clavis.Invalid("principal_id", "principal_id must name a principal ("+string(p.PrincipalType)+") of your organisation")
 		}
 		if err := tx.CreatePolicy(p); err != nil {
 			return err

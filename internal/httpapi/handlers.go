@@ -16,6 +16,9 @@ import (
 	"clavis.dev/clavis/internal/policy"
 )
 
+// errHumansOnly refuses an agent on a route for human users, before anything is looked up.
+var errHumansOnly = clavis.E(clavis.KindForbidden, "This endpoint is for human users only")
+
 var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // id returns a UUID path parameter; a malformed one means "does not exist" (spec §1.1).
@@ -232,6 +235,9 @@ func listAPIKeys(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 }
 
 func revokeAPIKey(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
+	if c.Type != clavis.PrincipalUser {
+		return errHumansOnly // a route-level refusal comes before any lookup (spec §1.7 rule 6)
+	}
 	kid, err := id(r, "key_id")
 	if err != nil {
 		return err
@@ -581,7 +587,7 @@ func getAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Calle
 
 func patchAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
 	if c.Type != clavis.PrincipalUser {
-		return clavis.E(clavis.KindForbidden, "This endpoint is for human users only")
+		return errHumansOnly
 	}
 	aid, err := id(r, "agent_id")
 	if err != nil {
@@ -613,7 +619,7 @@ func patchAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Cal
 
 func deleteAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
 	if c.Type != clavis.PrincipalUser {
-		return clavis.E(clavis.KindForbidden, "This endpoint is for human users only")
+		return errHumansOnly
 	}
 	aid, err := id(r, "agent_id")
 	if err != nil {
@@ -628,7 +634,7 @@ func deleteAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 
 func rotateAgentKey(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
 	if c.Type != clavis.PrincipalUser {
-		return clavis.E(clavis.KindForbidden, "This endpoint is for human users only")
+		return errHumansOnly
 	}
 	aid, err := id(r, "agent_id")
 	if err != nil {
