@@ -32,8 +32,6 @@ const (
 	keyBytes         = 32 // AES-256
 	maxSessions      = 8  // session pool bound (lowered to the token's own limit if smaller)
 
-	// ckrAEADDecryptFailed is CKR_AEAD_DECRYPT_FAILED of PKCS#11 v3.0 (not in miekg/pkcs11's tables).
-	ckrAEADDecryptFailed = 0x35
 	// createAttempts bounds the create-then-check rounds when several processes create the key at once.
 	createAttempts = 6
 )
@@ -109,7 +107,7 @@ func open(u *URI, create bool) (_ *Provider, err error) {
 		sem:        make(chan struct{}, n),
 		done:       make(chan struct{}),
 	}
-	s, err := p.newSession(pin)
+	s, _, err := p.newSession(pin)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +183,7 @@ func (p *Provider) Wrap(ctx context.Context, plaintext, aad []byte) ([]byte, err
 		params := p11.NewGCMParams(iv, additional(aad), tagSize*8)
 		defer params.Free()
 		if err := c.EncryptInit(s, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, key); err != nil {
-			return err
+			return &initError{err}
 		}
 		ct, err := c.Encrypt(s, plaintext)
 		if err != nil {
@@ -222,11 +220,11 @@ func (p *Provider) Unwrap(ctx context.Context, wrapped, aad []byte) ([]byte, err
 		params := p11.NewGCMParams(bytes.Clone(iv), additional(aad), tagSize*8)
 		defer params.Free()
 		if err := c.DecryptInit(s, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, key); err != nil {
-			return err
+			return &initError{err}
 		}
 		pt, err := c.Decrypt(s, ct)
 		if err != nil {
-			return err
+			return &decryptError{err}
 		}
 		if len(pt) != len(ct)-tagSize {
 			clear(pt)
@@ -236,9 +234,6 @@ func (p *Provider) Unwrap(ctx context.Context, wrapped, aad []byte) ([]byte, err
 		return nil
 	})
 	if err != nil {
-		if isAuthFailure(err) {
-			return nil, fmt.Errorf("pkcs11 root key: unwrap: authentication failed (wrong key, wrong aad or corrupted data): %w", err)
-		}
 		return nil, err
 	}
 	if out == nil {
@@ -285,7 +280,8 @@ func (p *Provider) Close() error {
 // session; a key handle the token no longer knows is looked up again before the retry.
 func (p *Provider) do(ctx context.Context, op string, fn func(*p11.Ctx, p11.SessionHandle, p11.ObjectHandle) error) error {
 	var err error
-	for attempt := 0; attempt < 2; attempt++ {
+	// Up to three attempts: a lost session, then (after the new login) a key handle that changed.
+	for range 3 {
 		var s p11.SessionHandle
 		var key p11.ObjectHandle
 		s, key, err = p.acquire(ctx)
@@ -293,10 +289,11 @@ func (p *Provider) do(ctx context.Context, op string, fn func(*p11.Ctx, p11.Sess
 			break
 		}
 		err = fn(p.mod.ctx, s, key)
-		// Keep the session when the operation ended cleanly: success, or a failure that terminates the
-		// operation (PKCS#11 ends an operation on every error of C_Encrypt/C_Decrypt but
-		// CKR_BUFFER_TOO_SMALL, which the library's size query never triggers).
-		p.release(s, err == nil || isAuthFailure(err))
+		// Keep the session unless it is lost or an operation may still be active on it: PKCS#11 ends
+		// the operation on every error of C_Encrypt and C_Decrypt but CKR_BUFFER_TOO_SMALL (which the
+		// library's size query never triggers), while a failed C_*Init leaves the session suspect.
+		var ie *initError
+		p.release(s, err == nil || !isSessionLost(err) && !errors.As(err, &ie))
 		switch {
 		case isSessionLost(err):
 			p.flush()
@@ -321,6 +318,12 @@ func (p *Provider) opError(op string, err error) error {
 	if errors.As(err, &ce) || errors.Is(err, errClosed) {
 		return err
 	}
+	var de *decryptError
+	if errors.As(err, &de) && !isUnavailable(err) {
+		// SoftHSM reports a GCM tag mismatch as CKR_GENERAL_ERROR; HSMs use CKR_ENCRYPTED_DATA_INVALID
+		// or CKR_AEAD_DECRYPT_FAILED. The code is kept for the logs.
+		return fmt.Errorf("pkcs11 root key %q on token %q: %s: authentication failed (wrong key, wrong aad or corrupted data): %w", p.uri.Object, p.tokenLabel, op, err)
+	}
 	wrapped := fmt.Errorf("pkcs11 root key %q on token %q: %s: %w", p.uri.Object, p.tokenLabel, op, err)
 	if isUnavailable(err) {
 		return &clavis.Error{Kind: clavis.KindUnavailable, Message: "root key unavailable", Err: wrapped}
@@ -334,6 +337,19 @@ type sessionError struct{ err error }
 
 func (e *sessionError) Error() string { return e.err.Error() }
 func (e *sessionError) Unwrap() error { return e.err }
+
+// initError marks a failed C_EncryptInit or C_DecryptInit.
+type initError struct{ err error }
+
+func (e *initError) Error() string { return e.err.Error() }
+func (e *initError) Unwrap() error { return e.err }
+
+// decryptError marks a failed C_Decrypt: in the absence of a session or device error, the input did not
+// authenticate.
+type decryptError struct{ err error }
+
+func (e *decryptError) Error() string { return e.err.Error() }
+func (e *decryptError) Unwrap() error { return e.err }
 
 // acquire takes a pool slot (waiting for one, for ctx, or for Close) and returns an idle session or a new
 // one, logged in, with the current key handle.
@@ -360,15 +376,23 @@ func (p *Provider) acquire(ctx context.Context) (p11.SessionHandle, p11.ObjectHa
 		s = p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
 	}
-	key, stale := p.key, p.keyStale
 	p.mu.Unlock()
 	if !have {
-		var err error
-		if s, err = p.newSession(""); err != nil {
+		s2, loggedIn, err := p.newSession("")
+		if err != nil {
 			<-p.sem
 			return 0, 0, &sessionError{err}
 		}
+		s = s2
+		if loggedIn { // handles of private objects may change across a logout and login (SoftHSM's do)
+			p.mu.Lock()
+			p.keyStale = true
+			p.mu.Unlock()
+		}
 	}
+	p.mu.Lock()
+	key, stale := p.key, p.keyStale
+	p.mu.Unlock()
 	if stale {
 		var err error
 		if key, err = p.refindKey(s); err != nil {
@@ -406,38 +430,42 @@ func (p *Provider) flush() {
 }
 
 // newSession opens a read-only session on the token and logs in as user unless the process is logged in
-// already. pin "" means read it from the PIN file.
-func (p *Provider) newSession(pin string) (p11.SessionHandle, error) {
+// already (loggedIn reports that it did log in). pin "" means read it from the PIN file.
+func (p *Provider) newSession(pin string) (_ p11.SessionHandle, loggedIn bool, _ error) {
 	c := p.mod.ctx
 	s, err := c.OpenSession(p.slot, p11.CKF_SERIAL_SESSION)
 	if err != nil {
-		return 0, fmt.Errorf("open session on token %q: %w", p.tokenLabel, err)
+		return 0, false, fmt.Errorf("open session on token %q: %w", p.tokenLabel, err)
 	}
-	if err := p.login(s, pin); err != nil {
+	loggedIn, err = p.login(s, pin)
+	if err != nil {
 		c.CloseSession(s)
-		return 0, err
+		return 0, false, err
 	}
-	return s, nil
+	return s, loggedIn, nil
 }
 
-func (p *Provider) login(s p11.SessionHandle, pin string) error {
+func (p *Provider) login(s p11.SessionHandle, pin string) (loggedIn bool, _ error) {
 	c := p.mod.ctx
 	info, err := c.GetSessionInfo(s)
 	if err != nil {
-		return fmt.Errorf("session info on token %q: %w", p.tokenLabel, err)
+		return false, fmt.Errorf("session info on token %q: %w", p.tokenLabel, err)
 	}
 	if info.State == p11.CKS_RO_USER_FUNCTIONS || info.State == p11.CKS_RW_USER_FUNCTIONS {
-		return nil // login state is per process and token: another session logged in already
+		return false, nil // login state is per process and token: another session logged in already
 	}
 	if pin == "" {
 		if pin, err = readPIN(p.uri.PINFile); err != nil {
-			return err
+			return false, err
 		}
 	}
-	if err := c.Login(s, p11.CKU_USER, pin); err != nil && !isCode(err, p11.CKR_USER_ALREADY_LOGGED_IN) {
-		return fmt.Errorf("log in to token %q as user: %w", p.tokenLabel, err)
+	switch err := c.Login(s, p11.CKU_USER, pin); {
+	case isCode(err, p11.CKR_USER_ALREADY_LOGGED_IN): // another goroutine logged in meanwhile
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("log in to token %q as user: %w", p.tokenLabel, err)
 	}
-	return nil
+	return true, nil
 }
 
 // findOrCreateKey finds the key object, generating it if create is set and it does not exist. When
@@ -701,11 +729,6 @@ func boolean(b []byte) bool { return len(b) == 1 && b[0] != 0 }
 func isCode(err error, codes ...uint) bool {
 	var e p11.Error
 	return errors.As(err, &e) && slices.Contains(codes, uint(e))
-}
-
-// isAuthFailure reports a decryption that failed because the input does not authenticate.
-func isAuthFailure(err error) bool {
-	return isCode(err, p11.CKR_ENCRYPTED_DATA_INVALID, p11.CKR_ENCRYPTED_DATA_LEN_RANGE, ckrAEADDecryptFailed)
 }
 
 // isSessionLost reports an error after which the session (and likely every session) is unusable.

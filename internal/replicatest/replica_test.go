@@ -1,0 +1,240 @@
+// Package replicatest runs several `clavis server` processes on one PostgreSQL database, as a user who
+// outgrew one machine would, and checks that they behave as one server.
+package replicatest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/client"
+)
+
+var ctx = context.Background()
+
+// adminDSN is the PostgreSQL server the test creates its database on.
+func adminDSN() string {
+	if v := os.Getenv("CLAVIS_TEST_POSTGRES"); v != "" {
+		return v
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// freshDatabase creates an empty database and drops it when the test ends.
+func freshDatabase(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("psql"); err != nil {
+		t.Skip("psql not installed: cannot create a test database")
+	}
+	admin := adminDSN()
+	name := fmt.Sprintf("clavis_replicas_%d", time.Now().UnixNano())
+	if out, err := exec.Command("psql", admin, "-qc", "CREATE DATABASE "+name).CombinedOutput(); err != nil {
+		if os.Getenv("CLAVIS_TEST_POSTGRES") == "" {
+			t.Skipf("PostgreSQL not reachable at %s: %s", admin, strings.TrimSpace(string(out)))
+		}
+		t.Fatalf("create database: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("psql", admin, "-qc", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)").Run() })
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// startReplicas builds clavis and starts n servers on one database, with one root key and one public URL
+// (the JWT issuer every replica must agree on). It returns each replica's own base URL.
+func startReplicas(t *testing.T, n int, dsn string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "clavis")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "clavis.dev/clavis/cmd/clavis")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	rootKey := "file:" + filepath.Join(dir, "root.key")
+	var urls []string
+	for i := range n {
+		cmd := exec.Command(bin, "server", "--dev", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, fmt.Sprint("r", i)),
+			"--database", dsn, "--root-key", rootKey, "--public-url", "http://clavis.test", "--rate-limits", "off")
+		logs, err := cmd.StderrPipe() // JSON logs: the "clavis listening" line names the real address
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+		})
+		found := make(chan string, 1)
+		go func() {
+			sc := bufio.NewScanner(logs)
+			for sc.Scan() {
+				if m := listenAddr.FindStringSubmatch(sc.Text()); m != nil {
+					found <- "http://" + m[1]
+				}
+			}
+		}()
+		select {
+		case u := <-found:
+			urls = append(urls, u)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("replica %d did not start", i)
+		}
+	}
+	return urls
+}
+
+// listenAddr finds a replica's real address in its startup log line (the banner shows the public URL).
+var listenAddr = regexp.MustCompile(`"addr":"([0-9.:]+)"`)
+
+func kindOf(err error) clavis.Kind {
+	var e *clavis.Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return -1
+}
+
+func TestThreeReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three servers")
+	}
+	dsn := freshDatabase(t)
+	bases := startReplicas(t, 3, dsn)
+	t.Logf("replicas: %v", bases)
+
+	// Round-robin clients: request i goes to replica i mod 3.
+	var rr struct {
+		sync.Mutex
+		n int
+	}
+	next := func() string {
+		rr.Lock()
+		defer rr.Unlock()
+		rr.n++
+		return bases[rr.n%len(bases)]
+	}
+
+	email := fmt.Sprintf("ops-%d@example.com", time.Now().UnixNano())
+	tok, err := client.New(bases[0]).Signup(ctx, email, "correct-horse-battery", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := func(base string) *client.Client { return client.New(base, client.WithToken(string(tok.AccessToken))) }
+	v, err := user(bases[1]).CreateVault(ctx, "replicated", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("50 concurrent writers across replicas get versions 1..50", func(t *testing.T) {
+		seen := make(chan int, 50)
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m, err := user(next()).PutSecret(ctx, v.ID, "shared/key", client.PutSecretInput{Value: "x"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				seen <- m.Version
+			}()
+		}
+		wg.Wait()
+		close(seen)
+		got := map[int]bool{}
+		for n := range seen {
+			if got[n] {
+				t.Fatalf("version %d handed out twice", n)
+			}
+			got[n] = true
+		}
+		for n := 1; n <= 50; n++ {
+			if !got[n] {
+				t.Fatalf("version %d missing: got %v", n, got)
+			}
+		}
+	})
+
+	t.Run("a limit-1 secret read through all replicas succeeds exactly once", func(t *testing.T) {
+		one := 1
+		if _, err := user(bases[2]).PutSecret(ctx, v.ID, "once", client.PutSecretInput{Value: "burn", MaxAccessCount: &one}); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		counts := map[string]int{}
+		var wg sync.WaitGroup
+		for range 60 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := user(next()).GetSecret(ctx, v.ID, "once")
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					counts["ok"]++
+				} else {
+					counts[kindOf(err).String()]++
+				}
+			}()
+		}
+		wg.Wait()
+		if counts["ok"] != 1 || counts["gone"] != 59 {
+			t.Fatalf("outcomes %v, want exactly 1 ok and 59 gone", counts)
+		}
+	})
+
+	t.Run("an agent deactivated on replica 1 is refused by replicas 2 and 3 on the next request", func(t *testing.T) {
+		a, key, err := user(bases[0]).CreateAgent(ctx, client.AgentInput{Name: "bot"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := client.New(bases[1]).AgentToken(ctx, key, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bases {
+			if _, err := client.New(b, client.WithToken(string(at.AccessToken))).AgentMe(ctx); err != nil {
+				t.Fatalf("agent before deactivation on %s: %v", b, err)
+			}
+		}
+		if _, err := user(bases[0]).UpdateAgent(ctx, a.ID, map[string]any{"is_active": false}); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bases[1:] {
+			_, err := client.New(b, client.WithToken(string(at.AccessToken))).AgentMe(ctx)
+			if kindOf(err) != clavis.KindUnauthorized {
+				t.Fatalf("deactivated agent's token on %s: %v, want 401", b, err)
+			}
+			_, err = client.New(b).AgentToken(ctx, key, a.ID)
+			if kindOf(err) != clavis.KindUnauthorized {
+				t.Fatalf("deactivated agent's key exchange on %s: %v, want 401", b, err)
+			}
+		}
+	})
+
+	t.Run("the audit chain stays linear across replicas", func(t *testing.T) {
+		res, err := user(bases[2]).VerifyAudit(ctx)
+		if err != nil || !res.ChainValid || res.EventsChecked < 55 {
+			t.Fatalf("verify: %+v, %v", res, err)
+		}
+	})
+}
