@@ -40,6 +40,8 @@ type Options struct {
 	Sink       audit.Sink                    // receives committed audit events
 	// SkipReadAudit turns off read auditing (engine.Config.SkipReadAudit), for benchmarks only.
 	SkipReadAudit bool
+	// ProductionHashing uses the default argon2id cost instead of the cheap test cost.
+	ProductionHashing bool
 }
 
 // New starts a server in open-signup mode with cheap password hashing; everything is torn down with t.
@@ -68,9 +70,12 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + srv.Listener.Addr().String()
+	hashing := token.Params{Memory: 1024, Time: 1, Threads: 1}
+	if o.ProductionHashing {
+		hashing = token.DefaultParams
+	}
 	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
-		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log,
-		PasswordHash: token.Params{Memory: 1024, Time: 1, Threads: 1}, Version: "test",
+		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log, PasswordHash: hashing, Version: "test",
 		Sink: o.Sink, SkipReadAudit: o.SkipReadAudit,
 	})
 	if err != nil {

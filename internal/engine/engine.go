@@ -100,6 +100,8 @@ type Engine struct {
 	commits  *committer
 	verified *tokenCache
 	mfaWrong mfaFailures
+
+	stopHousekeeping, housekeepingDone chan struct{}
 	healthy  atomic.Bool // false after a failed commit, until one succeeds
 }
 
@@ -143,13 +145,39 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 		return nil, err
 	}
 	e.commits = newCommitter(st, cfg.MaxBatch)
+	e.stopHousekeeping = make(chan struct{})
+	e.housekeepingDone = make(chan struct{})
+	go e.housekeeping(10 * time.Minute)
 	e.verified = newTokenCache(10_000, cfg.Leeway)
 	e.mfaWrong.n = map[string]int{}
 	return e, nil
 }
 
-// Close stops the group committer; requests must have finished. The store is the caller's to close.
-func (e *Engine) Close() { e.commits.close() }
+// Close stops background work and the group committer; requests must have finished. The store is the
+// caller's to close.
+func (e *Engine) Close() {
+	close(e.stopHousekeeping)
+	<-e.housekeepingDone
+	e.commits.close()
+}
+
+// housekeeping prunes token revocations whose tokens have expired anyway, every interval.
+func (e *Engine) housekeeping(interval time.Duration) {
+	defer close(e.housekeepingDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stopHousekeeping:
+			return
+		case <-t.C:
+			err := e.write(context.Background(), func(tx store.Tx) error { return tx.PruneRevokedTokens(clavis.Now()) })
+			if err != nil {
+				e.log.Warn("pruning expired token revocations failed", "err", err)
+			}
+		}
+	}
+}
 
 // serverSecret returns the named server secret, generating and storing it on first use. When several
 // processes start at once, the first stored value wins and every process uses it.

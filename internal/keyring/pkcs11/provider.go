@@ -32,11 +32,17 @@ const (
 	keyBytes         = 32 // AES-256
 	maxSessions      = 8  // session pool bound (lowered to the token's own limit if smaller)
 
-	// createAttempts bounds the create-then-check rounds when several processes create the key at once.
-	createAttempts = 6
+	// createAttempts bounds the rounds of Open waiting for, or racing with, other creators of the key.
+	createAttempts = 8
+	// pendingSuffix marks a key object that its creator has not yet confirmed as the only one.
+	pendingSuffix = "~clavis-pending"
 )
 
 var errClosed = errors.New("pkcs11 root key: provider is closed")
+
+// serializeCreate makes the creators of one process take turns (tests turn it off to race them as if
+// they were separate processes).
+var serializeCreate = true
 
 // Provider implements keyring.RootKey with an AES-256 key held in a PKCS#11 token. It is safe for
 // concurrent use: operations run on a pool of sessions (see the package documentation). Close it when
@@ -468,27 +474,47 @@ func (p *Provider) login(s p11.SessionHandle, pin string) (loggedIn bool, _ erro
 	return true, nil
 }
 
-// findOrCreateKey finds the key object, generating it if create is set and it does not exist. When
-// several processes create it at once, each one that sees an object besides the one it generated
-// destroys its own (never used) and looks again, so that all of them settle on a single object.
+// findOrCreateKey finds the key object, generating it if create is set and it does not exist.
+//
+// PKCS#11 has no atomic create-if-absent, and several replicas may start at once, so creation is a
+// protocol. A creator generates the key under a provisional label (the label + "~clavis-pending"),
+// then lists the objects under both labels: if its own is the only one, it relabels it to the final
+// label; otherwise it destroys its own (never used) and retries after a random pause. Only objects
+// under the final label are ever used, and one is given that label only by a creator that saw no other
+// object after generating its own, so there is never more than one and none is destroyed once final.
+// A provider that must not create (or finds provisional objects only) waits for a creator to finish.
 func (p *Provider) findOrCreateKey(s p11.SessionHandle, create bool) (p11.ObjectHandle, []byte, error) {
-	p.mod.createMu.Lock() // settle creators within this process without the retry dance
-	defer p.mod.createMu.Unlock()
+	if serializeCreate {
+		p.mod.createMu.Lock()
+		defer p.mod.createMu.Unlock()
+	}
+	pending := p.uri.Object + pendingSuffix
 	for attempt := range createAttempts {
-		hs, err := p.findKeys(s)
+		if attempt > 0 {
+			time.Sleep(time.Duration(5+mrand.IntN(20*attempt)) * time.Millisecond)
+		}
+		final, err := p.findKeys(s, p.uri.Object)
 		if err != nil {
 			return 0, nil, err
 		}
 		switch {
-		case len(hs) == 1:
-			ckaID, err := p.checkKey(s, hs[0])
-			return hs[0], ckaID, err
-		case len(hs) > 1:
-			return 0, nil, p.ambiguous(len(hs))
-		case !create:
-			return 0, nil, fmt.Errorf("no secret key object labelled %q%s on token %q", p.uri.Object, p.idHint(), p.tokenLabel)
+		case len(final) == 1:
+			ckaID, err := p.checkKey(s, final[0])
+			return final[0], ckaID, err
+		case len(final) > 1:
+			return 0, nil, p.ambiguous(len(final))
 		}
-		h, settled, err := p.generate()
+		if !create {
+			others, err := p.findKeys(s, pending)
+			if err != nil {
+				return 0, nil, err
+			}
+			if len(others) == 0 {
+				return 0, nil, fmt.Errorf("no secret key object labelled %q%s on token %q", p.uri.Object, p.idHint(), p.tokenLabel)
+			}
+			continue // another process is creating it
+		}
+		h, settled, err := p.generate(pending)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -496,14 +522,14 @@ func (p *Provider) findOrCreateKey(s p11.SessionHandle, create bool) (p11.Object
 			ckaID, err := p.checkKey(s, h)
 			return h, ckaID, err
 		}
-		time.Sleep(time.Duration(10+mrand.IntN(40*(attempt+1))) * time.Millisecond)
 	}
-	return 0, nil, fmt.Errorf("could not settle on one key object labelled %q on token %q (concurrent creation?)", p.uri.Object, p.tokenLabel)
+	return 0, nil, fmt.Errorf("no key labelled %q on token %q after %d rounds: another process is creating it, or a crashed one left objects labelled %q (delete them)",
+		p.uri.Object, p.tokenLabel, createAttempts, pending)
 }
 
-// generate creates the key in a read-write session and reports whether it is the only matching object;
-// if it is not, it has been destroyed again.
-func (p *Provider) generate() (_ p11.ObjectHandle, settled bool, _ error) {
+// generate creates a key under the pending label in a read-write session and, if it is the only
+// object under either label, gives it the final label (settled). Otherwise it destroys it again.
+func (p *Provider) generate(pending string) (_ p11.ObjectHandle, settled bool, _ error) {
 	c := p.mod.ctx
 	rw, err := c.OpenSession(p.slot, p11.CKF_SERIAL_SESSION|p11.CKF_RW_SESSION)
 	if err != nil {
@@ -519,7 +545,7 @@ func (p *Provider) generate() (_ p11.ObjectHandle, settled bool, _ error) {
 		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
 		p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_AES),
 		p11.NewAttribute(p11.CKA_VALUE_LEN, keyBytes),
-		p11.NewAttribute(p11.CKA_LABEL, p.uri.Object),
+		p11.NewAttribute(p11.CKA_LABEL, pending),
 		p11.NewAttribute(p11.CKA_ID, id),
 		p11.NewAttribute(p11.CKA_TOKEN, true),
 		p11.NewAttribute(p11.CKA_PRIVATE, true),
@@ -536,26 +562,36 @@ func (p *Provider) generate() (_ p11.ObjectHandle, settled bool, _ error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("generate AES-256 key %q on token %q: %w", p.uri.Object, p.tokenLabel, err)
 	}
-	hs, err := p.findKeys(rw)
+	destroy := func(cause error) (p11.ObjectHandle, bool, error) {
+		if err := c.DestroyObject(rw, h); err != nil {
+			return 0, false, errors.Join(cause, fmt.Errorf("destroy the provisional key %q just created on token %q: %w", pending, p.tokenLabel, err))
+		}
+		return 0, false, cause
+	}
+	final, err := p.findKeys(rw, p.uri.Object)
 	if err != nil {
-		return 0, false, err
+		return destroy(err)
 	}
-	if len(hs) == 1 && hs[0] == h {
-		return h, true, nil
+	others, err := p.findKeys(rw, pending)
+	if err != nil {
+		return destroy(err)
 	}
-	if err := c.DestroyObject(rw, h); err != nil {
-		return 0, false, fmt.Errorf("destroy the duplicate key just created on token %q: %w", p.tokenLabel, err)
+	if len(final) != 0 || len(others) != 1 || others[0] != h {
+		return destroy(nil)
 	}
-	return 0, false, nil
+	if err := c.SetAttributeValue(rw, h, []*p11.Attribute{p11.NewAttribute(p11.CKA_LABEL, p.uri.Object)}); err != nil {
+		return destroy(fmt.Errorf("label the new key %q on token %q: %w", p.uri.Object, p.tokenLabel, err))
+	}
+	return h, true, nil
 }
 
-// findKeys lists the token's secret key objects with the URI's label (and CKA_ID, if given).
-func (p *Provider) findKeys(s p11.SessionHandle) ([]p11.ObjectHandle, error) {
+// findKeys lists the token's secret key objects with the label (and the URI's CKA_ID, if given).
+func (p *Provider) findKeys(s p11.SessionHandle, label string) ([]p11.ObjectHandle, error) {
 	c := p.mod.ctx
 	tmpl := []*p11.Attribute{
 		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_SECRET_KEY),
 		p11.NewAttribute(p11.CKA_TOKEN, true),
-		p11.NewAttribute(p11.CKA_LABEL, p.uri.Object),
+		p11.NewAttribute(p11.CKA_LABEL, label),
 	}
 	if p.uri.ID != nil {
 		tmpl = append(tmpl, p11.NewAttribute(p11.CKA_ID, p.uri.ID))
@@ -608,7 +644,7 @@ func (p *Provider) checkKey(s p11.SessionHandle, h p11.ObjectHandle) ([]byte, er
 // refindKey looks the key object up again after the token rejected its handle, and checks it is the same
 // key (same CKA_ID, so the same ID).
 func (p *Provider) refindKey(s p11.SessionHandle) (p11.ObjectHandle, error) {
-	hs, err := p.findKeys(s)
+	hs, err := p.findKeys(s, p.uri.Object)
 	if err != nil {
 		return 0, err
 	}
