@@ -489,6 +489,7 @@ func (p *Provider) findOrCreateKey(s p11.SessionHandle, create bool) (p11.Object
 		defer p.mod.createMu.Unlock()
 	}
 	pending := p.uri.Object + pendingSuffix
+	var genErr error // the last failure to generate, reported if no round succeeds
 	for attempt := range createAttempts {
 		if attempt > 0 {
 			time.Sleep(time.Duration(5+mrand.IntN(20*attempt)) * time.Millisecond)
@@ -516,12 +517,18 @@ func (p *Provider) findOrCreateKey(s p11.SessionHandle, create bool) (p11.Object
 		}
 		h, settled, err := p.generate(pending)
 		if err != nil {
-			return 0, nil, err
+			// Retried: SoftHSM fails some generations with CKR_GENERAL_ERROR or
+			// CKR_TEMPLATE_INCONSISTENT when threads create and destroy objects on one token at once.
+			genErr = err
+			continue
 		}
 		if settled {
 			ckaID, err := p.checkKey(s, h)
 			return h, ckaID, err
 		}
+	}
+	if genErr != nil {
+		return 0, nil, genErr
 	}
 	return 0, nil, fmt.Errorf("no key labelled %q on token %q after %d rounds: another process is creating it, or a crashed one left objects labelled %q (delete them)",
 		p.uri.Object, p.tokenLabel, createAttempts, pending)
