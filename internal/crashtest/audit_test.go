@@ -20,12 +20,14 @@ import (
 // that (every read-back is audited), so the test walks it in windows between checkpoints: created_at
 // instants of events, taken at most checkpointEvery requests apart. Window i runs from checkpoint i-2
 // (inclusive) to checkpoint i (inclusive), so consecutive windows overlap by a whole segment: every
-// link between two events is checked inside some window, also when an event at a checkpoint were
+// link between two events is checked inside some window, also when an event at a checkpoint went
 // missing (verify anchors a walk that starts mid-chain on its first event, whose own link it cannot
-// check). The first two windows start at the org's first event.
+// check). The first two windows start at the org's first event. A window holds about two segments,
+// so 2*checkpointEvery plus the requests of one checkpoint interval must stay below verifyLimit; a
+// window that reaches it fails the test rather than being trusted.
 const (
 	verifyLimit     = 10000
-	checkpointEvery = 3000
+	checkpointEvery = 4000
 )
 
 // checkpoints is the growing, strictly increasing list of checkpoint instants. Safe for concurrent use.

@@ -138,6 +138,7 @@ func TestCrashDurability(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cycle %d: check after restart: %v\n%s", cycle, err, logTail(srv.logPath, 20))
 		}
+		auditStart := time.Now()
 		walk, err := verifyChain(ctx, s, cp)
 		if err != nil {
 			t.Fatalf("cycle %d: audit verify after restart: %v\n%s", cycle, err, logTail(srv.logPath, 20))
@@ -146,6 +147,7 @@ func TestCrashDurability(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cycle %d: audit write events after restart: %v\n%s", cycle, err, logTail(srv.logPath, 20))
 		}
+		auditTook := time.Since(auditStart)
 		chainAt := "valid"
 		if !walk.valid {
 			chainsValid = false
@@ -155,10 +157,10 @@ func TestCrashDurability(t *testing.T) {
 		total, lost, corrupt := led.totals()
 		t.Logf("cycle %d/%d: SIGKILL %v after start, %d writes acknowledged (total %d), %d in flight; "+
 			"restart: %d versions of %d paths read back in %v, in-flight writes %d committed / %d absent; "+
-			"lost %d, corrupt %d; audit chain %s (%d events, %d windows), %d secret.write events",
+			"lost %d, corrupt %d; audit chain %s (%d events, %d windows), %d secret.write events, audit checks %v",
 			cycle, cfg.cycles, wr.killedAfter.Round(time.Millisecond), wr.acked, total, wr.inFlight,
 			cs.read, cs.paths, cs.took.Round(time.Millisecond), cs.found, cs.dropped, lost, corrupt,
-			chainAt, walk.events, walk.windows, writeEvents)
+			chainAt, walk.events, walk.windows, writeEvents, auditTook.Round(time.Millisecond))
 	}
 
 	acked, lost, corrupt := led.totals()

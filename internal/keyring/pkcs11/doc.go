@@ -27,7 +27,7 @@
 //     The file must be a regular file that group and others cannot access (mode 0600 or 0400), like the
 //     file root key. The PIN is never part of the URI or a flag: pin-value is refused. The PIN is read at
 //     Open and again only when the token has dropped the login and the provider logs in again, so the
-//     file must stay in place while the server runs; it is not kept in memory.
+//     file must stay in place while the server runs; the provider does not retain the PIN.
 //
 // Values are percent-decoded (%20 for a space, %3B for ';', %26 for '&', %25 for '%'; '+' is a literal
 // plus). Attribute names are case-sensitive; the scheme is not. An attribute may appear only once.
@@ -43,9 +43,16 @@
 // extractable key is accepted, so that HSMs that back up keys by wrapping them keep working). With
 // create set and no such object, it generates one inside the token with CKM_AES_KEY_GEN: CKA_TOKEN,
 // CKA_PRIVATE, CKA_SENSITIVE, CKA_ENCRYPT and CKA_DECRYPT true; CKA_EXTRACTABLE, CKA_WRAP, CKA_UNWRAP,
-// CKA_SIGN, CKA_VERIFY and CKA_DERIVE false. Several processes (replicas) creating the same key at
-// once converge on one object: a creator that sees another matching object besides its own destroys its
-// own (never used) and retries.
+// CKA_SIGN, CKA_VERIFY and CKA_DERIVE false.
+//
+// PKCS#11 has no atomic create-if-absent, and several replicas may start at once, so creation is a
+// protocol: a creator generates the key under a provisional label (the label + "~clavis-pending"), then
+// lists both labels; if its object is the only one it relabels it to the final label, otherwise it
+// destroys it (never used) and retries after a random pause. Only an object under the final label is
+// ever used, and a creator gives it that label only after seeing no other object, so at most one exists
+// and a final object is never destroyed. Open without create waits a moment for a provisional object to
+// be finished. A creator that crashed between generating and relabelling leaves a provisional object;
+// Open then fails after a few rounds and says to delete it.
 //
 // ID is "p11-" and 16 hex digits of SHA-256 over the key's label and CKA_ID. It does not include the
 // token serial, so the key keeps its ID when it is replicated or restored to another token of an HSM
@@ -62,9 +69,10 @@
 // PKCS#11 sessions are not safe for concurrent use, so a Provider keeps a pool of sessions: up to 8
 // (fewer if the token allows fewer) operations run in parallel, each on its own session; further callers
 // wait for a free session or for their context to end. Sessions are opened as needed and kept. A session
-// the token has closed or logged out is discarded and the operation retried once on a fresh session
-// (logging in again if the token dropped the login), so an HSM restart heals without restarting the
-// server. Errors of that kind are *clavis.Error of kind clavis.KindUnavailable.
+// the token has closed or logged out is discarded with every idle session and the operation retried on
+// a fresh one (logging in again if the token dropped the login, and looking the key up again if its
+// handle changed), so an HSM restart heals without restarting the server. A token that stays
+// unreachable, or a login that fails, is a *clavis.Error of kind clavis.KindUnavailable.
 //
 // A module is loaded and C_Initialize'd once per process (keyed by its resolved path) and shared by every
 // Provider using it; the last Close calls C_Finalize and unloads it. PKCS#11 login state belongs to the

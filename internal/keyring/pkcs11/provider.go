@@ -282,7 +282,7 @@ func (p *Provider) Close() error {
 }
 
 // do runs fn on a pooled session with the key handle. A session the token no longer knows (closed,
-// logged out, device removed) is discarded with every idle session, and fn is retried once on a fresh
+// logged out, device removed) is discarded with every idle session, and fn is retried on a fresh
 // session; a key handle the token no longer knows is looked up again before the retry.
 func (p *Provider) do(ctx context.Context, op string, fn func(*p11.Ctx, p11.SessionHandle, p11.ObjectHandle) error) error {
 	var err error
