@@ -18,6 +18,8 @@ const usage = `Clavis — a self-hosted secrets vault for AI agents.
 Usage:
   clavis server [flags]   run the HTTP API server (clavis server -h lists the flags)
   clavis audit verify     verify the audit hash chains offline (clavis audit verify -h)
+  clavis backup --out F   write a consistent online snapshot of the embedded database
+  clavis restore --in F   install a backup as the database of a stopped server
   clavis version          print the version
   clavis help             show this help
 
@@ -49,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serverCommand(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return restoreCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "clavis", version)
 		return nil

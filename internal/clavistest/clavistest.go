@@ -42,6 +42,8 @@ type Options struct {
 	SkipReadAudit bool
 	// ProductionHashing uses the default argon2id cost instead of the cheap test cost.
 	ProductionHashing bool
+	// DataDir runs on an existing data directory (database and root key) instead of a fresh one.
+	DataDir string
 }
 
 // New starts a server in open-signup mode with cheap password hashing; everything is torn down with t.
@@ -51,7 +53,10 @@ func New(t testing.TB, opts ...Options) *Env {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	dir := t.TempDir()
+	dir := o.DataDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	e := &Env{DataDir: dir, DBPath: filepath.Join(dir, "clavis.db"), logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()

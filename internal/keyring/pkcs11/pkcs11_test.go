@@ -119,14 +119,15 @@ type token struct {
 	pinFile string
 }
 
-// newToken initializes a fresh token. Call it before opening any provider in the test: SoftHSM lists
-// the tokens it found when the module was initialized.
-func newToken(tb testing.TB, label string) token {
+// newToken initializes a fresh token labelled prefix (default "clavis-test") and a sequence number,
+// unique within the process (so -count=N works). Call it before opening providers in the test.
+func newToken(tb testing.TB, prefix string) token {
 	tb.Helper()
 	requireSoftHSM(tb)
-	if label == "" {
-		label = fmt.Sprintf("clavis-test-%d", softhsm.tokens.Add(1))
+	if prefix == "" {
+		prefix = "clavis-test"
 	}
+	label := fmt.Sprintf("%s-%d", prefix, softhsm.tokens.Add(1))
 	out, err := exec.Command(softhsm.util, "--init-token", "--free", "--label", label, "--pin", testPIN, "--so-pin", testSOPIN).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
@@ -175,7 +176,7 @@ func withSession(tb testing.TB, p *Provider, fn func(c *p11.Ctx, s p11.SessionHa
 }
 
 func TestConformance(t *testing.T) {
-	tok := newToken(t, "clavis-test")
+	tok := newToken(t, "")
 	var n atomic.Int64
 	keyringtest.Run(t, func(t *testing.T) keyring.RootKey {
 		// A new key per call, so that WrongKeyFails runs.
@@ -434,6 +435,9 @@ func TestOpenRefusesUnsuitableKeys(t *testing.T) {
 
 func TestPercentEncodedLabels(t *testing.T) {
 	tok := newToken(t, "clavis enc;?&=%/ä")
+	if !strings.HasPrefix(tok.label, "clavis enc;?&=%/ä-") {
+		t.Fatalf("token label %q", tok.label)
+	}
 	object := "root key;v1/ä?&=%+#"
 	uri := tok.uri(object, tok.pinFile)
 	if !strings.Contains(uri, "%3B") || strings.Contains(uri, "#") {

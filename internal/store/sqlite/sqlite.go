@@ -30,6 +30,7 @@ var _ store.Store = (*Store)(nil)
 // when done. Several processes may open the same file (writes are then serialized across processes by
 // SQLite's lock, waiting up to the busy timeout).
 type Store struct {
+	path  string
 	write *sql.DB // exactly one connection; transactions BEGIN IMMEDIATE
 	read  *sql.DB // several query-only connections
 	ws    stmts   // statements prepared on write
@@ -64,7 +65,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 
-	s := &Store{}
+	s := &Store{path: path}
 	ok := false
 	defer func() {
 		if !ok {
