@@ -102,7 +102,7 @@ type Engine struct {
 	mfaWrong mfaFailures
 
 	stopHousekeeping, housekeepingDone chan struct{}
-	healthy  atomic.Bool // false after a failed commit, until one succeeds
+	healthy                            atomic.Bool // false after a failed commit, until one succeeds
 }
 
 var _ clavis.Service = (*Engine)(nil)
