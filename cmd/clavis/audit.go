@@ -58,6 +58,9 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	if c, ok := root.(io.Closer); ok {
+		defer c.Close()
+	}
 	eng, err := engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

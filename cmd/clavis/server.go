@@ -24,6 +24,7 @@ import (
 	"clavis.dev/clavis/internal/httpapi"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
+	"clavis.dev/clavis/internal/keyring/pkcs11"
 	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/postgres"
@@ -53,7 +54,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	fs.StringVar(&c.listen, "listen", env("listen", "127.0.0.1:8080"), "address to listen on (host:port; port 0 picks a free port)")
 	fs.StringVar(&c.dataDir, "data-dir", env("data-dir", "./clavis-data"), "directory for the embedded database and the root key file")
 	fs.StringVar(&c.database, "database", env("database", ""), "database: sqlite:<file> (default sqlite:<data-dir>/clavis.db) or postgres://user@host:port/db?sslmode=disable")
-	fs.StringVar(&c.rootKey, "root-key", env("root-key", ""), "root key provider: file:<path> (default file:<data-dir>/root.key, generated 0600 on first start)")
+	fs.StringVar(&c.rootKey, "root-key", env("root-key", ""), "root key provider: file:<path> (default file:<data-dir>/root.key, generated 0600 on first start) or pkcs11:token=…;object=…?module-path=…&pin-source=file:<pin file>")
 	fs.StringVar(&c.signup, "signup", env("signup", ""), "signup mode: open | first-user | closed (default first-user; open with --dev)")
 	fs.StringVar(&c.publicURL, "public-url", env("public-url", ""), "public base URL used as JWT issuer and in links (default http://<listen address>)")
 	fs.StringVar(&c.rateLimits, "rate-limits", env("rate-limits", "on"), "rate limits: on | off (off is for benchmarks and trusted networks)")
@@ -167,6 +168,9 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		ln.Close()
 		return err
 	}
+	if c, ok := root.(io.Closer); ok {
+		defer c.Close()
+	}
 	ecfg := engine.Config{Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log}
 	if cfg.auditSink != "" {
 		sink, closer, err := audit.OpenSink(cfg.auditSink)
@@ -278,6 +282,7 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 }
 
 // openRootKey opens the root-key provider named by spec, creating the key on first use when create is set.
+// A provider that holds resources (pkcs11) also implements io.Closer: close it after the engine.
 func openRootKey(spec string, create bool) (keyring.RootKey, error) {
 	if p, ok := strings.CutPrefix(spec, "file:"); ok {
 		k, err := file.Open(p, create)
@@ -286,7 +291,14 @@ func openRootKey(spec string, create bool) (keyring.RootKey, error) {
 		}
 		return k, nil
 	}
-	return nil, fmt.Errorf("--root-key: want file:<path>")
+	if strings.HasPrefix(spec, "pkcs11:") {
+		k, err := pkcs11.Open(spec, create)
+		if err != nil {
+			return nil, fmt.Errorf("--root-key: %w", err)
+		}
+		return k, nil
+	}
+	return nil, fmt.Errorf("--root-key: want file:<path> or pkcs11:token=…;object=…?module-path=…&pin-source=file:…")
 }
 
 // redactDSN hides passwords (in the user info or a password parameter) in a database URL for logging.
