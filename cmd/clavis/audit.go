@@ -6,14 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/internal/engine"
-	"clavis.dev/clavis/internal/keyring"
 )
 
 const auditUsage = `Usage:
@@ -38,35 +33,11 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
-	if *database == "" {
-		*database = "sqlite:" + filepath.Join(*dataDir, "clavis.db")
-	}
-	if *rootKey == "" {
-		*rootKey = "file:" + filepath.Join(*dataDir, "root.key")
-	}
-	if p, ok := strings.CutPrefix(*database, "sqlite:"); ok {
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("no database at %s: %w", p, err)
-		}
-	}
-	st, err := openStore(ctx, *database)
+	eng, closeAll, err := openOperatorEngine(ctx, *dataDir, *database, *rootKey)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	root, err := openRootKey(*rootKey, false)
-	if err != nil {
-		return err
-	}
-	if c, ok := root.(io.Closer); ok {
-		defer c.Close()
-	}
-	eng, err := engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		return fmt.Errorf("opening the audit key: %w", err)
-	}
-	defer eng.Close()
+	defer closeAll()
 	events := 0
 	ok, err := eng.VerifyAllChains(ctx, func(i, n int, org string, r clavis.AuditVerification) {
 		events += r.Checked

@@ -18,6 +18,7 @@ const usage = `Clavis — a self-hosted secrets vault for AI agents.
 Usage:
   clavis server [flags]   run the HTTP API server (clavis server -h lists the flags)
   clavis audit verify     verify the audit hash chains offline (clavis audit verify -h)
+  clavis keys rotate-jwt  add a new JWT signing key (old tokens stay valid until they expire)
   clavis backup --out F   write a consistent online snapshot of the embedded database
   clavis restore --in F   install a backup as the database of a stopped server
   clavis version          print the version
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serverCommand(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keysCommand(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return backupCommand(ctx, args[1:], stdout, stderr)
 	case "restore":

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/audit"
@@ -81,7 +82,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
 		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log, PasswordHash: hashing, Version: "test",
-		Sink: o.Sink, SkipReadAudit: o.SkipReadAudit,
+		Sink: o.Sink, SkipReadAudit: o.SkipReadAudit, KeyRefresh: time.Second,
 	})
 	if err != nil {
 		t.Fatalf("engine: %v", err)

@@ -227,7 +227,7 @@ func (e *Engine) userToken(u *clavis.User, key *clavis.APIKey) (*clavis.Token, e
 			c.Scopes = &s
 		}
 	}
-	raw, err := e.tokens.Mint(token.KindAccess, c)
+	raw, err := e.tokens.Load().Mint(token.KindAccess, c)
 	if err != nil {
 		return nil, clavis.Internal(err)
 	}
@@ -251,7 +251,7 @@ func (e *Engine) agentToken(tx store.Tx, a *clavis.Agent) (*clavis.Token, error)
 	vaultIDs := append([]string{}, a.VaultIDs...)
 	c := token.Claims{Subject: "agent:" + a.ID, Org: a.OrgID, IssuedAt: now.Unix(), Expires: now.Add(ttl).Unix(),
 		ID: newID(), Gen: a.TokenGen, Scopes: &scopes, VaultIDs: &vaultIDs}
-	raw, err := e.tokens.Mint(token.KindAccess, c)
+	raw, err := e.tokens.Load().Mint(token.KindAccess, c)
 	if err != nil {
 		return nil, clavis.Internal(err)
 	}
@@ -425,7 +425,7 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 		claims := e.verified.get(bearer, time.Now())
 		if claims == nil {
 			var err error
-			if claims, err = e.tokens.Verify(bearer, token.KindAccess, time.Now()); err != nil {
+			if claims, err = e.verifyToken(bearer, token.KindAccess); err != nil {
 				return clavis.ErrUnauthorized
 			}
 			e.verified.put(bearer, claims)

@@ -49,6 +49,9 @@ type Config struct {
 	MaxBatch int
 	// Sink receives committed audit events (and the failures that belong to no org); nil for none.
 	Sink audit.Sink
+	// KeyRefresh is how often the engine looks for signing keys rotated by another process (and prunes
+	// expired token revocations); default 30 s.
+	KeyRefresh time.Duration
 	// SkipReadAudit makes unlimited value reads record no event. It exists only to measure what auditing
 	// costs (benchmarks); a server never sets it.
 	SkipReadAudit bool
@@ -85,6 +88,9 @@ func (c *Config) defaults() {
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 256
 	}
+	if c.KeyRefresh == 0 {
+		c.KeyRefresh = 30 * time.Second
+	}
 }
 
 // Engine implements clavis.Service. It is safe for concurrent use.
@@ -92,7 +98,10 @@ type Engine struct {
 	cfg      Config
 	store    store.Store
 	keys     *keyring.Keyring
-	tokens   *token.Issuer
+	tokens   atomic.Pointer[token.Issuer] // replaced whole when signing keys rotate
+	// keysChecked (unix nanoseconds) limits how often a verification failure may look for a new key.
+	keysChecked    atomic.Int64
+	signingVersion atomic.Int64 // the newest signing key version loaded
 	hasher   *token.Hasher
 	pepper   []byte // keys API-key hashes
 	auditKey []byte // keys the audit chain
@@ -121,23 +130,18 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	e := &Engine{cfg: cfg, store: st, keys: kr, log: cfg.Logger}
 	e.healthy.Store(true)
 	e.hasher = token.NewHasher(cfg.PasswordHash, cfg.HashWorkers)
-	jwtSeed, err := e.serverSecret(ctx, keyJWT, func() ([]byte, error) {
-		k, err := token.NewSigningKey()
-		if err != nil {
-			return nil, err
-		}
-		return k.Private.Seed(), nil
-	})
-	if err != nil {
+	if _, err := e.serverSecret(ctx, keyJWT, newSigningSeed); err != nil {
 		return nil, err
 	}
-	signing := token.SigningKeyFromSeed(jwtSeed)
-	e.tokens = token.NewIssuer(cfg.Issuer, []token.SigningKey{signing}, cfg.Leeway)
+	if err := e.loadSigningKeys(ctx); err != nil {
+		return nil, err
+	}
 	random32 := func() ([]byte, error) {
 		b := make([]byte, 32)
 		_, err := rand.Read(b)
 		return b, err
 	}
+	var err error
 	if e.pepper, err = e.serverSecret(ctx, keyPepper, random32); err != nil {
 		return nil, err
 	}
@@ -147,7 +151,7 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	e.commits = newCommitter(st, cfg.MaxBatch)
 	e.stopHousekeeping = make(chan struct{})
 	e.housekeepingDone = make(chan struct{})
-	go e.housekeeping(10 * time.Minute)
+	go e.housekeeping(cfg.KeyRefresh)
 	e.verified = newTokenCache(10_000, cfg.Leeway)
 	e.mfaWrong.n = map[string]int{}
 	return e, nil
@@ -161,7 +165,8 @@ func (e *Engine) Close() {
 	e.commits.close()
 }
 
-// housekeeping prunes token revocations whose tokens have expired anyway, every interval.
+// housekeeping picks up signing keys rotated by another process and prunes token revocations whose
+// tokens have expired anyway, every interval.
 func (e *Engine) housekeeping(interval time.Duration) {
 	defer close(e.housekeepingDone)
 	t := time.NewTicker(interval)
@@ -171,6 +176,9 @@ func (e *Engine) housekeeping(interval time.Duration) {
 		case <-e.stopHousekeeping:
 			return
 		case <-t.C:
+			if err := e.loadSigningKeys(context.Background()); err != nil {
+				e.log.Warn("reloading signing keys failed", "err", err)
+			}
 			err := e.write(context.Background(), func(tx store.Tx) error { return tx.PruneRevokedTokens(clavis.Now()) })
 			if err != nil {
 				e.log.Warn("pruning expired token revocations failed", "err", err)
@@ -232,10 +240,10 @@ func (e *Engine) Ready(ctx context.Context) error {
 }
 
 // JWKS returns the JSON Web Key Set of every verification key.
-func (e *Engine) JWKS() []byte { return e.tokens.JWKS() }
+func (e *Engine) JWKS() []byte { return e.tokens.Load().JWKS() }
 
 // PublicKey returns the current raw Ed25519 verification key.
-func (e *Engine) PublicKey() []byte { return e.tokens.Keys()[0].Public() }
+func (e *Engine) PublicKey() []byte { return e.tokens.Load().Keys()[0].Public() }
 
 // IssuerURL returns the public base URL used as JWT issuer.
 func (e *Engine) IssuerURL() string { return e.cfg.Issuer }

@@ -54,7 +54,7 @@ func (f *mfaFailures) forget(jti string) {
 // mfaChallenge mints the single-use challenge token of a password login with MFA enabled.
 func (e *Engine) mfaChallenge(u *clavis.User) (*clavis.Token, error) {
 	now := time.Now()
-	raw, err := e.tokens.Mint(token.KindMFA, token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
+	raw, err := e.tokens.Load().Mint(token.KindMFA, token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
 		Expires: now.Add(mfaTokenTTL).Unix(), ID: newID(), Gen: u.TokenGen})
 	if err != nil {
 		return nil, clavis.Internal(err)
@@ -214,7 +214,7 @@ func (e *Engine) MFAVerify(ctx context.Context, mfaToken, code string, ip netip.
 	if code == "" {
 		return nil, clavis.Invalid("code", "code is required")
 	}
-	claims, err := e.tokens.Verify(mfaToken, token.KindMFA, time.Now())
+	claims, err := e.verifyToken(mfaToken, token.KindMFA)
 	if err != nil {
 		return nil, errMFAWrongCode
 	}
