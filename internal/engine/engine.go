@@ -95,20 +95,20 @@ func (c *Config) defaults() {
 
 // Engine implements clavis.Service. It is safe for concurrent use.
 type Engine struct {
-	cfg      Config
-	store    store.Store
-	keys     *keyring.Keyring
-	tokens   atomic.Pointer[token.Issuer] // replaced whole when signing keys rotate
+	cfg    Config
+	store  store.Store
+	keys   *keyring.Keyring
+	tokens atomic.Pointer[token.Issuer] // replaced whole when signing keys rotate
 	// keysChecked (unix nanoseconds) limits how often a verification failure may look for a new key.
 	keysChecked    atomic.Int64
 	signingVersion atomic.Int64 // the newest signing key version loaded
-	hasher   *token.Hasher
-	pepper   []byte // keys API-key hashes
-	auditKey []byte // keys the audit chain
-	log      *slog.Logger
-	commits  *committer
-	verified *tokenCache
-	mfaWrong mfaFailures
+	hasher         *token.Hasher
+	pepper         []byte // keys API-key hashes
+	auditKey       []byte // keys the audit chain
+	log            *slog.Logger
+	commits        *committer
+	verified       *tokenCache
+	mfaWrong       mfaFailures
 
 	stopHousekeeping, housekeepingDone chan struct{}
 	healthy                            atomic.Bool // false after a failed commit, until one succeeds
