@@ -146,6 +146,17 @@ type Vault struct {
 	CreatedAt  time.Time
 }
 
+// VaultKey is one version of a vault's key. A vault starts with version 1 (the key created with it); a
+// rotation adds the next version, which new writes use, while values sealed under older versions still
+// open with theirs.
+type VaultKey struct {
+	VaultID     string
+	Version     int
+	Wrapped     []byte // the key wrapped by the root key
+	Encryptions int64  // values sealed under this version so far (nonce hygiene: rotate before 2^32)
+	CreatedAt   time.Time
+}
+
 // Secret is the stable identity of a path in a vault; its values are Versions.
 type Secret struct {
 	ID            string

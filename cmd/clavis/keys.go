@@ -15,22 +15,39 @@ import (
 )
 
 const keysUsage = `Usage:
-  clavis keys rotate-jwt [flags]   add a new JWT signing key; running servers switch to it within 30 s
+  clavis keys rotate-jwt [flags]              add a new JWT signing key; running servers switch to it within 30 s
+  clavis keys rotate-vault --vault ID [flags] add a new key version to a vault; new writes use it at once
+  clavis keys rewrap --vault ID [flags]       re-encrypt a vault's older versions under its current key
 
-Tokens signed by the previous keys stay valid until they expire, and JWKS lists them.
+Tokens signed by previous JWT keys stay valid until they expire, and JWKS lists them. Values sealed under
+older vault key versions keep opening until rewrapped. Every command takes --data-dir, --database and
+--root-key like clavis server, and works while servers run.
 `
 
 func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "rotate-jwt" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, keysUsage)
 		return errUsage
 	}
-	fs := flag.NewFlagSet("clavis keys rotate-jwt", flag.ContinueOnError)
+	cmd := args[0]
+	switch cmd {
+	case "rotate-jwt", "rotate-vault", "rewrap":
+	default:
+		fmt.Fprint(stderr, keysUsage)
+		return errUsage
+	}
+	fs := flag.NewFlagSet("clavis keys "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", envOr("CLAVIS_DATA_DIR", "./clavis-data"), "data directory of the server")
 	database := fs.String("database", envOr("CLAVIS_DATABASE", ""), "database (default sqlite:<data-dir>/clavis.db)")
 	rootKey := fs.String("root-key", envOr("CLAVIS_ROOT_KEY", ""), "root key provider (default file:<data-dir>/root.key)")
+	vault := fs.String("vault", "", "vault id (rotate-vault, rewrap)")
+	rewrap := fs.Bool("rewrap", false, "rotate-vault: also re-encrypt the older versions at once")
 	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	if cmd != "rotate-jwt" && *vault == "" {
+		fmt.Fprintf(stderr, "clavis keys %s: --vault ID is required\n", cmd)
 		return errUsage
 	}
 	eng, closeAll, err := openOperatorEngine(ctx, *dataDir, *database, *rootKey)
@@ -38,12 +55,34 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer closeAll()
-	fmt.Fprintln(stderr, "rotating the JWT signing key…")
-	kid, err := eng.RotateSigningKey(ctx)
-	if err != nil {
-		return err
+	switch cmd {
+	case "rotate-jwt":
+		fmt.Fprintln(stderr, "rotating the JWT signing key…")
+		kid, err := eng.RotateSigningKey(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new signing key %s is current; servers pick it up within 30 s\n", kid)
+		return nil
+	case "rotate-vault":
+		kv, err := eng.RotateVaultKey(ctx, *vault)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "vault %s: key version %d is current\n", *vault, kv)
+		if !*rewrap {
+			return nil
+		}
 	}
-	fmt.Fprintf(stdout, "new signing key %s is current; servers pick it up within 30 s\n", kid)
+	n, err := eng.RewrapVault(ctx, *vault, func(done, total int) {
+		if done == total || done%100 == 0 {
+			fmt.Fprintf(stderr, "rewrapped %d/%d versions\n", done, total)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("rewrap stopped after %d versions: %w", n, err)
+	}
+	fmt.Fprintf(stdout, "vault %s: %d versions re-encrypted under the current key\n", *vault, n)
 	return nil
 }
 

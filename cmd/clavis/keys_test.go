@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 )
 
@@ -90,3 +91,31 @@ func TestRotateJWT(t *testing.T) {
 }
 
 func base64URL(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// TestRotateVaultCommand rotates a vault's key and rewraps it with the CLI while the server runs.
+func TestRotateVaultCommand(t *testing.T) {
+	ctx := context.Background()
+	env := clavistest.New(t)
+	u := env.Signup(t)
+	v, err := u.C.CreateVault(ctx, "v", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: "before"}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	dir := filepath.Dir(env.DBPath)
+	if err := run(ctx, []string{"keys", "rotate-vault", "--data-dir", dir, "--vault", v.ID, "--rewrap"}, &out, &errOut); err != nil {
+		t.Fatalf("rotate-vault: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "key version 2 is current") || !strings.Contains(out.String(), "1 versions re-encrypted") {
+		t.Fatalf("rotate-vault output: %s", out.String())
+	}
+	if s, err := u.C.GetSecret(ctx, v.ID, "k"); err != nil || string(s.Value) != "before" {
+		t.Fatalf("read after rotation and rewrap: %v", err)
+	}
+	if err := run(ctx, []string{"keys", "rewrap", "--data-dir", dir}, &out, &errOut); err == nil {
+		t.Fatalf("rewrap without --vault must fail")
+	}
+}

@@ -43,6 +43,8 @@ type Options struct {
 	SkipReadAudit bool
 	// ProductionHashing uses the default argon2id cost instead of the cheap test cost.
 	ProductionHashing bool
+	// VaultKeyMaxEncryptions lowers the automatic vault key rotation threshold (engine default 2^31).
+	VaultKeyMaxEncryptions int64
 	// DataDir runs on an existing data directory (database and root key) instead of a fresh one.
 	DataDir string
 }
@@ -83,6 +85,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
 		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log, PasswordHash: hashing, Version: "test",
 		Sink: o.Sink, SkipReadAudit: o.SkipReadAudit, KeyRefresh: time.Second,
+		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions,
 	})
 	if err != nil {
 		t.Fatalf("engine: %v", err)

@@ -132,7 +132,7 @@ func (e *Engine) registerAgent(ctx context.Context, c *clavis.Caller, a *clavis.
 		if clavis.IsKind(err, clavis.KindNotFound) {
 			sys = &clavis.Vault{ID: sysKey.vaultID, OrgID: c.OrgID, Name: agentKeysVault, CreatedBy: c.ID,
 				CreatedByType: clavis.PrincipalUser, System: true, WrappedKey: sysKey.wrapped, CreatedAt: now}
-			err = tx.CreateVault(sys)
+			err = createVaultRow(tx, sys)
 		}
 		if err != nil {
 			return err

@@ -49,6 +49,9 @@ type Config struct {
 	MaxBatch int
 	// Sink receives committed audit events (and the failures that belong to no org); nil for none.
 	Sink audit.Sink
+	// VaultKeyMaxEncryptions is how many values one vault key version seals before the vault rotates to
+	// a new version automatically; default 2^31 (well below the 2^32 limit for random GCM nonces).
+	VaultKeyMaxEncryptions int64
 	// KeyRefresh is how often the engine looks for signing keys rotated by another process (and prunes
 	// expired token revocations); default 30 s.
 	KeyRefresh time.Duration
@@ -87,6 +90,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 256
+	}
+	if c.VaultKeyMaxEncryptions == 0 {
+		c.VaultKeyMaxEncryptions = 1 << 31
 	}
 	if c.KeyRefresh == 0 {
 		c.KeyRefresh = 30 * time.Second

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/policy"
 	"clavis.dev/clavis/internal/store"
 )
@@ -78,10 +77,6 @@ func envKey(k string) bool {
 	return true
 }
 
-func aadOf(va *vaultAccess, s *clavis.Secret, version int) keyring.AAD {
-	return keyring.AAD{OrgID: va.vault.OrgID, VaultID: va.vault.ID, SecretID: s.ID, Path: s.Path, Version: version}
-}
-
 func secretDetails(vaultID, path string, version int) map[string]any {
 	return map[string]any{"vault_id": vaultID, "path": path, "version": version}
 }
@@ -97,7 +92,7 @@ func (e *Engine) newVersion(ctx context.Context, tx store.Tx, c *clavis.Caller, 
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := e.keys.Seal(ctx, va.vault.WrappedKey, aadOf(va, s, n), value)
+	sealed, err := e.sealValue(ctx, tx, va.vault, s, n, value)
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +214,7 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 		case v.MaxAccessCount > 0 && v.AccessCount >= v.MaxAccessCount:
 			return errExhausted
 		}
-		plain, err := e.keys.Open(ctx, va.vault.WrappedKey, aadOf(va, s, n),
-			keyring.Sealed{Ciphertext: v.Ciphertext, WrappedDEK: v.WrappedDEK})
+		plain, err := e.openValue(ctx, tx, va.vault, s, v)
 		if err != nil {
 			return err
 		}
@@ -491,8 +485,7 @@ func (e *Engine) RestoreVersion(ctx context.Context, c *clavis.Caller, vaultID, 
 		if src.Disabled {
 			return errDisabled
 		}
-		plain, err := e.keys.Open(ctx, va.vault.WrappedKey, aadOf(va, s, version),
-			keyring.Sealed{Ciphertext: src.Ciphertext, WrappedDEK: src.WrappedDEK})
+		plain, err := e.openValue(ctx, tx, va.vault, s, src)
 		if err != nil {
 			return err
 		}

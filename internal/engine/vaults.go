@@ -38,7 +38,7 @@ func (e *Engine) CreateVault(ctx context.Context, c *clavis.Caller, in clavis.Va
 			}
 			v.OwnerUserID = a.CreatedBy
 		}
-		if err := tx.CreateVault(v); err != nil {
+		if err := createVaultRow(tx, v); err != nil {
 			return err
 		}
 		return e.record(tx, callerEvent(c, "vault.create", "vault", v.ID, map[string]any{"name": v.Name}))

@@ -10,17 +10,21 @@ import (
 	"clavis.dev/clavis"
 )
 
-// vaultRef names a vault.
-type vaultRef struct{ orgID, vaultID string }
+// vaultRef names one key version of a vault.
+type vaultRef struct {
+	orgID, vaultID string
+	keyVersion     int
+}
 
 // cacheKey names one wrapped form of a vault's key: the vault plus the SHA-256 of the wrapped bytes, so
 // that a changed wrapped key is never answered from the cache.
 type cacheKey struct {
 	orgID, vaultID string
+	keyVersion     int
 	sum            [32]byte
 }
 
-func (c cacheKey) ref() vaultRef { return vaultRef{c.orgID, c.vaultID} }
+func (c cacheKey) ref() vaultRef { return vaultRef{c.orgID, c.vaultID, c.keyVersion} }
 
 type cacheEntry struct {
 	ref     vaultRef
@@ -37,7 +41,7 @@ type flight struct {
 	err  error
 }
 
-// vaultKeyCache holds unwrapped vault keys: at most one entry per vault, at most size entries (least
+// vaultKeyCache holds unwrapped vault keys: at most one entry per vault key version, at most size entries (least
 // recently used evicted first), each for ttl after it was unwrapped. A size below zero disables it.
 // It is safe for concurrent use.
 type vaultKeyCache struct {
@@ -141,13 +145,16 @@ func (c *vaultKeyCache) remove(el *list.Element) {
 	e.aead = nil
 }
 
-// forget drops the vault's entry and keeps unwraps already in flight from caching their result.
+// forget drops the entries of every key version of the vault and keeps unwraps already in flight from
+// caching their result.
 func (c *vaultKeyCache) forget(orgID, vaultID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.forgets++
-	if el, ok := c.entries[vaultRef{orgID, vaultID}]; ok {
-		c.remove(el)
+	for ref, el := range c.entries {
+		if ref.orgID == orgID && ref.vaultID == vaultID {
+			c.remove(el)
+		}
 	}
 }
 

@@ -57,8 +57,42 @@ const (
 	labelValue        = "clavis/value"
 )
 
-func vaultKeyAAD(rootID, orgID, vaultID string) []byte {
-	return appendFields(newAAD(labelVaultKey), rootID, orgID, vaultID)
+func vaultKeyAAD(rootID, orgID, vaultID string, keyVersion int) []byte {
+	b := appendFields(newAAD(labelVaultKey), rootID, orgID, vaultID)
+	if keyVersion > 1 { // version 1 keeps the original encoding
+		b = binary.BigEndian.AppendUint64(b, uint64(keyVersion))
+	}
+	return b
+}
+
+// formatV2 marks a wrapped data key sealed under a vault key version above 1: 0x02, the version as a
+// uvarint, then the AEAD output. Version 1 keeps formatV1 (0x01, then the AEAD output).
+const formatV2 byte = 2
+
+// dekHeader starts a wrapped data key for keyVersion.
+func dekHeader(keyVersion int) []byte {
+	if keyVersion <= 1 {
+		return append(make([]byte, 0, 64), formatV1)
+	}
+	return binary.AppendUvarint(append(make([]byte, 0, 64), formatV2), uint64(keyVersion))
+}
+
+// cutDEKHeader parses a wrapped data key's header into its key version and AEAD output.
+func cutDEKHeader(b []byte) (int, []byte, bool) {
+	if len(b) < 1 {
+		return 0, nil, false
+	}
+	switch b[0] {
+	case formatV1:
+		return 1, b[1:], true
+	case formatV2:
+		v, n := binary.Uvarint(b[1:])
+		if n <= 0 || v < 2 || v > 1<<31-1 {
+			return 0, nil, false
+		}
+		return int(v), b[1+n:], true
+	}
+	return 0, nil, false
 }
 
 func serverSecretAAD(rootID, purpose string) []byte {
@@ -71,7 +105,11 @@ func valueAAD(a AAD) []byte { return appendVersionAAD(newAAD(labelValue), a) }
 
 func appendVersionAAD(b []byte, a AAD) []byte {
 	b = appendFields(b, a.OrgID, a.VaultID, a.SecretID, a.Path)
-	return binary.BigEndian.AppendUint64(b, uint64(int64(a.Version)))
+	b = binary.BigEndian.AppendUint64(b, uint64(int64(a.Version)))
+	if kv := a.keyVersion(); kv > 1 { // version 1 keeps the original encoding
+		b = binary.BigEndian.AppendUint64(b, uint64(kv))
+	}
+	return b
 }
 
 // newAAD starts an AAD with the format version and a domain label.

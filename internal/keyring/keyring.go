@@ -54,6 +54,17 @@ type RootKey interface {
 type AAD struct {
 	OrgID, VaultID, SecretID, Path string
 	Version                        int
+	// KeyVersion is the version of the vault key the value is sealed under; 0 means 1. Versions above 1
+	// are bound into the AAD and recorded in the wrapped data key (see KeyVersionOf).
+	KeyVersion int
+}
+
+// keyVersion returns the effective vault key version of a.
+func (a AAD) keyVersion() int {
+	if a.KeyVersion < 1 {
+		return 1
+	}
+	return a.KeyVersion
 }
 
 // Sealed is a stored value: Ciphertext (a one-byte format header, then nonce||GCM output) and WrappedDEK
@@ -125,6 +136,12 @@ func (k *Keyring) LogValue() slog.Value { return slog.StringValue(k.String()) }
 // (root key ID, orgID, vaultID). The result is what Seal and Open take as wrappedVaultKey; store it with
 // the vault. orgID and vaultID must be non-empty.
 func (k *Keyring) NewVaultKey(ctx context.Context, orgID, vaultID string) ([]byte, error) {
+	return k.NewVaultKeyVersion(ctx, orgID, vaultID, 1)
+}
+
+// NewVaultKeyVersion is NewVaultKey for a later key version of the vault (rotation): the wrap is also
+// bound to the version, so a wrapped key cannot stand in for another version.
+func (k *Keyring) NewVaultKeyVersion(ctx context.Context, orgID, vaultID string, version int) ([]byte, error) {
 	if orgID == "" || vaultID == "" {
 		return nil, clavis.Internal(errors.New("keyring: new vault key: empty org or vault id"))
 	}
@@ -136,7 +153,7 @@ func (k *Keyring) NewVaultKey(ctx context.Context, orgID, vaultID string) ([]byt
 	key := make([]byte, keySize)
 	defer clear(key)
 	rand.Read(key) // never fails (crypto/rand since Go 1.24)
-	out, err := k.root.Wrap(ctx, key, vaultKeyAAD(id, orgID, vaultID))
+	out, err := k.root.Wrap(ctx, key, vaultKeyAAD(id, orgID, vaultID, version))
 	if err != nil {
 		return nil, rootError(fmt.Errorf("keyring: wrap vault key of %s/%s: %w", orgID, vaultID, err))
 	}
@@ -147,7 +164,7 @@ func (k *Keyring) NewVaultKey(ctx context.Context, orgID, vaultID string) ([]byt
 // and is itself wrapped by the vault key (unwrapped through the cache). aad.OrgID and aad.VaultID must
 // be the ids wrappedVaultKey was made for.
 func (k *Keyring) Seal(ctx context.Context, wrappedVaultKey []byte, aad AAD, plaintext []byte) (Sealed, error) {
-	vault, err := k.vaultKey(ctx, aad.OrgID, aad.VaultID, wrappedVaultKey)
+	vault, err := k.vaultKey(ctx, aad.OrgID, aad.VaultID, aad.keyVersion(), wrappedVaultKey)
 	if err != nil {
 		return Sealed{}, err
 	}
@@ -160,21 +177,21 @@ func (k *Keyring) Seal(ctx context.Context, wrappedVaultKey []byte, aad AAD, pla
 	}
 	s := Sealed{
 		Ciphertext: data.Seal(make([]byte, 1, 1+len(plaintext)+data.Overhead()), nil, plaintext, valueAAD(aad)),
-		WrappedDEK: vault.Seal(make([]byte, 1, 1+keySize+vault.Overhead()), nil, dek, dekAAD(aad)),
+		WrappedDEK: vault.Seal(dekHeader(aad.keyVersion()), nil, dek, dekAAD(aad)),
 	}
-	s.Ciphertext[0], s.WrappedDEK[0] = formatV1, formatV1
+	s.Ciphertext[0] = formatV1
 	return s, nil
 }
 
 // Open decrypts a value sealed by Seal. It fails — never panics, never returns partial output — when
 // wrappedVaultKey, aad or any byte of s differs from what Seal was given and returned.
 func (k *Keyring) Open(ctx context.Context, wrappedVaultKey []byte, aad AAD, s Sealed) ([]byte, error) {
-	vault, err := k.vaultKey(ctx, aad.OrgID, aad.VaultID, wrappedVaultKey)
+	vault, err := k.vaultKey(ctx, aad.OrgID, aad.VaultID, aad.keyVersion(), wrappedVaultKey)
 	if err != nil {
 		return nil, err
 	}
-	body, ok := cutFormat(s.WrappedDEK)
-	if !ok || len(body) != keySize+vault.Overhead() {
+	kv, body, ok := cutDEKHeader(s.WrappedDEK)
+	if !ok || kv != aad.keyVersion() || len(body) != keySize+vault.Overhead() {
 		return nil, openError("data key", aad, errors.New("malformed"))
 	}
 	dek, err := vault.Open(make([]byte, 0, keySize), nil, body, dekAAD(aad))
@@ -203,7 +220,17 @@ func (k *Keyring) Open(ctx context.Context, wrappedVaultKey []byte, aad AAD, s S
 	return plaintext, nil
 }
 
-// Forget drops the vault key of (orgID, vaultID) from the cache, so that a deleted vault's key no longer
+// KeyVersionOf returns the vault key version a value was sealed under, so the caller can fetch that
+// version's wrapped key before Open.
+func KeyVersionOf(s Sealed) (int, error) {
+	kv, _, ok := cutDEKHeader(s.WrappedDEK)
+	if !ok {
+		return 0, clavis.Internal(errors.New("keyring: malformed wrapped data key"))
+	}
+	return kv, nil
+}
+
+// Forget drops every key version of (orgID, vaultID) from the cache, so that a deleted vault's key no longer
 // lives in memory (crypto-shredding, together with deleting the wrapped key from storage). An unwrap
 // already in flight when Forget is called does not repopulate the cache.
 func (k *Keyring) Forget(orgID, vaultID string) { k.cache.forget(orgID, vaultID) }
@@ -243,11 +270,11 @@ func (k *Keyring) UnwrapServerSecret(ctx context.Context, purpose string, wrappe
 }
 
 // vaultKey returns the AEAD of the vault key wrapped in wrapped, from the cache or the root key.
-func (k *Keyring) vaultKey(ctx context.Context, orgID, vaultID string, wrapped []byte) (cipher.AEAD, error) {
+func (k *Keyring) vaultKey(ctx context.Context, orgID, vaultID string, keyVersion int, wrapped []byte) (cipher.AEAD, error) {
 	if orgID == "" || vaultID == "" {
 		return nil, clavis.Internal(errors.New("keyring: empty org or vault id"))
 	}
-	ck := cacheKey{orgID: orgID, vaultID: vaultID, sum: sha256.Sum256(wrapped)}
+	ck := cacheKey{orgID: orgID, vaultID: vaultID, keyVersion: keyVersion, sum: sha256.Sum256(wrapped)}
 	return k.cache.get(ctx, ck, func() (cipher.AEAD, error) { return k.unwrapVaultKey(ctx, ck, wrapped) })
 }
 
@@ -256,7 +283,7 @@ func (k *Keyring) unwrapVaultKey(ctx context.Context, ck cacheKey, wrapped []byt
 	if err != nil {
 		return nil, clavis.Internal(fmt.Errorf("keyring: unwrap vault key of %s/%s: %w", ck.orgID, ck.vaultID, err))
 	}
-	key, err := k.root.Unwrap(ctx, body, vaultKeyAAD(k.root.ID(), ck.orgID, ck.vaultID))
+	key, err := k.root.Unwrap(ctx, body, vaultKeyAAD(k.root.ID(), ck.orgID, ck.vaultID, ck.keyVersion))
 	if err != nil {
 		return nil, rootError(fmt.Errorf("keyring: unwrap vault key of %s/%s: %w", ck.orgID, ck.vaultID, err))
 	}

@@ -132,6 +132,19 @@ type Tx interface {
 	// DeleteVault removes the vault, its wrapped key, secrets, versions and policies; ErrNotFound if absent.
 	DeleteVault(id string) error
 
+	// --- vault key versions ---
+
+	// AddVaultKey inserts a key version of a vault; ErrConflict if that version exists. Deleting the vault
+	// deletes its key versions.
+	AddVaultKey(k *clavis.VaultKey) error
+	// GetVaultKey returns one key version of a vault, or ErrNotFound.
+	GetVaultKey(vaultID string, version int) (*clavis.VaultKey, error)
+	// CurrentVaultKey returns the vault's highest key version, or ErrNotFound if it has none.
+	CurrentVaultKey(vaultID string) (*clavis.VaultKey, error)
+	// CountEncryption atomically adds one to a key version's Encryptions and returns the new count;
+	// ErrNotFound if the version does not exist. Exact under any concurrency.
+	CountEncryption(vaultID string, version int) (int64, error)
+
 	// --- secrets and versions ---
 
 	// GetSecret returns the secret at (vaultID, path), deleted or not, or ErrNotFound.
@@ -149,6 +162,8 @@ type Tx interface {
 	ListSecrets(vaultID, prefix string) ([]SecretHead, error)
 	// PurgeSecrets hard-deletes the secrets (and versions) whose path starts with prefix.
 	PurgeSecrets(vaultID, prefix string) error
+	// AllSecrets returns every secret of a vault, soft-deleted ones included, ordered by path.
+	AllSecrets(vaultID string) ([]*clavis.Secret, error)
 
 	// CreateVersion inserts a version (its number comes from NextVersion).
 	CreateVersion(v *clavis.Version) error
@@ -156,6 +171,9 @@ type Tx interface {
 	GetVersion(secretID string, version int) (*clavis.Version, error)
 	// ListVersions returns all versions of a secret, newest first, without ciphertext.
 	ListVersions(secretID string) ([]*clavis.Version, error)
+	// ReplaceCiphertext replaces a version's Ciphertext and WrappedDEK (re-encryption under a newer vault
+	// key) and nothing else; ErrNotFound if the version does not exist.
+	ReplaceCiphertext(secretID string, version int, ciphertext, wrappedDEK []byte) error
 	// SetVersionDisabled marks a version disabled (idempotent); ErrNotFound if absent.
 	SetVersionDisabled(secretID string, version int) error
 	// ConsumeAccess atomically counts one successful read of a version: if the version has no

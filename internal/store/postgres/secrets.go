@@ -84,6 +84,7 @@ const (
 		WHERE s.vault_id = $1 AND NOT s.deleted AND ` + prefixMatch + ` AND path < $3
 		ORDER BY s.path COLLATE "C"`
 	qPurgeSecrets = `DELETE FROM secrets WHERE vault_id = $1 AND ` + prefixMatch // cascades to versions
+	qAllSecrets   = `SELECT ` + secretCols + ` FROM secrets WHERE vault_id = $1 ORDER BY path COLLATE "C"`
 )
 
 func scanSecret(sc scanner) (*clavis.Secret, error) {
@@ -159,6 +160,11 @@ func (t *txn) PurgeSecrets(vaultID, prefix string) error {
 	return t.execAny("purge secrets", qPurgeSecrets, vaultID, prefix)
 }
 
+// AllSecrets lists every secret of the vault, deleted or not, with or without versions.
+func (t *txn) AllSecrets(vaultID string) ([]*clavis.Secret, error) {
+	return list(t, "all secrets", scanSecret, qAllSecrets, vaultID)
+}
+
 // --- versions ---
 
 const (
@@ -176,7 +182,8 @@ const (
 	// the committed count (READ COMMITTED), so no more than max_access_count calls ever succeed.
 	qConsumeAccess = `UPDATE versions SET access_count = access_count + 1
 		WHERE secret_id = $1 AND version = $2 AND (max_access_count <= 0 OR access_count < max_access_count)`
-	qVersionExists = `SELECT EXISTS (SELECT 1 FROM versions WHERE secret_id = $1 AND version = $2)`
+	qVersionExists     = `SELECT EXISTS (SELECT 1 FROM versions WHERE secret_id = $1 AND version = $2)`
+	qReplaceCiphertext = `UPDATE versions SET ciphertext = $1, wrapped_dek = $2 WHERE secret_id = $3 AND version = $4`
 )
 
 // scanVersion scans versionMetaCols followed by dest.
@@ -209,6 +216,11 @@ func (t *txn) GetVersion(secretID string, version int) (*clavis.Version, error) 
 func (t *txn) ListVersions(secretID string) ([]*clavis.Version, error) {
 	return list(t, "list versions", func(sc scanner) (*clavis.Version, error) { return scanVersion(sc) },
 		qListVersions, secretID)
+}
+
+func (t *txn) ReplaceCiphertext(secretID string, version int, ciphertext, wrappedDEK []byte) error {
+	return t.execOne("replace ciphertext", qReplaceCiphertext, bytesArg(ciphertext), bytesArg(wrappedDEK),
+		secretID, version)
 }
 
 func (t *txn) SetVersionDisabled(secretID string, version int) error {

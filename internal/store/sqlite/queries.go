@@ -16,4 +16,5 @@ var queries = []string{
 	qAuditHead, qInsertAudit, qSetAuditHead, qAuditChain,
 	qRevokeToken, qTokenRevoked, qPruneRevokedTokens,
 	qListOrgs, qGetMFA, qPutMFA,
+	qAddVaultKey, qGetVaultKey, qCurrentVaultKey, qCountEncryption, qAllSecrets, qReplaceCiphertext,
 }

@@ -71,6 +71,8 @@ const (
 		WHERE s.vault_id = ?1 AND s.deleted = 0 AND ` + prefixMatch + ` AND path < ?4
 		ORDER BY s.path`
 	qPurgeSecrets = `DELETE FROM secrets WHERE vault_id = ?1 AND ` + prefixMatch // cascades to versions
+	// path has the BINARY collation: byte order.
+	qAllSecrets = `SELECT ` + secretCols + ` FROM secrets WHERE vault_id = ? ORDER BY path`
 )
 
 func scanSecret(sc scanner) (*clavis.Secret, error) {
@@ -137,6 +139,11 @@ func (t *txn) PurgeSecrets(vaultID, prefix string) error {
 	return t.execAny("purge secrets", qPurgeSecrets, vaultID, len(prefix), prefix)
 }
 
+// AllSecrets lists every secret of the vault, deleted or not, with or without versions.
+func (t *txn) AllSecrets(vaultID string) ([]*clavis.Secret, error) {
+	return list(t, "all secrets", scanSecret, qAllSecrets, vaultID)
+}
+
 // --- versions ---
 
 const (
@@ -150,7 +157,8 @@ const (
 	qSetVersionDisabled = `UPDATE versions SET disabled = 1 WHERE secret_id = ? AND version = ?`
 	qConsumeAccess      = `UPDATE versions SET access_count = access_count + 1
 		WHERE secret_id = ? AND version = ? AND (max_access_count <= 0 OR access_count < max_access_count)`
-	qVersionExists = `SELECT 1 FROM versions WHERE secret_id = ? AND version = ?`
+	qVersionExists     = `SELECT 1 FROM versions WHERE secret_id = ? AND version = ?`
+	qReplaceCiphertext = `UPDATE versions SET ciphertext = ?, wrapped_dek = ? WHERE secret_id = ? AND version = ?`
 )
 
 // scanVersion scans versionMetaCols followed by dest.
@@ -183,6 +191,11 @@ func (t *txn) GetVersion(secretID string, version int) (*clavis.Version, error) 
 func (t *txn) ListVersions(secretID string) ([]*clavis.Version, error) {
 	return list(t, "list versions", func(sc scanner) (*clavis.Version, error) { return scanVersion(sc) },
 		qListVersions, secretID)
+}
+
+func (t *txn) ReplaceCiphertext(secretID string, version int, ciphertext, wrappedDEK []byte) error {
+	return t.execOne("replace ciphertext", qReplaceCiphertext, bytesArg(ciphertext), bytesArg(wrappedDEK),
+		secretID, version)
 }
 
 func (t *txn) SetVersionDisabled(secretID string, version int) error {
