@@ -18,10 +18,16 @@ const keysUsage = `Usage:
   clavis keys rotate-jwt [flags]              add a new JWT signing key; running servers switch to it within 30 s
   clavis keys rotate-vault --vault ID [flags] add a new key version to a vault; new writes use it at once
   clavis keys rewrap --vault ID [flags]       re-encrypt a vault's older versions under its current key
+  clavis keys rotate-root --new-root-key SPEC rewrap every vault key and server key under a new root key
+                                              (or another provider: file → pkcs11)
 
 Tokens signed by previous JWT keys stay valid until they expire, and JWKS lists them. Values sealed under
 older vault key versions keep opening until rewrapped. Every command takes --data-dir, --database and
 --root-key like clavis server, and works while servers run.
+
+Root-key rotation without downtime: (1) restart the servers one by one with --root-key NEW
+--previous-root-key OLD; (2) run clavis keys rotate-root --root-key OLD --new-root-key NEW (repeatable if
+interrupted); (3) restart them with --root-key NEW only, and retire OLD.
 `
 
 func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -31,7 +37,7 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	cmd := args[0]
 	switch cmd {
-	case "rotate-jwt", "rotate-vault", "rewrap":
+	case "rotate-jwt", "rotate-vault", "rewrap", "rotate-root":
 	default:
 		fmt.Fprint(stderr, keysUsage)
 		return errUsage
@@ -43,19 +49,46 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	rootKey := fs.String("root-key", envOr("CLAVIS_ROOT_KEY", ""), "root key provider (default file:<data-dir>/root.key)")
 	vault := fs.String("vault", "", "vault id (rotate-vault, rewrap)")
 	rewrap := fs.Bool("rewrap", false, "rotate-vault: also re-encrypt the older versions at once")
+	newRootKey := fs.String("new-root-key", "", "rotate-root: the new root key provider, file:<path> (created if missing) or pkcs11:…")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
-	if cmd != "rotate-jwt" && *vault == "" {
+	if cmd == "rotate-root" && *newRootKey == "" {
+		fmt.Fprintln(stderr, "clavis keys rotate-root: --new-root-key SPEC is required")
+		return errUsage
+	}
+	if (cmd == "rotate-vault" || cmd == "rewrap") && *vault == "" {
 		fmt.Fprintf(stderr, "clavis keys %s: --vault ID is required\n", cmd)
 		return errUsage
 	}
-	eng, closeAll, err := openOperatorEngine(ctx, *dataDir, *database, *rootKey)
+	var next keyring.RootKey
+	if cmd == "rotate-root" {
+		var err error
+		if next, err = openRootKey(*newRootKey, true); err != nil {
+			return err
+		}
+		if c, ok := next.(io.Closer); ok {
+			defer c.Close()
+		}
+	}
+	eng, closeAll, err := openOperatorEngine(ctx, *dataDir, *database, *rootKey, next)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
 	switch cmd {
+	case "rotate-root":
+		fmt.Fprintf(stderr, "rewrapping every key under root key %s…\n", next.ID())
+		moved, err := eng.RotateRoot(ctx, keyring.New(next, keyring.Options{}), func(done, total int) {
+			if done == total || done%100 == 0 {
+				fmt.Fprintf(stderr, "checked %d/%d wrapped keys\n", done, total)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("rotate-root stopped after %d keys (run it again to resume): %w", moved, err)
+		}
+		fmt.Fprintf(stdout, "%d keys rewrapped under root key %s; restart the servers with --root-key %s only\n", moved, next.ID(), *newRootKey)
+		return nil
 	case "rotate-jwt":
 		fmt.Fprintln(stderr, "rotating the JWT signing key…")
 		kid, err := eng.RotateSigningKey(ctx)
@@ -86,8 +119,9 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// openOperatorEngine opens an existing database with its root key for an operator command.
-func openOperatorEngine(ctx context.Context, dataDir, database, rootKey string) (*engine.Engine, func(), error) {
+// openOperatorEngine opens an existing database with its root key for an operator command. previous, if
+// not nil, is also accepted for unwrapping (a root rotation under way).
+func openOperatorEngine(ctx context.Context, dataDir, database, rootKey string, previous keyring.RootKey) (*engine.Engine, func(), error) {
 	if database == "" {
 		database = "sqlite:" + filepath.Join(dataDir, "clavis.db")
 	}
@@ -113,7 +147,11 @@ func openOperatorEngine(ctx context.Context, dataDir, database, rootKey string) 
 			c.Close()
 		}
 	}
-	eng, err := engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
+	var opt keyring.Options
+	if previous != nil {
+		opt.Previous = []keyring.RootKey{previous}
+	}
+	eng, err := engine.New(ctx, st, keyring.New(root, opt), engine.Config{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		closeRoot()

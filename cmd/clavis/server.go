@@ -34,7 +34,7 @@ import (
 // serverConfig is the resolved configuration of `clavis server`.
 type serverConfig struct {
 	listen, dataDir, database, rootKey, signup, publicURL, rateLimits, logLevel, trustedProxies, auditSink string
-	pprofListen                                                                                            string
+	pprofListen, previousRootKey                                                                           string
 	leeway                                                                                                 time.Duration
 	authLimit, principalLimit                                                                              ratelimit.Rule
 	dev                                                                                                    bool
@@ -60,6 +60,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	fs.StringVar(&c.rateLimits, "rate-limits", env("rate-limits", "on"), "rate limits: on | off (off is for benchmarks and trusted networks)")
 	fs.StringVar(&c.logLevel, "log-level", env("log-level", "info"), "log level: debug | info | warn | error")
 	fs.StringVar(&c.auditSink, "audit-sink", env("audit-sink", ""), "also stream committed audit events as JSON lines: stdout | file:<path> (default none)")
+	fs.StringVar(&c.previousRootKey, "previous-root-key", env("previous-root-key", ""), "an earlier root key that still unwraps what it wrapped, while clavis keys rotate-root runs (same forms as --root-key)")
 	fs.StringVar(&c.pprofListen, "pprof-listen", env("pprof-listen", ""), "serve Go's /debug/pprof profiles on this separate address (loopback only; default off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("trusted-proxies", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is honoured")
 	def := httpapi.DefaultRateLimits()
@@ -181,7 +182,19 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		defer closer.Close()
 		ecfg.Sink = sink
 	}
-	eng, err := engine.New(ctx, st, keyring.New(root, keyring.Options{}), ecfg)
+	var kopt keyring.Options
+	if cfg.previousRootKey != "" {
+		prev, err := openRootKey(cfg.previousRootKey, false)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--previous-root-key: %w", err)
+		}
+		if c, ok := prev.(io.Closer); ok {
+			defer c.Close()
+		}
+		kopt.Previous = []keyring.RootKey{prev}
+	}
+	eng, err := engine.New(ctx, st, keyring.New(root, kopt), ecfg)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("starting engine: %w", err)

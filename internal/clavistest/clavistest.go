@@ -45,6 +45,8 @@ type Options struct {
 	ProductionHashing bool
 	// VaultKeyMaxEncryptions lowers the automatic vault key rotation threshold (engine default 2^31).
 	VaultKeyMaxEncryptions int64
+	// RootKey replaces the data directory's root.key file as the root key.
+	RootKey keyring.RootKey
 	// DataDir runs on an existing data directory (database and root key) instead of a fresh one.
 	DataDir string
 }
@@ -72,9 +74,11 @@ func New(t testing.TB, opts ...Options) *Env {
 	if o.WrapStore != nil {
 		st = o.WrapStore(sq)
 	}
-	root, err := file.Open(filepath.Join(dir, "root.key"), true)
-	if err != nil {
-		t.Fatalf("root key: %v", err)
+	var root keyring.RootKey = o.RootKey
+	if root == nil {
+		if root, err = file.Open(filepath.Join(dir, "root.key"), true); err != nil {
+			t.Fatalf("root key: %v", err)
+		}
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + srv.Listener.Addr().String()

@@ -95,6 +95,9 @@ type Options struct {
 	CacheTTL time.Duration
 	// Now is the clock used for cache expiry; nil means time.Now. For tests.
 	Now func() time.Time
+	// Previous are earlier root keys that still unwrap what they wrapped, during a root-key rotation
+	// or a move to another provider; new keys are always wrapped by the current root key.
+	Previous []RootKey
 }
 
 const (
@@ -105,8 +108,9 @@ const (
 
 // Keyring performs envelope encryption under one root key. It is safe for concurrent use.
 type Keyring struct {
-	root  RootKey
-	cache *vaultKeyCache
+	root     RootKey
+	previous []RootKey
+	cache    *vaultKeyCache
 }
 
 // New returns a Keyring over root. The Keyring does not own root and never closes it.
@@ -120,7 +124,7 @@ func New(root RootKey, opt Options) *Keyring {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Keyring{root: root, cache: newVaultKeyCache(opt.CacheSize, opt.CacheTTL, opt.Now)}
+	return &Keyring{root: root, previous: opt.Previous, cache: newVaultKeyCache(opt.CacheSize, opt.CacheTTL, opt.Now)}
 }
 
 // String names the root key only.
@@ -145,19 +149,10 @@ func (k *Keyring) NewVaultKeyVersion(ctx context.Context, orgID, vaultID string,
 	if orgID == "" || vaultID == "" {
 		return nil, clavis.Internal(errors.New("keyring: new vault key: empty org or vault id"))
 	}
-	id := k.root.ID()
-	header, err := rootHeader(id)
-	if err != nil {
-		return nil, clavis.Internal(fmt.Errorf("keyring: new vault key: %w", err))
-	}
 	key := make([]byte, keySize)
 	defer clear(key)
 	rand.Read(key) // never fails (crypto/rand since Go 1.24)
-	out, err := k.root.Wrap(ctx, key, vaultKeyAAD(id, orgID, vaultID, version))
-	if err != nil {
-		return nil, rootError(fmt.Errorf("keyring: wrap vault key of %s/%s: %w", orgID, vaultID, err))
-	}
-	return append(header, out...), nil
+	return k.wrapUnderRoot(ctx, key, func(id string) []byte { return vaultKeyAAD(id, orgID, vaultID, version) })
 }
 
 // Seal encrypts plaintext for one secret version: a fresh random data key per call encrypts the value,
@@ -258,11 +253,11 @@ func (k *Keyring) WrapServerSecret(ctx context.Context, purpose string, secret [
 // wrapped was made under another root key, or when any byte of wrapped was changed. The caller owns the
 // returned slice and should clear it when done.
 func (k *Keyring) UnwrapServerSecret(ctx context.Context, purpose string, wrapped []byte) ([]byte, error) {
-	body, err := k.cutRootHeader(wrapped)
+	root, body, err := k.cutRootHeader(wrapped)
 	if err != nil {
 		return nil, clavis.Internal(fmt.Errorf("keyring: unwrap server secret %q: %w", purpose, err))
 	}
-	secret, err := k.root.Unwrap(ctx, body, serverSecretAAD(k.root.ID(), purpose))
+	secret, err := root.Unwrap(ctx, body, serverSecretAAD(root.ID(), purpose))
 	if err != nil {
 		return nil, rootError(fmt.Errorf("keyring: unwrap server secret %q: %w", purpose, err))
 	}
@@ -279,11 +274,11 @@ func (k *Keyring) vaultKey(ctx context.Context, orgID, vaultID string, keyVersio
 }
 
 func (k *Keyring) unwrapVaultKey(ctx context.Context, ck cacheKey, wrapped []byte) (cipher.AEAD, error) {
-	body, err := k.cutRootHeader(wrapped)
+	root, body, err := k.cutRootHeader(wrapped)
 	if err != nil {
 		return nil, clavis.Internal(fmt.Errorf("keyring: unwrap vault key of %s/%s: %w", ck.orgID, ck.vaultID, err))
 	}
-	key, err := k.root.Unwrap(ctx, body, vaultKeyAAD(k.root.ID(), ck.orgID, ck.vaultID, ck.keyVersion))
+	key, err := root.Unwrap(ctx, body, vaultKeyAAD(root.ID(), ck.orgID, ck.vaultID, ck.keyVersion))
 	if err != nil {
 		return nil, rootError(fmt.Errorf("keyring: unwrap vault key of %s/%s: %w", ck.orgID, ck.vaultID, err))
 	}
@@ -298,17 +293,72 @@ func (k *Keyring) unwrapVaultKey(ctx context.Context, ck cacheKey, wrapped []byt
 	return aead, nil
 }
 
-// cutRootHeader checks that wrapped was made under this keyring's root key and returns the provider's
-// part of it.
-func (k *Keyring) cutRootHeader(wrapped []byte) ([]byte, error) {
+// cutRootHeader finds the root key (current or previous) that made wrapped and returns it with the
+// provider's part of wrapped.
+func (k *Keyring) cutRootHeader(wrapped []byte) (RootKey, []byte, error) {
 	id, body, ok := parseRootHeader(wrapped)
 	if !ok {
-		return nil, errors.New("malformed wrapped key")
+		return nil, nil, errors.New("malformed wrapped key")
 	}
-	if want := k.root.ID(); id != want {
-		return nil, fmt.Errorf("wrapped under root key %q, keyring has root key %q", id, want)
+	if id == k.root.ID() {
+		return k.root, body, nil
 	}
-	return body, nil
+	for _, r := range k.previous {
+		if id == r.ID() {
+			return r, body, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("wrapped under root key %q, keyring has root key %q", id, k.root.ID())
+}
+
+// RootID names the current root key.
+func (k *Keyring) RootID() string { return k.root.ID() }
+
+// WrappedUnder reports the ID of the root key that wrapped a vault key or server secret.
+func WrappedUnder(wrapped []byte) (string, bool) {
+	id, _, ok := parseRootHeader(wrapped)
+	return id, ok
+}
+
+// RewrapVaultKey unwraps a vault key version with this keyring's root keys and wraps the same key under
+// to's current root key (root-key rotation or a move to another provider). The vault key itself, and so
+// every value sealed under it, is unchanged.
+func (k *Keyring) RewrapVaultKey(ctx context.Context, to *Keyring, orgID, vaultID string, version int, wrapped []byte) ([]byte, error) {
+	root, body, err := k.cutRootHeader(wrapped)
+	if err != nil {
+		return nil, clavis.Internal(fmt.Errorf("keyring: rewrap vault key of %s/%s: %w", orgID, vaultID, err))
+	}
+	key, err := root.Unwrap(ctx, body, vaultKeyAAD(root.ID(), orgID, vaultID, version))
+	if err != nil {
+		return nil, rootError(fmt.Errorf("keyring: rewrap vault key of %s/%s: %w", orgID, vaultID, err))
+	}
+	defer clear(key)
+	return to.wrapUnderRoot(ctx, key, func(id string) []byte { return vaultKeyAAD(id, orgID, vaultID, version) })
+}
+
+// RewrapServerSecret is RewrapVaultKey for a server secret of the given purpose.
+func (k *Keyring) RewrapServerSecret(ctx context.Context, to *Keyring, purpose string, wrapped []byte) ([]byte, error) {
+	secret, err := k.UnwrapServerSecret(ctx, purpose, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(secret)
+	return to.WrapServerSecret(ctx, purpose, secret)
+}
+
+// wrapUnderRoot wraps plaintext under the current root key with the AAD for its ID, behind the root
+// header.
+func (k *Keyring) wrapUnderRoot(ctx context.Context, plaintext []byte, aad func(rootID string) []byte) ([]byte, error) {
+	id := k.root.ID()
+	header, err := rootHeader(id)
+	if err != nil {
+		return nil, clavis.Internal(fmt.Errorf("keyring: wrap: %w", err))
+	}
+	out, err := k.root.Wrap(ctx, plaintext, aad(id))
+	if err != nil {
+		return nil, rootError(fmt.Errorf("keyring: wrap: %w", err))
+	}
+	return append(header, out...), nil
 }
 
 // newAEAD returns AES-256-GCM with random 96-bit nonces prepended to the output. The key schedule is

@@ -71,6 +71,11 @@ type Tx interface {
 	// PutServerKey stores the named blob if no blob of that name exists, and returns the stored blob
 	// (the existing one if another process stored it first).
 	PutServerKey(name string, value []byte) ([]byte, error)
+	// ServerKeyNames returns the names of every stored server key, sorted.
+	ServerKeyNames() ([]string, error)
+	// ReplaceServerKey overwrites an existing named blob (root-key rotation rewraps it); ErrNotFound if
+	// there is none.
+	ReplaceServerKey(name string, value []byte) error
 
 	// --- orgs and users ---
 
@@ -141,6 +146,12 @@ type Tx interface {
 	GetVaultKey(vaultID string, version int) (*clavis.VaultKey, error)
 	// CurrentVaultKey returns the vault's highest key version, or ErrNotFound if it has none.
 	CurrentVaultKey(vaultID string) (*clavis.VaultKey, error)
+	// AllVaultKeys returns every key version of every vault (for root-key rotation), ordered by vault id
+	// and version.
+	AllVaultKeys() ([]*clavis.VaultKey, error)
+	// RewrapVaultKey replaces the wrapped form of one key version (the key itself is unchanged: root-key
+	// rotation); for version 1 it also replaces the vault's WrappedKey. ErrNotFound if absent.
+	RewrapVaultKey(vaultID string, version int, wrapped []byte) error
 	// CountEncryption atomically adds one to a key version's Encryptions and returns the new count;
 	// ErrNotFound if the version does not exist. Exact under any concurrency.
 	CountEncryption(vaultID string, version int) (int64, error)

@@ -15,6 +15,9 @@ import (
 const (
 	qServerKey    = `SELECT value FROM server_keys WHERE name = $1`
 	qPutServerKey = `INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`
+	// COLLATE "C": byte order, whatever the database's collation.
+	qServerKeyNames   = `SELECT name FROM server_keys ORDER BY name COLLATE "C"`
+	qReplaceServerKey = `UPDATE server_keys SET value = $1 WHERE name = $2`
 )
 
 func (t *txn) ServerKey(name string) ([]byte, error) {
@@ -35,6 +38,22 @@ func (t *txn) PutServerKey(name string, value []byte) ([]byte, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+func (t *txn) ServerKeyNames() ([]string, error) {
+	return list(t, "server key names", func(sc scanner) (string, error) {
+		var name string
+		err := sc.Scan(&name)
+		return name, err
+	}, qServerKeyNames)
+}
+
+// ReplaceServerKey overwrites the blob of an existing name; ErrNotFound if there is none.
+func (t *txn) ReplaceServerKey(name string, value []byte) error {
+	if value == nil {
+		value = []byte{}
+	}
+	return t.execOne("replace server key", qReplaceServerKey, value, name)
 }
 
 // --- orgs ---

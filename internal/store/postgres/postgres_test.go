@@ -58,6 +58,12 @@ func server(t testing.TB) string {
 // time zone far from UTC, so that the tests would notice a time that is not returned in UTC.
 func freshDB(t testing.TB, srv string) string {
 	t.Helper()
+	return freshDBWith(t, srv, "")
+}
+
+// freshDBWith is freshDB with options appended to CREATE DATABASE (a locale, for instance).
+func freshDBWith(t testing.TB, srv, options string) string {
+	t.Helper()
 	b := make([]byte, 8)
 	rand.Read(b)
 	name := "clavis_test_" + hex.EncodeToString(b)
@@ -72,7 +78,7 @@ func freshDB(t testing.TB, srv string) string {
 		_, err = conn.Exec(ctx, stmt)
 		return err
 	}
-	if err := admin("CREATE DATABASE " + name); err != nil {
+	if err := admin("CREATE DATABASE " + name + " " + options); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
 	t.Cleanup(func() {

@@ -10,6 +10,9 @@ import (
 const (
 	qServerKey    = `SELECT value FROM server_keys WHERE name = ?`
 	qPutServerKey = `INSERT INTO server_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`
+	// name has the BINARY collation: byte order.
+	qServerKeyNames   = `SELECT name FROM server_keys ORDER BY name`
+	qReplaceServerKey = `UPDATE server_keys SET value = ? WHERE name = ?`
 )
 
 func (t *txn) ServerKey(name string) ([]byte, error) {
@@ -28,6 +31,22 @@ func (t *txn) PutServerKey(name string, value []byte) ([]byte, error) {
 		return nil, err
 	}
 	return t.ServerKey(name)
+}
+
+func (t *txn) ServerKeyNames() ([]string, error) {
+	return list(t, "server key names", func(sc scanner) (string, error) {
+		var name string
+		err := sc.Scan(&name)
+		return name, err
+	}, qServerKeyNames)
+}
+
+// ReplaceServerKey overwrites the blob of an existing name; ErrNotFound if there is none.
+func (t *txn) ReplaceServerKey(name string, value []byte) error {
+	if value == nil {
+		value = []byte{}
+	}
+	return t.execOne("replace server key", qReplaceServerKey, value, name)
 }
 
 // --- orgs ---

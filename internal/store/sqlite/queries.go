@@ -3,7 +3,7 @@ package sqlite
 // queries lists the static statements that Open prepares on each pool. Statements built at run time
 // (ListAudit) run unprepared. TestQueriesPrepared checks that every q* constant is listed.
 var queries = []string{
-	qServerKey, qPutServerKey,
+	qServerKey, qPutServerKey, qServerKeyNames, qReplaceServerKey,
 	qCreateOrg, qGetOrg, qCountOrgs,
 	qCreateUser, qGetUser, qGetUserByEmail, qListUsers, qUpdateUser,
 	qCreateAPIKey, qGetAPIKey, qGetAPIKeyByHash, qListAPIKeys, qUpdateAPIKey,
@@ -17,4 +17,5 @@ var queries = []string{
 	qRevokeToken, qTokenRevoked, qPruneRevokedTokens,
 	qListOrgs, qGetMFA, qPutMFA,
 	qAddVaultKey, qGetVaultKey, qCurrentVaultKey, qCountEncryption, qAllSecrets, qReplaceCiphertext,
+	qAllVaultKeys, qRewrapVaultKey, qRewrapVaultWrappedKey,
 }

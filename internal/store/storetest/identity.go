@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -43,6 +44,95 @@ func testServerKeysConcurrent(t *testing.T, s store.Store) {
 	stored := get(t, s, func(tx store.Tx) ([]byte, error) { return tx.ServerKey("audit") })
 	for i := range got {
 		check(t, "PutServerKey result of a concurrent writer", got[i], stored)
+	}
+}
+
+// testServerKeyRotation: ServerKeyNames lists every name in byte order; ReplaceServerKey overwrites
+// one existing blob and nothing else, stores nothing for a missing name (ErrNotFound, the transaction
+// still usable), and PutServerKey afterwards keeps returning the replaced blob.
+func testServerKeyRotation(t *testing.T, s store.Store) {
+	names := func() []string {
+		return get(t, s, func(tx store.Tx) ([]string, error) { return tx.ServerKeyNames() })
+	}
+	if got := names(); len(got) != 0 {
+		t.Errorf("ServerKeyNames of an empty store = %q, want none", got)
+	}
+
+	// Stored in neither byte nor dictionary order; a case- or accent-aware collation orders them otherwise.
+	stored := map[string][]byte{
+		"jwt":     {0, 1, 2, 0xff, 'k'},
+		"pepper":  []byte("pepper"),
+		"audit":   []byte("audit key"),
+		"Zeta":    []byte("zeta"),
+		"_legacy": []byte("legacy"),
+		"é":       []byte("accent"),
+		"a-b":     []byte("dash"),
+		"ab":      []byte("plain"),
+		"B":       []byte("upper"),
+	}
+	order := []string{"jwt", "pepper", "audit", "Zeta", "_legacy", "é", "a-b", "ab", "B"}
+	write(t, s, func(tx store.Tx) error {
+		for _, n := range order {
+			if _, err := tx.PutServerKey(n, stored[n]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	want := []string{"B", "Zeta", "_legacy", "a-b", "ab", "audit", "jwt", "pepper", "é"}
+	if !slices.IsSorted(want) || len(want) != len(stored) {
+		t.Fatalf("fixture: %q", want)
+	}
+	check(t, "ServerKeyNames", names(), want)
+
+	// Replace one blob: only that one changes.
+	rotated := append([]byte("rewrapped jwt key, longer than the old one"), 0, 0xfe, 0)
+	write(t, s, func(tx store.Tx) error { return tx.ReplaceServerKey("jwt", rotated) })
+	stored["jwt"] = rotated
+	for n, v := range stored {
+		got := get(t, s, func(tx store.Tx) ([]byte, error) { return tx.ServerKey(n) })
+		check(t, "ServerKey "+n+" after ReplaceServerKey of jwt", got, v)
+	}
+	check(t, "ServerKeyNames after ReplaceServerKey", names(), want)
+
+	// A later PutServerKey of the name (another replica starting) gets the replaced blob.
+	got := put(t, s, func(tx store.Tx) ([]byte, error) { return tx.PutServerKey("jwt", []byte("fresh")) })
+	check(t, "PutServerKey of a replaced name", got, rotated)
+	got = get(t, s, func(tx store.Tx) ([]byte, error) { return tx.ServerKey("jwt") })
+	check(t, "ServerKey after PutServerKey of a replaced name", got, rotated)
+
+	// Replaced again: the new blob wins, also over a shorter one.
+	write(t, s, func(tx store.Tx) error { return tx.ReplaceServerKey("jwt", []byte("v3")) })
+	stored["jwt"] = []byte("v3")
+	got = get(t, s, func(tx store.Tx) ([]byte, error) { return tx.ServerKey("jwt") })
+	check(t, "ServerKey after a second ReplaceServerKey", got, stored["jwt"])
+
+	// A missing name is not found, is not created, and leaves the transaction usable.
+	write(t, s, func(tx store.Tx) error {
+		wantKind(t, "ReplaceServerKey of a missing name", tx.ReplaceServerKey("missing", []byte("x")), clavis.KindNotFound)
+		wantKind(t, "ReplaceServerKey of a name differing in case", tx.ReplaceServerKey("JWT", []byte("x")), clavis.KindNotFound)
+		return tx.ReplaceServerKey("pepper", []byte("pepper 2"))
+	})
+	stored["pepper"] = []byte("pepper 2")
+	err := s.Write(t.Context(), func(tx store.Tx) error { return tx.ReplaceServerKey("missing", []byte("x")) })
+	wantKind(t, "Write with ReplaceServerKey of a missing name", err, clavis.KindNotFound)
+	_, err = getErr(t, s, func(tx store.Tx) ([]byte, error) { return tx.ServerKey("missing") })
+	wantKind(t, "ServerKey after ReplaceServerKey of a missing name", err, clavis.KindNotFound)
+	check(t, "ServerKeyNames after ReplaceServerKey of missing names", names(), want)
+
+	// A rolled-back replacement does not stick.
+	err = s.Write(t.Context(), func(tx store.Tx) error {
+		if err := tx.ReplaceServerKey("audit", []byte("rolled back")); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if err != errRollback {
+		t.Errorf("Write returned %v, want %v", err, errRollback)
+	}
+	for n, v := range stored {
+		got := get(t, s, func(tx store.Tx) ([]byte, error) { return tx.ServerKey(n) })
+		check(t, "ServerKey "+n+" at the end", got, v)
 	}
 }
 

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ReadSnapshot", testReadSnapshot},
 		{"ServerKeys", testServerKeys},
 		{"ServerKeysConcurrent", testServerKeysConcurrent},
+		{"ServerKeyRotation", testServerKeyRotation},
 		{"Orgs", testOrgs},
 		{"ListOrgs", testListOrgs},
 		{"MFA", testMFA},
@@ -77,6 +78,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConsumeAccessConcurrent", testConsumeAccessConcurrent},
 		{"VaultKeys", testVaultKeys},
 		{"CountEncryptionConcurrent", testCountEncryptionConcurrent},
+		{"AllVaultKeys", testAllVaultKeys},
+		{"RewrapVaultKey", testRewrapVaultKey},
 		{"AllSecrets", testAllSecrets},
 		{"ReplaceCiphertext", testReplaceCiphertext},
 		{"Policies", testPolicies},
@@ -407,6 +410,7 @@ func testNotFound(t *testing.T, s store.Store) {
 		fn   func(store.Tx) error
 	}{
 		{"ServerKey", func(tx store.Tx) error { _, err := tx.ServerKey("missing"); return err }},
+		{"ReplaceServerKey", func(tx store.Tx) error { return tx.ReplaceServerKey("missing", []byte("v")) }},
 		{"GetOrg", func(tx store.Tx) error { _, err := tx.GetOrg(missing); return err }},
 		{"GetUser", func(tx store.Tx) error { _, err := tx.GetUser(missing); return err }},
 		{"GetUserByEmail", func(tx store.Tx) error { _, err := tx.GetUserByEmail("nobody@example.com"); return err }},
@@ -433,6 +437,7 @@ func testNotFound(t *testing.T, s store.Store) {
 		{"GetVaultKey", func(tx store.Tx) error { _, err := tx.GetVaultKey(v.ID, 1); return err }},
 		{"CurrentVaultKey", func(tx store.Tx) error { _, err := tx.CurrentVaultKey(v.ID); return err }},
 		{"CountEncryption", func(tx store.Tx) error { _, err := tx.CountEncryption(v.ID, 1); return err }},
+		{"RewrapVaultKey", func(tx store.Tx) error { return tx.RewrapVaultKey(v.ID, 1, []byte("w")) }},
 		{"GetPolicy", func(tx store.Tx) error { _, err := tx.GetPolicy(missing); return err }},
 		{"UpdatePolicy", func(tx store.Tx) error { return tx.UpdatePolicy(newPolicy(v, clavis.PrincipalUser, u.ID)) }},
 		{"DeletePolicy", func(tx store.Tx) error { return tx.DeletePolicy(missing) }},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"clavis.dev/clavis"
@@ -225,6 +226,188 @@ func testCountEncryptionConcurrent(t *testing.T, s store.Store) {
 			t.Errorf("CountEncryption of a %s returned %d, want 0", tc.name, c)
 		}
 	}
+}
+
+// byVaultVersion orders key versions as AllVaultKeys does: by vault id in byte order, then by version.
+func byVaultVersion(a, b *clavis.VaultKey) int {
+	if c := strings.Compare(a.VaultID, b.VaultID); c != 0 {
+		return c
+	}
+	return a.Version - b.Version
+}
+
+// testAllVaultKeys: every key version of every vault, with every field, ordered by vault id in byte
+// order and then numerically by version (not in insertion, vault creation or CreatedAt order); vaults
+// without keys contribute nothing, and a deleted vault's keys are gone.
+func testAllVaultKeys(t *testing.T, s store.Store) {
+	all := func() []*clavis.VaultKey {
+		return get(t, s, func(tx store.Tx) ([]*clavis.VaultKey, error) { return tx.AllVaultKeys() })
+	}
+	if got := all(); len(got) != 0 {
+		t.Errorf("AllVaultKeys of an empty store = %s, want none", show(got))
+	}
+
+	_, u, _ := seed(t, s) // a vault without keys
+	// Vault ids created in neither byte order nor the order of a case- or accent-aware collation.
+	prefixes := []string{"b", "é", "B", "a", "_", "Z", "a-"}
+	vaults := make([]*clavis.Vault, len(prefixes))
+	for i, p := range prefixes {
+		vaults[i] = newVault(u)
+		vaults[i].ID = p + vaults[i].ID
+		vaults[i].CreatedAt = at(i)
+	}
+	entities := make([]any, len(vaults))
+	for i, v := range vaults {
+		entities[i] = v
+	}
+	create(t, s, entities...)
+	var keys []*clavis.VaultKey
+	for i, v := range vaults {
+		if i == 3 {
+			continue // another vault without keys
+		}
+		for _, n := range []int{2, 10, 1, 3} { // inserted out of order; "10" < "2" as text
+			if i%2 == 1 && n == 3 {
+				continue // vaults have different numbers of versions
+			}
+			k := newVaultKey(v, n)
+			k.Encryptions = int64(i*100 + n)
+			k.CreatedAt = at(1000 - 10*i - n) // decreasing: not the order either
+			keys = append(keys, k)
+		}
+	}
+	keys[0].Encryptions = 1 << 33
+	keys[1].Wrapped = []byte{0, 1, 0xfe, 0xff, 0}
+	addVaultKeys(t, s, keys[:len(keys)/2]...)
+	addVaultKeys(t, s, keys[len(keys)/2:]...)
+
+	want := slices.Clone(keys)
+	slices.SortFunc(want, byVaultVersion)
+	if slices.Equal(want, keys) || want[0].VaultID[0] != 'B' || want[1].Version != 2 {
+		t.Fatalf("fixture: %s", show(want))
+	}
+	check(t, "AllVaultKeys", all(), want)
+
+	// Counting encryptions shows in the listing; a deleted vault's keys are gone from it.
+	write(t, s, func(tx store.Tx) error { _, err := tx.CountEncryption(keys[0].VaultID, keys[0].Version); return err })
+	keys[0].Encryptions++
+	write(t, s, func(tx store.Tx) error { return tx.DeleteVault(vaults[2].ID) })
+	want = slices.DeleteFunc(want, func(k *clavis.VaultKey) bool { return k.VaultID == vaults[2].ID })
+	check(t, "AllVaultKeys after CountEncryption and DeleteVault", all(), want)
+}
+
+// testRewrapVaultKey: RewrapVaultKey replaces the Wrapped of one key version and nothing else: not its
+// Encryptions or CreatedAt, not other versions or other vaults' keys, and not the vault's WrappedKey,
+// except for version 1, whose rewrap also replaces the vault's WrappedKey (and no other field of the
+// vault). A missing version is ErrNotFound and, the suite pins down, changes nothing and leaves the
+// transaction usable.
+func testRewrapVaultKey(t *testing.T, s store.Store) {
+	_, u, v := seed(t, s)
+	other := newVault(u)
+	other.WrappedKey = []byte("other vault key")
+	keyless := newVault(u) // a WrappedKey but no key versions
+	keyless.WrappedKey = []byte("keyless vault key")
+	create(t, s, other, keyless)
+	vaultNow := func(id string) *clavis.Vault {
+		return get(t, s, func(tx store.Tx) (*clavis.Vault, error) { return tx.GetVault(id) })
+	}
+	keyNow := func(vaultID string, version int) *clavis.VaultKey {
+		return get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(vaultID, version) })
+	}
+
+	v1, v2, v3 := newVaultKey(v, 1), newVaultKey(v, 2), newVaultKey(v, 3)
+	v1.Wrapped = v.WrappedKey // version 1 is the key the vault was created with
+	v1.Encryptions, v2.Encryptions, v3.Encryptions = 1<<33, 7, 3
+	o1, o2 := newVaultKey(other, 1), newVaultKey(other, 2)
+	o1.Wrapped = other.WrappedKey
+	o1.Encryptions, o2.Encryptions = 11, 12
+	addVaultKeys(t, s, v1, v2, v3, o1, o2)
+	wantV, wantOther, wantKeyless := *vaultNow(v.ID), *vaultNow(other.ID), *vaultNow(keyless.ID)
+	checkAll := func(what string, keys ...*clavis.VaultKey) {
+		t.Helper()
+		for _, k := range keys {
+			check(t, fmt.Sprintf("%s: key %d of %s", what, k.Version, k.VaultID), keyNow(k.VaultID, k.Version), k)
+		}
+		check(t, what+": vault", vaultNow(v.ID), &wantV)
+		check(t, what+": other vault", vaultNow(other.ID), &wantOther)
+		check(t, what+": vault without keys", vaultNow(keyless.ID), &wantKeyless)
+	}
+
+	// Version 2: only that row.
+	w2 := append([]byte("v2 under the new root key, longer than before"), 0, 0xff, 0)
+	write(t, s, func(tx store.Tx) error { return tx.RewrapVaultKey(v.ID, 2, w2) })
+	v2.Wrapped = w2
+	checkAll("after RewrapVaultKey of version 2", v1, v2, v3, o1, o2)
+
+	// Version 1: the row and the vault's WrappedKey, nothing else of the vault, not the other vault.
+	w1 := []byte{1, 0, 0xfe}
+	write(t, s, func(tx store.Tx) error { return tx.RewrapVaultKey(v.ID, 1, w1) })
+	v1.Wrapped, wantV.WrappedKey = w1, w1
+	checkAll("after RewrapVaultKey of version 1", v1, v2, v3, o1, o2)
+
+	// Again, in one transaction with other versions and another vault's version 1.
+	w1b, w3, wo1 := []byte("v1 again"), []byte("v3"), []byte("other v1")
+	write(t, s, func(tx store.Tx) error {
+		return errors.Join(tx.RewrapVaultKey(v.ID, 1, w1b), tx.RewrapVaultKey(v.ID, 3, w3),
+			tx.RewrapVaultKey(other.ID, 1, wo1))
+	})
+	v1.Wrapped, wantV.WrappedKey, v3.Wrapped, o1.Wrapped, wantOther.WrappedKey = w1b, w1b, w3, wo1, wo1
+	checkAll("after a second round of RewrapVaultKey", v1, v2, v3, o1, o2)
+	check(t, "AllVaultKeys after RewrapVaultKey",
+		get(t, s, func(tx store.Tx) ([]*clavis.VaultKey, error) { return tx.AllVaultKeys() }),
+		slices.SortedFunc(slices.Values([]*clavis.VaultKey{v1, v2, v3, o1, o2}), byVaultVersion))
+
+	// Encryptions counted after a rewrap continue from the stored count.
+	n := put(t, s, func(tx store.Tx) (int64, error) { return tx.CountEncryption(v.ID, 1) })
+	if n != 1<<33+1 {
+		t.Errorf("CountEncryption after RewrapVaultKey = %d, want %d", n, int64(1<<33+1))
+	}
+	v1.Encryptions = n
+
+	// Missing versions: not found, nothing changed (not even the vault's WrappedKey for version 1), and
+	// the transaction stays usable.
+	missing := []struct {
+		name    string
+		vaultID string
+		version int
+	}{
+		{"missing version", v.ID, 4},
+		{"version 0", v.ID, 0},
+		{"version 1 of a vault without key versions", keyless.ID, 1},
+		{"missing vault", newID(), 1},
+	}
+	w4 := []byte("v4")
+	write(t, s, func(tx store.Tx) error {
+		for _, tc := range missing {
+			wantKind(t, "RewrapVaultKey of a "+tc.name, tx.RewrapVaultKey(tc.vaultID, tc.version, []byte("x")), clavis.KindNotFound)
+		}
+		got, err := tx.GetVault(keyless.ID)
+		if err != nil {
+			return err
+		}
+		check(t, "vault without key versions after RewrapVaultKey of its version 1, same transaction", got, &wantKeyless)
+		return tx.RewrapVaultKey(v.ID, 2, w4)
+	})
+	v2.Wrapped = w4
+	checkAll("after RewrapVaultKey of missing versions", v1, v2, v3, o1, o2)
+	for _, tc := range missing {
+		err := s.Write(t.Context(), func(tx store.Tx) error { return tx.RewrapVaultKey(tc.vaultID, tc.version, []byte("x")) })
+		wantKind(t, "Write with RewrapVaultKey of a "+tc.name, err, clavis.KindNotFound)
+	}
+	_, err := getErr(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(keyless.ID, 1) })
+	wantKind(t, "GetVaultKey after RewrapVaultKey of a missing version", err, clavis.KindNotFound)
+
+	// A rolled-back rewrap of version 1 changes neither the key version nor the vault.
+	err = s.Write(t.Context(), func(tx store.Tx) error {
+		if err := tx.RewrapVaultKey(v.ID, 1, []byte("rolled back")); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if err != errRollback {
+		t.Errorf("Write returned %v, want %v", err, errRollback)
+	}
+	checkAll("after a rolled-back RewrapVaultKey", v1, v2, v3, o1, o2)
 }
 
 // testAllSecrets: every secret of the vault, soft-deleted ones and ones without versions included, in
