@@ -33,7 +33,7 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
-	eng, closeAll, err := openOperatorEngine(ctx, *dataDir, *database, *rootKey, nil)
+	eng, closeAll, err := openOperatorEngine(ctx, *dataDir, *database, *rootKey, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"clavis.dev/clavis/internal/audit"
 	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/keyring"
 )
@@ -49,6 +50,7 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	rootKey := fs.String("root-key", envOr("CLAVIS_ROOT_KEY", ""), "root key provider (default file:<data-dir>/root.key)")
 	vault := fs.String("vault", "", "vault id (rotate-vault, rewrap)")
 	rewrap := fs.Bool("rewrap", false, "rotate-vault: also re-encrypt the older versions at once")
+	sinkSpec := fs.String("audit-sink", envOr("CLAVIS_AUDIT_SINK", ""), "also record the operator action as a JSON line: stdout | file:<path>")
 	newRootKey := fs.String("new-root-key", "", "rotate-root: the new root key provider, file:<path> (created if missing) or pkcs11:…")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
@@ -71,7 +73,16 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			defer c.Close()
 		}
 	}
-	eng, closeAll, err := openOperatorEngine(ctx, *dataDir, *database, *rootKey, next)
+	var sink audit.Sink
+	if *sinkSpec != "" {
+		s, closer, err := audit.OpenSink(*sinkSpec)
+		if err != nil {
+			return fmt.Errorf("--audit-sink: %w", err)
+		}
+		defer closer.Close()
+		sink = s
+	}
+	eng, closeAll, err := openOperatorEngine(ctx, *dataDir, *database, *rootKey, next, sink)
 	if err != nil {
 		return err
 	}
@@ -121,7 +132,7 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // openOperatorEngine opens an existing database with its root key for an operator command. previous, if
 // not nil, is also accepted for unwrapping (a root rotation under way).
-func openOperatorEngine(ctx context.Context, dataDir, database, rootKey string, previous keyring.RootKey) (*engine.Engine, func(), error) {
+func openOperatorEngine(ctx context.Context, dataDir, database, rootKey string, previous keyring.RootKey, sink audit.Sink) (*engine.Engine, func(), error) {
 	if database == "" {
 		database = "sqlite:" + filepath.Join(dataDir, "clavis.db")
 	}
@@ -152,7 +163,7 @@ func openOperatorEngine(ctx context.Context, dataDir, database, rootKey string, 
 		opt.Previous = []keyring.RootKey{previous}
 	}
 	eng, err := engine.New(ctx, st, keyring.New(root, opt), engine.Config{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Sink: sink})
 	if err != nil {
 		closeRoot()
 		st.Close()

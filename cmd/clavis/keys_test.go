@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,8 +107,15 @@ func TestRotateVaultCommand(t *testing.T) {
 	}
 	var out, errOut bytes.Buffer
 	dir := filepath.Dir(env.DBPath)
-	if err := run(ctx, []string{"keys", "rotate-vault", "--data-dir", dir, "--vault", v.ID, "--rewrap"}, &out, &errOut); err != nil {
+	sink := filepath.Join(t.TempDir(), "operator.jsonl")
+	if err := run(ctx, []string{"keys", "rotate-vault", "--data-dir", dir, "--vault", v.ID, "--rewrap",
+		"--audit-sink", "file:" + sink}, &out, &errOut); err != nil {
 		t.Fatalf("rotate-vault: %v\n%s", err, errOut.String())
+	}
+	lines, err := os.ReadFile(sink)
+	if err != nil || !strings.Contains(string(lines), `"action":"key.rotate_vault"`) ||
+		!strings.Contains(string(lines), `"action":"key.rewrap_vault"`) || strings.Contains(string(lines), "before") {
+		t.Fatalf("operator events in the sink: %v\n%s", err, lines)
 	}
 	if !strings.Contains(out.String(), "key version 2 is current") || !strings.Contains(out.String(), "1 versions re-encrypted") {
 		t.Fatalf("rotate-vault output: %s", out.String())

@@ -75,6 +75,17 @@ func rotateRootAndReopen(t *testing.T, newSpec string) {
 	if res, err := c.VerifyAudit(ctx); err != nil || !res.ChainValid {
 		t.Fatalf("audit chain after root rotation: %+v %v", res, err)
 	}
+	// new writes work under the new root alone
+	nv, err := c.CreateVault(ctx, "after", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutSecret(ctx, nv.ID, "k", client.PutSecretInput{Value: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := c.GetSecret(ctx, nv.ID, "k"); err != nil || string(s.Value) != "new" {
+		t.Fatalf("write after root rotation: %v", err)
+	}
 }
 
 func bearerOf(t *testing.T, env *clavistest.Env, u *clavistest.User) string {

@@ -343,6 +343,14 @@ func (e *Engine) sinkOnly(action, method, reason, ip string) {
 		Details: map[string]any{"method": method, "reason": reason}, IPAddress: ip, CreatedAt: clavis.Now()}})
 }
 
+// operatorEvent reports a server-level operator action (key rotations) to the log and the sink. It
+// belongs to no org, so it is not part of any org's chain (spec §5.2 lists the org actions).
+func (e *Engine) operatorEvent(action, resType, resID string, details map[string]any) {
+	e.log.Info("operator action", "action", action, "resource_type", resType, "resource_id", resID, "details", details)
+	e.emit([]*clavis.AuditEvent{{ID: newID(), Action: action, ActorID: "operator", ActorType: "operator",
+		ResourceType: resType, ResourceID: resID, Details: details, CreatedAt: clavis.Now()}})
+}
+
 // callerEvent starts an event performed by c.
 func callerEvent(c *clavis.Caller, action, resType, resID string, details map[string]any) event {
 	return event{org: c.OrgID, action: action, resType: resType, resID: resID, actor: c.Principal,

@@ -137,6 +137,6 @@ func (e *Engine) RotateSigningKey(ctx context.Context) (string, error) {
 		return "", err
 	}
 	kid := e.tokens.Load().Keys()[0].ID
-	e.log.Info("JWT signing key rotated", "kid", kid, "version", version)
+	e.operatorEvent("key.rotate_jwt", "signing_key", kid, map[string]any{"version": version})
 	return kid, nil
 }

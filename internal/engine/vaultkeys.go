@@ -44,7 +44,7 @@ func (e *Engine) sealingKey(ctx context.Context, tx store.Tx, v *clavis.Vault) (
 	if _, err := tx.CountEncryption(v.ID, next.Version); err != nil {
 		return nil, err
 	}
-	e.log.Info("vault key rotated after its encryption limit", "vault_id", v.ID, "key_version", next.Version)
+	e.operatorEvent("key.rotate_vault", "vault", v.ID, map[string]any{"key_version": next.Version, "reason": "encryption_limit"})
 	return next, nil
 }
 
@@ -112,7 +112,7 @@ func (e *Engine) RotateVaultKey(ctx context.Context, vaultID string) (int, error
 		return nil
 	})
 	if err == nil {
-		e.log.Info("vault key rotated", "vault_id", vaultID, "key_version", version)
+		e.operatorEvent("key.rotate_vault", "vault", vaultID, map[string]any{"key_version": version})
 	}
 	return version, err
 }
@@ -188,6 +188,7 @@ func (e *Engine) RewrapVault(ctx context.Context, vaultID string, progress func(
 			progress(i+1, len(todo))
 		}
 	}
-	e.log.Info("vault rewrapped", "vault_id", vaultID, "versions", len(todo), "took", time.Since(start))
+	e.operatorEvent("key.rewrap_vault", "vault", vaultID, map[string]any{"versions": len(todo),
+		"seconds": time.Since(start).Seconds()})
 	return len(todo), nil
 }
