@@ -17,6 +17,9 @@ import (
 const (
 	maxFailedLogins = 5
 	lockoutPeriod   = 15 * time.Minute
+	// lastActiveResolution is how stale an agent's last_active_at may get before a key exchange
+	// refreshes it (saves a row write per exchange for busy agents).
+	lastActiveResolution = time.Minute
 )
 
 func ipString(ip netip.Addr) string {
@@ -234,8 +237,9 @@ func (e *Engine) userToken(u *clavis.User, key *clavis.APIKey) (*clavis.Token, e
 	return &clavis.Token{AccessToken: clavis.Sensitive(raw), ExpiresIn: int(ttl / time.Second)}, nil
 }
 
-// agentToken mints an agent access token (spec §2.3, §2.8).
-func (e *Engine) agentToken(tx store.Tx, a *clavis.Agent) (*clavis.Token, error) {
+// agentToken mints an agent access token (spec §2.3, §2.8). patterns are the agent's allow patterns,
+// the informational scopes claim of an agent without scopes.
+func (e *Engine) agentToken(a *clavis.Agent, patterns []string) (*clavis.Token, error) {
 	now := time.Now()
 	ttl := e.cfg.AgentTokenTTL
 	if a.TokenTTL > 0 {
@@ -243,10 +247,7 @@ func (e *Engine) agentToken(tx store.Tx, a *clavis.Agent) (*clavis.Token, error)
 	}
 	scopes := append([]string{}, a.Scopes...)
 	if len(scopes) == 0 {
-		var err error
-		if scopes, err = e.allowPatterns(tx, a.ID, clavis.Truncate(now)); err != nil {
-			return nil, err
-		}
+		scopes = append(scopes, patterns...)
 	}
 	vaultIDs := append([]string{}, a.VaultIDs...)
 	c := token.Claims{Subject: "agent:" + a.ID, Org: a.OrgID, IssuedAt: now.Unix(), Expires: now.Add(ttl).Unix(),
@@ -337,36 +338,61 @@ func (e *Engine) AgentToken(ctx context.Context, apiKey, agentID string, ip neti
 }
 
 func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, echo bool, ip netip.Addr) (*clavis.Token, error) {
-	var t *clavis.Token
-	var id string
 	now := clavis.Now()
-	err := e.write(ctx, func(tx store.Tx) error {
-		a, err := e.findAgentByKey(tx, apiKey, now)
+	var a *clavis.Agent
+	var patterns []string
+	// Look up and decide in a read snapshot; only the audit event (and an occasional last_active_at)
+	// goes through the group commit.
+	err := e.read(ctx, func(tx store.Tx) error {
+		var err error
+		if a, err = e.findAgentByKey(tx, apiKey, now); err != nil {
+			return err
+		}
+		if len(a.Scopes) == 0 {
+			patterns, err = e.allowPatterns(tx, a.ID, now)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	actor := clavis.Principal{Type: clavis.PrincipalAgent, ID: a.ID, OrgID: a.OrgID}
+	if agentID != "" && agentID != a.ID {
+		err := e.write(ctx, func(tx store.Tx) error {
+			return e.record(tx, event{org: a.OrgID, action: "auth.failure", resType: "agent", resID: a.ID, actor: actor,
+				ip: ipString(ip), details: map[string]any{"method": "agent_key", "reason": "agent_id_mismatch"}})
+		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		id = a.ID
-		if agentID != "" && agentID != a.ID {
-			return keepAfter(e.record(tx, event{org: a.OrgID, action: "auth.failure", resType: "agent", resID: a.ID,
-				actor: clavis.Principal{Type: clavis.PrincipalAgent, ID: a.ID, OrgID: a.OrgID}, ip: ipString(ip),
-				details: map[string]any{"method": "agent_key", "reason": "agent_id_mismatch"}}), clavis.ErrUnauthorized)
+		return nil, clavis.ErrUnauthorized
+	}
+	t, err := e.agentToken(a, patterns)
+	if err != nil {
+		return nil, err
+	}
+	err = e.write(ctx, func(tx store.Tx) error {
+		if a.LastActiveAt == nil || now.Sub(*a.LastActiveAt) >= lastActiveResolution {
+			fresh, err := tx.GetAgent(a.ID) // the row as it is now: never write back a stale snapshot
+			if clavis.IsKind(err, clavis.KindNotFound) {
+				return clavis.ErrUnauthorized
+			}
+			if err != nil {
+				return err
+			}
+			fresh.LastActiveAt = &now
+			if err := tx.UpdateAgent(fresh); err != nil {
+				return err
+			}
 		}
-		if t, err = e.agentToken(tx, a); err != nil {
-			return err
-		}
-		a.LastActiveAt = &now
-		if err := tx.UpdateAgent(a); err != nil {
-			return err
-		}
-		return e.record(tx, event{org: a.OrgID, action: "auth.success", resType: "agent", resID: a.ID,
-			actor: clavis.Principal{Type: clavis.PrincipalAgent, ID: a.ID, OrgID: a.OrgID}, ip: ipString(ip),
-			details: map[string]any{"method": "agent_key"}})
+		return e.record(tx, event{org: a.OrgID, action: "auth.success", resType: "agent", resID: a.ID, actor: actor,
+			ip: ipString(ip), details: map[string]any{"method": "agent_key"}})
 	})
 	if err != nil {
 		return nil, err
 	}
 	if echo {
-		t.AgentID = id
+		t.AgentID = a.ID
 	}
 	return t, nil
 }

@@ -62,7 +62,6 @@ func (e *Engine) ListVaults(ctx context.Context, c *clavis.Caller) ([]*clavis.Va
 		if err != nil {
 			return err
 		}
-		var sysRules bool
 		for _, v := range all {
 			if c.Type == clavis.PrincipalAgent && len(c.VaultIDs) > 0 && !v.System && !slices.Contains(c.VaultIDs, v.ID) {
 				continue
@@ -73,8 +72,7 @@ func (e *Engine) ListVaults(ctx context.Context, c *clavis.Caller) ([]*clavis.Va
 				if err != nil {
 					return err
 				}
-				sysRules = len(rules) > 0
-				visible = sysRules
+				visible = len(rules) > 0
 			}
 			if visible {
 				out = append(out, v)

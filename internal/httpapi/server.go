@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,7 +109,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				statusProblem(rec, http.StatusInternalServerError, "internal error (request id "+w.Header().Get("X-Request-Id")+")")
 			}
 		}
-		s.reqs.WithLabelValues(r.Method, pattern, itoa(rec.status)).Inc()
+		s.reqs.WithLabelValues(r.Method, pattern, strconv.Itoa(rec.status)).Inc()
 		s.latency.WithLabelValues(r.Method, pattern).Observe(time.Since(start).Seconds())
 	}()
 	if !clean(r.URL.Path) {
@@ -136,14 +137,6 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pattern = route
 	}
 	s.mux.ServeHTTP(rec, r) // routes again so that r.PathValue works in the handler
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n >= 100 && n < 1000 {
-		return string([]byte{digits[n/100], digits[n/10%10], digits[n%10]})
-	}
-	return "000"
 }
 
 // clean reports whether p has no empty, "." or ".." segments (a trailing slash is allowed only at the root).
