@@ -289,6 +289,18 @@ func (e *Engine) ListSecrets(ctx context.Context, c *clavis.Caller, vaultID, pre
 
 // DeleteSecret soft-deletes a path (spec §4.5.3).
 func (e *Engine) DeleteSecret(ctx context.Context, c *clavis.Caller, vaultID, path string) error {
+	return e.onLiveSecret(ctx, c, vaultID, path, clavis.PermDelete, func(tx store.Tx, _ *vaultAccess, s *clavis.Secret) error {
+		if err := tx.SetSecretDeleted(s.ID, true); err != nil {
+			return err
+		}
+		return e.record(tx, callerEvent(c, "secret.delete", "secret", s.ID, secretDetails(vaultID, path, s.LatestVersion)))
+	})
+}
+
+// onLiveSecret runs fn in a write transaction once the vault is visible, the caller holds perm on path
+// (a denial is recorded) and a live secret exists there (404 never written, 410 deleted).
+func (e *Engine) onLiveSecret(ctx context.Context, c *clavis.Caller, vaultID, path string, perm clavis.Permission,
+	fn func(tx store.Tx, va *vaultAccess, s *clavis.Secret) error) error {
 	if err := policy.ValidatePath(path); err != nil {
 		return err
 	}
@@ -298,17 +310,14 @@ func (e *Engine) DeleteSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 		if err != nil {
 			return err
 		}
-		if err := e.authorize(tx, c, va, path, clavis.PermDelete, now); err != nil {
+		if err := e.authorize(tx, c, va, path, perm, now); err != nil {
 			return err
 		}
 		s, err := liveSecret(tx, vaultID, path)
 		if err != nil {
 			return err
 		}
-		if err := tx.SetSecretDeleted(s.ID, true); err != nil {
-			return err
-		}
-		return e.record(tx, callerEvent(c, "secret.delete", "secret", s.ID, secretDetails(vaultID, path, s.LatestVersion)))
+		return fn(tx, va, s)
 	})
 }
 
@@ -319,13 +328,15 @@ func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, pa
 	}
 	now := clavis.Now()
 	out := []clavis.SecretMeta{}
+	var denied *policy.Decision
 	err := e.read(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {
 			return err
 		}
 		if d := va.decide(c, path, clavis.PermRead, now); !d.Allowed {
-			return clavis.ErrForbidden
+			denied = &d
+			return nil
 		}
 		s, err := liveSecret(tx, vaultID, path)
 		if err != nil {
@@ -340,27 +351,15 @@ func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, pa
 		}
 		return nil
 	})
+	if err == nil && denied != nil {
+		return nil, e.deny(ctx, c, vaultID, path, clavis.PermRead, *denied)
+	}
 	return out, err
 }
 
 // DisableVersion makes one version unreadable (idempotent).
 func (e *Engine) DisableVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) error {
-	if err := policy.ValidatePath(path); err != nil {
-		return err
-	}
-	now := clavis.Now()
-	return e.write(ctx, func(tx store.Tx) error {
-		va, err := e.openVault(tx, c, vaultID, now)
-		if err != nil {
-			return err
-		}
-		if err := e.authorize(tx, c, va, path, clavis.PermWrite, now); err != nil {
-			return err
-		}
-		s, err := liveSecret(tx, vaultID, path)
-		if err != nil {
-			return err
-		}
+	return e.onLiveSecret(ctx, c, vaultID, path, clavis.PermWrite, func(tx store.Tx, _ *vaultAccess, s *clavis.Secret) error {
 		if err := tx.SetVersionDisabled(s.ID, version); err != nil {
 			if clavis.IsKind(err, clavis.KindNotFound) {
 				return clavis.ErrNotFound
@@ -408,9 +407,6 @@ func randomString(n int, alphabet string) ([]byte, error) {
 
 // RotateSecret stores a server-generated value as a new version and never returns it.
 func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, path string, in clavis.RotateInput) (*clavis.SecretMeta, error) {
-	if err := policy.ValidatePath(path); err != nil {
-		return nil, err
-	}
 	if in.Length == 0 {
 		in.Length = 32
 	}
@@ -427,20 +423,8 @@ func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 	if in.Type != "" && !validSecretType(in.Type) {
 		return nil, clavis.Invalid("type", "unknown secret type")
 	}
-	now := clavis.Now()
 	var out *clavis.SecretMeta
-	err := e.write(ctx, func(tx store.Tx) error {
-		va, err := e.openVault(tx, c, vaultID, now)
-		if err != nil {
-			return err
-		}
-		if err := e.authorize(tx, c, va, path, clavis.PermRotate, now); err != nil {
-			return err
-		}
-		s, err := liveSecret(tx, vaultID, path)
-		if err != nil {
-			return err
-		}
+	err := e.onLiveSecret(ctx, c, vaultID, path, clavis.PermRotate, func(tx store.Tx, va *vaultAccess, s *clavis.Secret) error {
 		prev, err := tx.GetVersion(s.ID, s.LatestVersion)
 		if err != nil {
 			return err
@@ -453,7 +437,7 @@ func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 		if err != nil {
 			return clavis.Internal(err)
 		}
-		out, err = e.newVersion(ctx, tx, c, va, path, value, clavis.Version{Type: typ, Metadata: prev.Metadata}, "secret.rotate", now)
+		out, err = e.newVersion(ctx, tx, c, va, path, value, clavis.Version{Type: typ, Metadata: prev.Metadata}, "secret.rotate", clavis.Now())
 		return err
 	})
 	return out, err
