@@ -323,8 +323,8 @@ func (e *Engine) findUserKey(tx store.Tx, raw string, now time.Time) (*clavis.AP
 		return nil, nil, clavis.ErrUnauthorized
 	}
 	u, err := tx.GetUser(k.UserID)
-	if err != nil || u.Disabled {
-		return nil, nil, clavis.ErrUnauthorized
+	if err := liveOrUnauthorized(err, u != nil && !u.Disabled); err != nil {
+		return nil, nil, err
 	}
 	return k, u, nil
 }
@@ -431,6 +431,18 @@ func (e *Engine) APIKeyToken(ctx context.Context, apiKey string, ip netip.Addr) 
 func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr) (*clavis.Caller, error) {
 	now := clavis.Now()
 	c := &clavis.Caller{IP: ip.Unmap()}
+	isKey := strings.HasPrefix(bearer, token.AgentKeyPrefix) || strings.HasPrefix(bearer, token.UserKeyPrefix)
+	var claims *token.Claims
+	if !isKey { // the signature is checked before any database work (and once per distinct token)
+		if claims = e.verified.get(bearer, time.Now()); claims == nil {
+			var err error
+			if claims, err = e.verifyToken(bearer, token.KindAccess); err != nil {
+				e.sinkOnly("auth.failure", "token", "invalid_credential", ipString(ip))
+				return nil, clavis.ErrUnauthorized
+			}
+			e.verified.put(bearer, claims)
+		}
+	}
 	err := e.read(ctx, func(tx store.Tx) error {
 		switch {
 		case strings.HasPrefix(bearer, token.AgentKeyPrefix):
@@ -448,14 +460,6 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 			userCaller(c, u, k)
 			return nil
 		}
-		claims := e.verified.get(bearer, time.Now())
-		if claims == nil {
-			var err error
-			if claims, err = e.verifyToken(bearer, token.KindAccess); err != nil {
-				return clavis.ErrUnauthorized
-			}
-			e.verified.put(bearer, claims)
-		}
 		if revoked, err := tx.TokenRevoked(claims.ID); err != nil {
 			return err
 		} else if revoked {
@@ -466,22 +470,23 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 		switch clavis.PrincipalType(typ) {
 		case clavis.PrincipalUser:
 			u, err := tx.GetUser(id)
-			if err != nil || u.Disabled || u.OrgID != claims.Org || u.TokenGen != claims.Gen {
-				return clavis.ErrUnauthorized
+			if err := liveOrUnauthorized(err, u != nil && !u.Disabled && u.OrgID == claims.Org && u.TokenGen == claims.Gen); err != nil {
+				return err
 			}
 			var k *clavis.APIKey
 			if claims.APIKeyID != "" {
 				k, err = tx.GetAPIKey(claims.APIKeyID)
-				if err != nil || !k.Active || k.UserID != u.ID || (k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)) {
-					return clavis.ErrUnauthorized
+				if err := liveOrUnauthorized(err, k != nil && k.Active && k.UserID == u.ID &&
+					(k.ExpiresAt == nil || now.Before(*k.ExpiresAt))); err != nil {
+					return err
 				}
 			}
 			userCaller(c, u, k)
 		case clavis.PrincipalAgent:
 			a, err := tx.GetAgent(id)
-			if err != nil || !a.Active || a.OrgID != claims.Org || a.TokenGen != claims.Gen ||
-				(a.ExpiresAt != nil && !now.Before(*a.ExpiresAt)) {
-				return clavis.ErrUnauthorized
+			if err := liveOrUnauthorized(err, a != nil && a.Active && a.OrgID == claims.Org && a.TokenGen == claims.Gen &&
+				(a.ExpiresAt == nil || now.Before(*a.ExpiresAt))); err != nil {
+				return err
 			}
 			agentCaller(c, a)
 		default:
@@ -497,6 +502,21 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 		return nil, err
 	}
 	return c, nil
+}
+
+// liveOrUnauthorized turns a principal lookup into the authentication outcome: a missing row or a
+// principal that is not live is 401, any other failure stays what it is (a database error is not a bad
+// credential).
+func liveOrUnauthorized(lookupErr error, live bool) error {
+	switch {
+	case clavis.IsKind(lookupErr, clavis.KindNotFound):
+		return clavis.ErrUnauthorized
+	case lookupErr != nil:
+		return lookupErr
+	case !live:
+		return clavis.ErrUnauthorized
+	}
+	return nil
 }
 
 func agentCaller(c *clavis.Caller, a *clavis.Agent) {
