@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,17 +41,26 @@ type serverConfig struct {
 	dev                                                                                                    bool
 }
 
-// parseServerFlags resolves flags > environment (CLAVIS_<FLAG>) > defaults.
+// parseServerFlags resolves flags > environment (CLAVIS_<FLAG>) > config file (--config) > defaults.
 func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	fs := flag.NewFlagSet("clavis server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &serverConfig{}
+	file, err := loadConfigFile(args)
+	if err != nil {
+		return nil, err
+	}
 	env := func(name, def string) string {
+		if v, ok := file[name]; ok {
+			delete(file, name) // known setting
+			def = v
+		}
 		if v, ok := os.LookupEnv("CLAVIS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
 			return v
 		}
 		return def
 	}
+	fs.String("config", "", "JSON config file: an object of flag names to values, e.g. {\"listen\": \"0.0.0.0:8080\"}; flags and CLAVIS_* variables override it")
 	fs.StringVar(&c.listen, "listen", env("listen", "127.0.0.1:8080"), "address to listen on (host:port; port 0 picks a free port)")
 	fs.StringVar(&c.dataDir, "data-dir", env("data-dir", "./clavis-data"), "directory for the embedded database and the root key file")
 	fs.StringVar(&c.database, "database", env("database", ""), "database: sqlite:<file> (default sqlite:<data-dir>/clavis.db) or postgres://user@host:port/db?sslmode=disable")
@@ -94,10 +104,12 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
+	for name := range file {
+		return nil, fmt.Errorf("config file: unknown setting %q", name)
+	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	var err error
 	if c.leeway, err = time.ParseDuration(leeway); err != nil || c.leeway < 0 || c.leeway > time.Minute {
 		return nil, fmt.Errorf("--jwt-leeway must be a duration between 0s and 60s")
 	}
@@ -244,6 +256,45 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	return nil
+}
+
+// loadConfigFile reads the --config file (or CLAVIS_CONFIG) named in args: a JSON object whose keys are
+// flag names and whose values are strings, numbers or booleans. Secrets do not belong in it (key contents
+// are files named by --root-key).
+func loadConfigFile(args []string) (map[string]string, error) {
+	path := os.Getenv("CLAVIS_CONFIG")
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			path = v
+		} else if v, ok := strings.CutPrefix(a, "-config="); ok {
+			path = v
+		} else if (a == "--config" || a == "-config") && i+1 < len(args) {
+			path = args[i+1]
+		}
+	}
+	if path == "" {
+		return map[string]string{}, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("config file %s: want a JSON object of flag names to values: %v", path, err)
+	}
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch x := v.(type) {
+		case string:
+			out[k] = x
+		case bool, float64:
+			out[k] = fmt.Sprint(x)
+		default:
+			return nil, fmt.Errorf("config file %s: %q must be a string, number or boolean", path, k)
+		}
+	}
+	return out, nil
 }
 
 // parseRule parses BURST:PER_SECOND.

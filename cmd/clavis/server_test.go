@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -61,5 +62,38 @@ func TestParsePrefixes(t *testing.T) {
 	}
 	if _, err := parsePrefixes("10.0.0.0/33"); err == nil {
 		t.Fatalf("a bad CIDR was accepted")
+	}
+}
+
+func TestServerConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := dir + "/clavis.json"
+	if err := os.WriteFile(cfg, []byte(`{"listen":"127.0.0.1:9000","data-dir":"/file/data","signup":"closed","jwt-leeway":"20s","dev":false}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CLAVIS_DATA_DIR", "/env/data")
+	c, err := parseServerFlags([]string{"--config", cfg, "--signup", "open"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct{ name, got, want string }{
+		{"file beats default", c.listen, "127.0.0.1:9000"},
+		{"environment beats file", c.dataDir, "/env/data"},
+		{"flag beats file", c.signup, "open"},
+	} {
+		if x.got != x.want {
+			t.Errorf("%s: got %q, want %q", x.name, x.got, x.want)
+		}
+	}
+	if c.leeway != 20*time.Second {
+		t.Errorf("leeway from the file = %v", c.leeway)
+	}
+	for _, bad := range []string{`{"no-such-flag":"x"}`, `["listen"]`, `{"listen":{"a":1}}`} {
+		if err := os.WriteFile(cfg, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := parseServerFlags([]string{"--config=" + cfg}, io.Discard); err == nil {
+			t.Errorf("config %s accepted", bad)
+		}
 	}
 }
