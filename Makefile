@@ -4,9 +4,6 @@ SHELL := bash
 # The conformance groups that have landed (../shared/conformance test-name prefixes).
 GROUPS ?= TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_|TestMFA_
 FUZZTIME ?= 30s
-# package:target pairs of every fuzz target
-FUZZ_TARGETS = policy:FuzzMatch policy:FuzzEvaluate policy:FuzzParseConditions policy:FuzzValidatePath \
-	policy:FuzzSplitVersionPath keyring:FuzzOpen token:FuzzVerify httpapi:FuzzDecode
 
 .PHONY: test unit conformance conformance-postgres crash fuzz bench build run
 
@@ -42,9 +39,7 @@ crash:
 
 # Runs every fuzz target for FUZZTIME (beyond the seed corpora that `go test` always runs).
 fuzz:
-	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
-	  echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
-	  go test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./internal/$$pkg/ || exit 1; done
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 # Runs the Go benchmarks once, briefly: they keep compiling and running; no timing is asserted.
 bench:
