@@ -31,6 +31,7 @@ type problem struct {
 	Title             string            `json:"title"`
 	Status            int               `json:"status"`
 	Detail            string            `json:"detail"`
+	Instance          string            `json:"instance,omitempty"` // the request id, for support
 	ApprovalRequestID string            `json:"approval_request_id,omitempty"`
 	Fields            map[string]string `json:"fields,omitempty"`
 }
@@ -69,6 +70,7 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 func writeProblem(w http.ResponseWriter, p problem) {
+	p.Instance = w.Header().Get("X-Request-Id")
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Del("Content-Length")
 	w.WriteHeader(p.Status)
