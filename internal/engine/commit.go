@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"clavis.dev/clavis"
@@ -27,6 +28,9 @@ type unit struct {
 	ctx  context.Context
 	fn   func(store.Tx) error
 	done chan error
+	// abandoned is set when the caller stopped waiting (audit timeout); a unit not yet started is then
+	// skipped, so a request answered 503 does not, say, consume a read of a limited secret later.
+	abandoned atomic.Bool
 }
 
 func newCommitter(st store.Store, maxBatch int) *committer {
@@ -66,6 +70,10 @@ func (c *committer) commit(batch []*unit) {
 	for _, u := range batch {
 		if err := u.ctx.Err(); err != nil {
 			u.done <- err
+			continue
+		}
+		if u.abandoned.Load() {
+			u.done <- errAuditTimeout
 			continue
 		}
 		live = append(live, u)
@@ -118,8 +126,10 @@ func (c *committer) do(u *unit, timeout time.Duration) error {
 	case err := <-u.done:
 		return err
 	case <-t.C:
+		u.abandoned.Store(true)
 		return errAuditTimeout
 	case <-u.ctx.Done():
+		u.abandoned.Store(true)
 		return u.ctx.Err()
 	}
 }
