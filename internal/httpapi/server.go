@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"path"
 	"strconv"
@@ -121,12 +120,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	h, p := s.mux.Handler(r)
+	_, p := s.mux.Handler(r)
 	if p == "" {
-		probe := httptest.NewRecorder()
-		h.ServeHTTP(probe, r)
-		if probe.Code == http.StatusMethodNotAllowed {
-			rec.Header().Set("Allow", probe.Header().Get("Allow"))
+		if allow := s.allowed(r); len(allow) > 0 {
+			rec.Header().Set("Allow", strings.Join(allow, ", "))
 			statusProblem(rec, http.StatusMethodNotAllowed, "Method not allowed")
 			return
 		}
@@ -163,6 +160,19 @@ func secretRoute(p string) bool {
 		}
 	}
 	return false
+}
+
+// allowed lists the methods some route serves at r's path (empty: the path is no route at all).
+func (s *server) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func newRequestID() string {
