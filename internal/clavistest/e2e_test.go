@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"errors"
 	"io"
 	"net/http"
@@ -405,5 +406,32 @@ func TestStoredCiphertextTamperAndMove(t *testing.T) {
 	}
 	if s, err := u.C.GetSecret(ctx, v.ID, "b"); err != nil || string(s.Value) != "value-of-b" {
 		t.Fatalf("untouched secret b: %v", err)
+	}
+}
+
+// TestRefusedAgentExchangesAreAudited: a known agent refused at key exchange (deactivated, wrong
+// agent_id) leaves an auth.failure event in its org; the refusal itself is the spec's 401.
+func TestRefusedAgentExchangesAreAudited(t *testing.T) {
+	env := clavistest.New(t)
+	u := env.Signup(t)
+	a := env.NewAgent(t, u, client.AgentInput{})
+	b := env.NewAgent(t, u, client.AgentInput{})
+	_, err := env.Client().AgentToken(ctx, a.Key, b.ID)
+	wantKind(t, err, clavis.KindUnauthorized, "agent_id of another agent")
+	if _, err := u.C.UpdateAgent(ctx, a.ID, map[string]any{"is_active": false}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.Client().AgentToken(ctx, a.Key, a.ID)
+	wantKind(t, err, clavis.KindUnauthorized, "deactivated agent")
+	evs, err := u.C.ListAuditEvents(ctx, client.AuditQuery{Action: "auth.failure", ResourceID: a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, e := range evs {
+		reasons = append(reasons, fmt.Sprint(e.Details["reason"]))
+	}
+	if strings.Join(reasons, ",") != "deactivated,agent_id_mismatch" {
+		t.Fatalf("auth.failure reasons for the agent, newest first = %v, want [deactivated agent_id_mismatch]", reasons)
 	}
 }

@@ -283,7 +283,8 @@ func (e *Engine) allowPatterns(tx store.Tx, agentID string, now time.Time) ([]st
 	return out, nil
 }
 
-// findAgentByKey resolves an ocv_ key to a live agent, or ErrBadCredential-like 401s.
+// findAgentByKey resolves an ocv_ key to a live agent, or a 401. For a deactivated or expired agent it
+// also returns the agent (with errAgentDeactivated / errAgentExpired), so that the refusal can be audited.
 func (e *Engine) findAgentByKey(tx store.Tx, raw string, now time.Time) (*clavis.Agent, error) {
 	if !token.WellFormedKey(raw, token.AgentKeyPrefix) {
 		return nil, clavis.ErrUnauthorized
@@ -299,13 +300,19 @@ func (e *Engine) findAgentByKey(tx store.Tx, raw string, now time.Time) (*clavis
 		return nil, clavis.ErrUnauthorized
 	}
 	if !a.Active {
-		return nil, clavis.E(clavis.KindUnauthorized, "Agent is deactivated")
+		return a, errAgentDeactivated
 	}
 	if a.ExpiresAt != nil && !now.Before(*a.ExpiresAt) {
-		return nil, clavis.E(clavis.KindUnauthorized, "Agent has expired")
+		return a, errAgentExpired
 	}
 	return a, nil
 }
+
+// Refusals of a known agent's key; findAgentByKey returns the agent with them so they can be audited.
+var (
+	errAgentDeactivated = clavis.E(clavis.KindUnauthorized, "Agent is deactivated")
+	errAgentExpired     = clavis.E(clavis.KindUnauthorized, "Agent has expired")
+)
 
 // findUserKey resolves a 1ck_ key to an active key and its enabled user.
 func (e *Engine) findUserKey(tx store.Tx, raw string, now time.Time) (*clavis.APIKey, *clavis.User, error) {
@@ -343,9 +350,15 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 	var patterns []string
 	// Look up and decide in a read snapshot; only the audit event (and an occasional last_active_at)
 	// goes through the group commit.
+	var refused error
 	err := e.read(ctx, func(tx store.Tx) error {
 		var err error
-		if a, err = e.findAgentByKey(tx, apiKey, now); err != nil {
+		a, err = e.findAgentByKey(tx, apiKey, now)
+		if err != nil {
+			if a != nil { // a known agent refused: audited below
+				refused = err
+				return nil
+			}
 			return err
 		}
 		if len(a.Scopes) == 0 {
@@ -357,15 +370,24 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 		return nil, err
 	}
 	actor := clavis.Principal{Type: clavis.PrincipalAgent, ID: a.ID, OrgID: a.OrgID}
-	if agentID != "" && agentID != a.ID {
+	reason := ""
+	switch {
+	case refused == errAgentDeactivated:
+		reason = "deactivated"
+	case refused == errAgentExpired:
+		reason = "expired"
+	case agentID != "" && agentID != a.ID:
+		reason, refused = "agent_id_mismatch", clavis.ErrUnauthorized
+	}
+	if refused != nil {
 		err := e.write(ctx, func(tx store.Tx) error {
 			return e.record(tx, event{org: a.OrgID, action: "auth.failure", resType: "agent", resID: a.ID, actor: actor,
-				ip: ipString(ip), details: map[string]any{"method": "agent_key", "reason": "agent_id_mismatch"}})
+				ip: ipString(ip), details: map[string]any{"method": "agent_key", "reason": reason}})
 		})
 		if err != nil {
 			return nil, err
 		}
-		return nil, clavis.ErrUnauthorized
+		return nil, refused
 	}
 	t, err := e.agentToken(a, patterns)
 	if err != nil {
