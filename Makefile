@@ -12,6 +12,8 @@ FUZZTIME ?= 30s
 test: unit conformance conformance-postgres
 
 unit:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
 	go test -race -count=1 ./...
 
