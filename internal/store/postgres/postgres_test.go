@@ -179,7 +179,7 @@ func TestMigrateConcurrent(t *testing.T) {
 	}
 	var want []int
 	for _, m := range ms {
-		want = append(want, m.version)
+		want = append(want, m.Version)
 	}
 	if !slices.Equal(versions, want) {
 		t.Errorf("schema_migrations versions = %v, want %v (each migration once)", versions, want)
