@@ -68,16 +68,15 @@ func (c *Client) DeletePolicy(ctx context.Context, vaultID, policyID string) err
 }
 
 // Explain evaluates how a request of a principal would be decided now, without making it
-// (GET /v1/vaults/{id}/policies/explain).
+// (GET /v1/vaults/{id}/policies/explain). With PrincipalType and PrincipalID empty it explains the
+// caller's own access (self-explain; PolicyID only for vault managers). Errors: KindInvalid,
+// KindForbidden (another principal and not a manager, or outside a scoped key's ceiling), KindNotFound.
 func (c *Client) Explain(ctx context.Context, vaultID string, q ExplainQuery) (Explain, error) {
-	v := url.Values{
-		"principal_type": {q.PrincipalType},
-		"principal_id":   {q.PrincipalID},
-		"path":           {q.Path},
-		"permission":     {q.Permission},
-	}
-	if q.IP != "" {
-		v.Set("ip", q.IP)
+	v := url.Values{"path": {q.Path}, "permission": {q.Permission}}
+	for k, s := range map[string]string{"principal_type": q.PrincipalType, "principal_id": q.PrincipalID, "ip": q.IP} {
+		if s != "" {
+			v.Set(k, s)
+		}
 	}
 	return call[Explain](ctx, c, http.MethodGet, vaultPath(vaultID, "/policies/explain"), v, nil)
 }

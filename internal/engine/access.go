@@ -153,3 +153,25 @@ func canManagePolicies(c *clavis.Caller, va *vaultAccess) bool {
 
 // reservedName reports a vault name reserved for system vaults.
 func reservedName(name string) bool { return strings.HasPrefix(name, "__") }
+
+// errScopedCredential answers a path-scoped credential used on a route its ceiling does not allow.
+var errScopedCredential = clavis.E(clavis.KindForbidden, "Scoped credentials cannot grant access")
+
+// scopedKey reports whether c is a personal API key with path scopes, or a token minted from one.
+func scopedKey(c *clavis.Caller) bool { return c.Type == clavis.PrincipalUser && len(c.Scopes) > 0 }
+
+// refuseScoped enforces the ceiling of spec §2.8: a scoped personal key may use only the secret routes
+// within its ceiling, the vault reads, explain, me and revoking its own token. Every other service method
+// that takes a Caller calls this first; for a scoped key it records access.denied on the object the
+// request names (resType/resID) and returns 403 "Scoped credentials cannot grant access". A test calls
+// every Service method with a scoped caller, so a new method without this call fails it.
+func (e *Engine) refuseScoped(ctx context.Context, c *clavis.Caller, resType, resID string) error {
+	if !scopedKey(c) {
+		return nil
+	}
+	ev := callerEvent(c, "access.denied", resType, resID, map[string]any{"reason": string(policy.ReasonOutsideScopes)})
+	if err := e.write(ctx, func(tx store.Tx) error { return e.record(tx, ev) }); err != nil {
+		return err
+	}
+	return errScopedCredential
+}

@@ -73,6 +73,9 @@ func identityKeys() (sshPub, ecdhPub, sshPriv, ecdhPriv string, err error) {
 
 // CreateAgent registers an agent and returns it with its key, shown once (spec §4.7).
 func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.AgentInput) (*clavis.AgentKey, error) {
+	if err := e.refuseScoped(ctx, c, "agent", ""); err != nil {
+		return nil, err
+	}
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
@@ -180,6 +183,9 @@ func (e *Engine) systemVaultKey(ctx context.Context, org string) (systemKey, err
 
 // ListAgents returns every agent of the caller's org (users only).
 func (e *Engine) ListAgents(ctx context.Context, c *clavis.Caller) ([]*clavis.Agent, error) {
+	if err := e.refuseScoped(ctx, c, "agent", ""); err != nil {
+		return nil, err
+	}
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
@@ -206,6 +212,9 @@ func orgAgent(tx store.Tx, c *clavis.Caller, id string) (*clavis.Agent, error) {
 
 // GetAgent returns an agent of the org to a user, or an agent its own record.
 func (e *Engine) GetAgent(ctx context.Context, c *clavis.Caller, id string) (*clavis.Agent, error) {
+	if err := e.refuseScoped(ctx, c, "agent", id); err != nil {
+		return nil, err
+	}
 	if c.Type == clavis.PrincipalAgent && c.ID != id {
 		return nil, clavis.ErrNotFound
 	}
@@ -220,6 +229,9 @@ func (e *Engine) GetAgent(ctx context.Context, c *clavis.Caller, id string) (*cl
 
 // AgentMe returns the calling agent's record.
 func (e *Engine) AgentMe(ctx context.Context, c *clavis.Caller) (*clavis.Agent, error) {
+	if err := e.refuseScoped(ctx, c, "agent", ""); err != nil {
+		return nil, err
+	}
 	if err := requireAgent(c); err != nil {
 		return nil, err
 	}
@@ -243,6 +255,9 @@ func manageAgent(tx store.Tx, c *clavis.Caller, id string) (*clavis.Agent, error
 
 // UpdateAgent applies a patch; deactivation revokes every token issued before it (spec §2.7).
 func (e *Engine) UpdateAgent(ctx context.Context, c *clavis.Caller, id string, p clavis.AgentPatch) (*clavis.Agent, error) {
+	if err := e.refuseScoped(ctx, c, "agent", id); err != nil {
+		return nil, err
+	}
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
@@ -301,6 +316,9 @@ func (e *Engine) UpdateAgent(ctx context.Context, c *clavis.Caller, id string, p
 
 // DeleteAgent removes an agent, its policies and its __agent-keys entries; audit events stay.
 func (e *Engine) DeleteAgent(ctx context.Context, c *clavis.Caller, id string) error {
+	if err := e.refuseScoped(ctx, c, "agent", id); err != nil {
+		return err
+	}
 	if err := requireUser(c); err != nil {
 		return err
 	}
@@ -328,6 +346,9 @@ func (e *Engine) DeleteAgent(ctx context.Context, c *clavis.Caller, id string) e
 
 // RotateAgentKey replaces the agent's key; the old key and every token issued before die at once.
 func (e *Engine) RotateAgentKey(ctx context.Context, c *clavis.Caller, id string) (*clavis.AgentKey, error) {
+	if err := e.refuseScoped(ctx, c, "agent", id); err != nil {
+		return nil, err
+	}
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}

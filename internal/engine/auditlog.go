@@ -16,6 +16,9 @@ func orgAdmin(c *clavis.Caller) bool {
 // ListAudit returns events newest first: the whole org for owners and admins, the caller's own
 // events for everyone else (spec §4.10).
 func (e *Engine) ListAudit(ctx context.Context, c *clavis.Caller, q clavis.AuditQuery) ([]*clavis.AuditEvent, error) {
+	if err := e.refuseScoped(ctx, c, "audit", ""); err != nil {
+		return nil, err
+	}
 	f := store.AuditFilter{OrgID: c.OrgID, ActorID: q.ActorID, ResourceID: q.ResourceID, Action: q.Action,
 		VaultID: q.VaultID, From: q.From, To: q.To, Limit: q.Limit, Offset: q.Offset}
 	if !orgAdmin(c) {
@@ -35,6 +38,9 @@ func (e *Engine) ListAudit(ctx context.Context, c *clavis.Caller, q clavis.Audit
 
 // VerifyAudit walks the caller's org chain from its first event (owners and admins only).
 func (e *Engine) VerifyAudit(ctx context.Context, c *clavis.Caller, from, to *time.Time, limit int) (*clavis.AuditVerification, error) {
+	if err := e.refuseScoped(ctx, c, "audit", ""); err != nil {
+		return nil, err
+	}
 	if !orgAdmin(c) {
 		return nil, clavis.E(clavis.KindForbidden, "Only organisation owners and admins may verify the audit log")
 	}

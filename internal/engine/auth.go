@@ -599,6 +599,9 @@ func (e *Engine) Me(ctx context.Context, c *clavis.Caller) (*clavis.User, error)
 
 // UpdateMe changes the caller's display name or marketing preference.
 func (e *Engine) UpdateMe(ctx context.Context, c *clavis.Caller, p clavis.ProfilePatch) (*clavis.User, error) {
+	if err := e.refuseScoped(ctx, c, "user", c.ID); err != nil {
+		return nil, err
+	}
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
@@ -626,6 +629,9 @@ func (e *Engine) UpdateMe(ctx context.Context, c *clavis.Caller, p clavis.Profil
 
 // ChangePassword replaces the caller's password and revokes every token issued before.
 func (e *Engine) ChangePassword(ctx context.Context, c *clavis.Caller, current, next string) error {
+	if err := e.refuseScoped(ctx, c, "user", c.ID); err != nil {
+		return err
+	}
 	if err := requireUser(c); err != nil {
 		return err
 	}
@@ -669,6 +675,9 @@ func (e *Engine) ChangePassword(ctx context.Context, c *clavis.Caller, current, 
 
 // CreateAPIKey issues a personal API key; the raw key is returned once.
 func (e *Engine) CreateAPIKey(ctx context.Context, c *clavis.Caller, in clavis.APIKeyInput) (*clavis.APIKey, clavis.Sensitive, error) {
+	if err := e.refuseScoped(ctx, c, "api_key", ""); err != nil {
+		return nil, "", err
+	}
 	if err := requireUser(c); err != nil {
 		return nil, "", err
 	}
@@ -705,6 +714,9 @@ func (e *Engine) CreateAPIKey(ctx context.Context, c *clavis.Caller, in clavis.A
 
 // ListAPIKeys returns the caller's keys, revoked ones included.
 func (e *Engine) ListAPIKeys(ctx context.Context, c *clavis.Caller) ([]*clavis.APIKey, error) {
+	if err := e.refuseScoped(ctx, c, "api_key", ""); err != nil {
+		return nil, err
+	}
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
@@ -719,6 +731,9 @@ func (e *Engine) ListAPIKeys(ctx context.Context, c *clavis.Caller) ([]*clavis.A
 
 // RevokeAPIKey deactivates one of the caller's keys (idempotent); another user's key is 404.
 func (e *Engine) RevokeAPIKey(ctx context.Context, c *clavis.Caller, id string) error {
+	if err := e.refuseScoped(ctx, c, "api_key", id); err != nil {
+		return err
+	}
 	if err := requireUser(c); err != nil {
 		return err
 	}

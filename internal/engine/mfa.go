@@ -104,6 +104,9 @@ func getMFA(tx store.Tx, userID string) (*clavis.MFA, error) {
 
 // MFAStatus reports whether the caller has MFA enabled.
 func (e *Engine) MFAStatus(ctx context.Context, c *clavis.Caller) (bool, error) {
+	if err := e.refuseScoped(ctx, c, "user", c.ID); err != nil {
+		return false, err
+	}
 	u, err := e.Me(ctx, c)
 	if err != nil {
 		return false, err
@@ -113,6 +116,9 @@ func (e *Engine) MFAStatus(ctx context.Context, c *clavis.Caller) (bool, error) 
 
 // MFASetup starts (or restarts) TOTP setup: a new pending key, wrapped by the root key.
 func (e *Engine) MFASetup(ctx context.Context, c *clavis.Caller) (string, clavis.Sensitive, error) {
+	if err := e.refuseScoped(ctx, c, "user", c.ID); err != nil {
+		return "", "", err
+	}
 	if err := requireUser(c); err != nil {
 		return "", "", err
 	}
@@ -152,6 +158,9 @@ func (e *Engine) MFASetup(ctx context.Context, c *clavis.Caller) (string, clavis
 // MFAVerifySetup enables MFA once the caller proves the pending key with a code; it returns the
 // recovery codes, shown once.
 func (e *Engine) MFAVerifySetup(ctx context.Context, c *clavis.Caller, code string) ([]clavis.Sensitive, error) {
+	if err := e.refuseScoped(ctx, c, "user", c.ID); err != nil {
+		return nil, err
+	}
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
@@ -271,6 +280,9 @@ func (e *Engine) MFAVerify(ctx context.Context, mfaToken, code string, ip netip.
 
 // MFADisable turns MFA off after a proof: a current code (TOTP or recovery) or the account password.
 func (e *Engine) MFADisable(ctx context.Context, c *clavis.Caller, code, password string) error {
+	if err := e.refuseScoped(ctx, c, "user", c.ID); err != nil {
+		return err
+	}
 	if err := requireUser(c); err != nil {
 		return err
 	}

@@ -84,6 +84,9 @@ func (e *Engine) managedVault(tx store.Tx, c *clavis.Caller, vaultID string, now
 
 // CreatePolicy adds a policy to a vault (spec §4.9).
 func (e *Engine) CreatePolicy(ctx context.Context, c *clavis.Caller, vaultID string, in clavis.PolicyInput) (*clavis.Policy, error) {
+	if err := e.refuseScoped(ctx, c, "policy", ""); err != nil {
+		return nil, err
+	}
 	now := clavis.Now()
 	if in.Effect == "" {
 		in.Effect = clavis.EffectAllow
@@ -122,6 +125,9 @@ func (e *Engine) CreatePolicy(ctx context.Context, c *clavis.Caller, vaultID str
 
 // ListPolicies returns a vault's policies, oldest first, to its managers.
 func (e *Engine) ListPolicies(ctx context.Context, c *clavis.Caller, vaultID string) ([]*clavis.Policy, error) {
+	if err := e.refuseScoped(ctx, c, "policy", ""); err != nil {
+		return nil, err
+	}
 	out := []*clavis.Policy{}
 	err := e.read(ctx, func(tx store.Tx) error {
 		if _, err := e.managedVault(tx, c, vaultID, clavis.Now()); err != nil {
@@ -148,6 +154,9 @@ func vaultPolicy(tx store.Tx, vaultID, id string) (*clavis.Policy, error) {
 
 // UpdatePolicy applies a partial update; the pattern and principal are immutable (spec §4.9).
 func (e *Engine) UpdatePolicy(ctx context.Context, c *clavis.Caller, vaultID, policyID string, in clavis.PolicyPatch) (*clavis.Policy, error) {
+	if err := e.refuseScoped(ctx, c, "policy", policyID); err != nil {
+		return nil, err
+	}
 	now := clavis.Now()
 	var p *clavis.Policy
 	err := e.write(ctx, func(tx store.Tx) error {
@@ -206,6 +215,9 @@ func (e *Engine) UpdatePolicy(ctx context.Context, c *clavis.Caller, vaultID, po
 
 // DeletePolicy removes a policy of the vault.
 func (e *Engine) DeletePolicy(ctx context.Context, c *clavis.Caller, vaultID, policyID string) error {
+	if err := e.refuseScoped(ctx, c, "policy", policyID); err != nil {
+		return err
+	}
 	return e.write(ctx, func(tx store.Tx) error {
 		if _, err := e.managedVault(tx, c, vaultID, clavis.Now()); err != nil {
 			return err
@@ -220,13 +232,20 @@ func (e *Engine) DeletePolicy(ctx context.Context, c *clavis.Caller, vaultID, po
 	})
 }
 
-// Explain evaluates how a request of the named principal would be decided now (spec §4.9).
+// Explain evaluates how a request of a principal would be decided now (spec §4.9). Self-explain: with
+// PrincipalType and PrincipalID empty, or naming the caller, any caller that can see the vault explains
+// its own access exactly as its requests are decided (its live scopes and binding included); PolicyID is
+// then set only for managers. Explaining another principal needs a manager. A scoped personal key explains
+// only paths within its ceiling (§2.8).
 func (e *Engine) Explain(ctx context.Context, c *clavis.Caller, vaultID string, q clavis.ExplainQuery) (*clavis.Explanation, error) {
-	if q.PrincipalType != clavis.PrincipalUser && q.PrincipalType != clavis.PrincipalAgent {
-		return nil, clavis.Invalid("principal_type", "principal_type must be user or agent")
-	}
-	if q.PrincipalID == "" {
-		return nil, clavis.Invalid("principal_id", "principal_id is required")
+	self := (q.PrincipalType == "" && q.PrincipalID == "") || (q.PrincipalType == c.Type && q.PrincipalID == c.ID)
+	if !self {
+		if q.PrincipalType != clavis.PrincipalUser && q.PrincipalType != clavis.PrincipalAgent {
+			return nil, clavis.Invalid("principal_type", "principal_type must be user or agent")
+		}
+		if q.PrincipalID == "" {
+			return nil, clavis.Invalid("principal_id", "principal_id is required")
+		}
 	}
 	if err := policy.ValidatePath(q.Path); err != nil {
 		return nil, err
@@ -234,54 +253,74 @@ func (e *Engine) Explain(ctx context.Context, c *clavis.Caller, vaultID string, 
 	if !slices.Contains(clavis.Permissions, q.Permission) {
 		return nil, clavis.Invalid("permission", "permission must be read, write, delete, rotate or share")
 	}
+	if scopedKey(c) && !policy.InScopes(c.Scopes, q.Path) {
+		return nil, e.deny(ctx, c, vaultID, q.Path, q.Permission, policy.Decision{Reason: policy.ReasonOutsideScopes})
+	}
 	if !q.IP.IsValid() {
 		q.IP = c.IP
 	}
 	now := clavis.Now()
 	var out *clavis.Explanation
 	err := e.read(ctx, func(tx store.Tx) error {
-		va, err := e.managedVault(tx, c, vaultID, now)
+		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {
 			return err
 		}
-		subject := &clavis.Caller{Principal: clavis.Principal{Type: q.PrincipalType, ID: q.PrincipalID, OrgID: c.OrgID}, IP: q.IP.Unmap()}
-		inactive := false
-		switch q.PrincipalType {
-		case clavis.PrincipalAgent:
-			a, err := orgAgent(tx, c, q.PrincipalID)
-			if err != nil {
-				return err
+		manager := canManagePolicies(c, va)
+		if self {
+			subject := *c
+			subject.IP = q.IP.Unmap()
+			d := va.decide(&subject, q.Path, q.Permission, now)
+			out = &clavis.Explanation{Allowed: d.Allowed, Reason: string(d.Reason)}
+			if manager {
+				out.PolicyID = d.PolicyID
 			}
-			agentCaller(subject, a)
-			inactive = !a.Active || (a.ExpiresAt != nil && !now.Before(*a.ExpiresAt))
-		case clavis.PrincipalUser:
-			u, err := tx.GetUser(q.PrincipalID)
-			if clavis.IsKind(err, clavis.KindNotFound) || (err == nil && u.OrgID != c.OrgID) {
-				return clavis.ErrNotFound
-			}
-			if err != nil {
-				return err
-			}
-			userCaller(subject, u, nil)
-			inactive = u.Disabled
-		}
-		switch {
-		case inactive:
-			out = &clavis.Explanation{Reason: "principal_inactive"}
-			return nil
-		case subject.Type == clavis.PrincipalAgent && len(subject.VaultIDs) > 0 && !va.vault.System && !slices.Contains(subject.VaultIDs, vaultID):
-			out = &clavis.Explanation{Reason: "vault_not_bound"}
 			return nil
 		}
-		sva, err := e.openVault(tx, subject, vaultID, now)
-		if clavis.IsKind(err, clavis.KindNotFound) {
-			sva = &vaultAccess{vault: va.vault} // not visible: no owner bypass and no policies
-		} else if err != nil {
-			return err
+		if !manager {
+			return clavis.ErrForbidden
 		}
-		d := sva.decide(subject, q.Path, q.Permission, now)
-		out = &clavis.Explanation{Allowed: d.Allowed, Reason: string(d.Reason), PolicyID: d.PolicyID}
-		return nil
+		out, err = e.explainOther(tx, c, va, q, now)
+		return err
 	})
 	return out, err
+}
+
+// explainOther decides q for another principal of the caller's org, as seen by a manager of va.
+func (e *Engine) explainOther(tx store.Tx, c *clavis.Caller, va *vaultAccess, q clavis.ExplainQuery, now time.Time) (*clavis.Explanation, error) {
+	subject := &clavis.Caller{Principal: clavis.Principal{Type: q.PrincipalType, ID: q.PrincipalID, OrgID: c.OrgID}, IP: q.IP.Unmap()}
+	inactive := false
+	switch q.PrincipalType {
+	case clavis.PrincipalAgent:
+		a, err := orgAgent(tx, c, q.PrincipalID)
+		if err != nil {
+			return nil, err
+		}
+		agentCaller(subject, a)
+		inactive = !a.Active || (a.ExpiresAt != nil && !now.Before(*a.ExpiresAt))
+	case clavis.PrincipalUser:
+		u, err := tx.GetUser(q.PrincipalID)
+		if clavis.IsKind(err, clavis.KindNotFound) || (err == nil && u.OrgID != c.OrgID) {
+			return nil, clavis.ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		userCaller(subject, u, nil)
+		inactive = u.Disabled
+	}
+	switch {
+	case inactive:
+		return &clavis.Explanation{Reason: "principal_inactive"}, nil
+	case subject.Type == clavis.PrincipalAgent && len(subject.VaultIDs) > 0 && !va.vault.System && !slices.Contains(subject.VaultIDs, va.vault.ID):
+		return &clavis.Explanation{Reason: "vault_not_bound"}, nil
+	}
+	sva, err := e.openVault(tx, subject, va.vault.ID, now)
+	if clavis.IsKind(err, clavis.KindNotFound) {
+		sva = &vaultAccess{vault: va.vault} // not visible: no owner bypass and no policies
+	} else if err != nil {
+		return nil, err
+	}
+	d := sva.decide(subject, q.Path, q.Permission, now)
+	return &clavis.Explanation{Allowed: d.Allowed, Reason: string(d.Reason), PolicyID: d.PolicyID}, nil
 }

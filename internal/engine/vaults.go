@@ -10,6 +10,9 @@ import (
 
 // CreateVault creates a vault with a fresh vault key (spec §4.4).
 func (e *Engine) CreateVault(ctx context.Context, c *clavis.Caller, in clavis.VaultInput) (*clavis.Vault, error) {
+	if err := e.refuseScoped(ctx, c, "vault", ""); err != nil {
+		return nil, err
+	}
 	if err := checkLen("name", in.Name, 1, 255); err != nil {
 		return nil, err
 	}
@@ -99,6 +102,9 @@ func (e *Engine) GetVault(ctx context.Context, c *clavis.Caller, id string) (*cl
 
 // DeleteVault destroys a vault, its key and everything in it; only its owner may (spec §4.4).
 func (e *Engine) DeleteVault(ctx context.Context, c *clavis.Caller, id string) error {
+	if err := e.refuseScoped(ctx, c, "vault", id); err != nil {
+		return err
+	}
 	var org string
 	err := e.write(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, id, clavis.Now())

@@ -68,7 +68,7 @@ type Decision struct {
 //
 // Evaluate is pure: the same Input always gives the same Decision. It does not allocate.
 func Evaluate(in Input) Decision {
-	if !inScopes(in.Scopes, in.Path) {
+	if !InScopes(in.Scopes, in.Path) {
 		return Decision{Reason: ReasonOutsideScopes}
 	}
 	if in.Owner {
@@ -118,9 +118,9 @@ func applies(r *Rule, in *Input) bool {
 // isDeny fails closed: only the allow effect (or its default, "") allows.
 func isDeny(e clavis.Effect) bool { return e != "" && e != clavis.EffectAllow }
 
-// inScopes reports whether path is under the ceiling: true when scopes has no path scope, else when one
+// InScopes reports whether path is under the ceiling: true when scopes has no path scope, else when one
 // path scope matches.
-func inScopes(scopes []string, path string) bool {
+func InScopes(scopes []string, path string) bool {
 	ceiling := false
 	for _, s := range scopes {
 		if IsLabel(s) {
