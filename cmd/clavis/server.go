@@ -80,7 +80,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 		name, help string
 		dst        *ratelimit.Rule
 	}{
-		{"rate-limit-auth", "bucket per client IP and route on login, signup and key exchanges, BURST:PER_SECOND (default 30:10)", &c.authLimit},
+		{"rate-limit-auth", "bucket per client IP and route on login, signup, key exchanges and password checks, BURST:PER_SECOND (default 30:10)", &c.authLimit},
 		{"rate-limit-principal", "bucket per principal on every authenticated request, BURST:PER_SECOND (default 200:100)", &c.principalLimit},
 	} {
 		dst := l.dst

@@ -33,7 +33,7 @@ type Options struct {
 
 // RateLimits shapes the token buckets of spec §6.2.
 type RateLimits struct {
-	PublicAuth ratelimit.Rule // per client IP and route on the public credential routes (default 30, 10/s)
+	PublicAuth ratelimit.Rule // per client IP and route on the credential routes (default 30, 10/s)
 	Principal  ratelimit.Rule // per principal on every authenticated request (default 200, 100/s)
 	// IPv6Prefix is the IPv6 network length that counts as one client IP (default 64, see ratelimit.IPKey).
 	IPv6Prefix int
@@ -45,10 +45,13 @@ func DefaultRateLimits() *RateLimits {
 		IPv6Prefix: ratelimit.DefaultIPv6Prefix}
 }
 
-// ipLimited lists the public routes limited per client IP and route (spec §6.2).
+// ipLimited lists the routes limited per client IP and route (spec §6.2): the public credential routes,
+// and the authenticated ones that check the account password (with the login bucket, so that a stolen
+// token or key does not buy unlimited guesses).
 var ipLimited = map[string]bool{
 	"POST /v1/auth/signup": true, "POST /v1/auth/token": true, "POST /v1/auth/agent-token": true,
 	"POST /v1/auth/api-key-token": true, "POST /v1/auth/refresh": true, "POST /v1/auth/mfa/verify": true,
+	"POST /v1/auth/change-password": true, "DELETE /v1/auth/mfa": true,
 }
 
 // handler serves one route. c is nil on public routes.
