@@ -37,6 +37,7 @@ type serverConfig struct {
 	listen, dataDir, database, rootKey, signup, publicURL, rateLimits, logLevel, trustedProxies, auditSink string
 	pprofListen, previousRootKey                                                                           string
 	leeway                                                                                                 time.Duration
+	ipv6Prefix                                                                                             int
 	authLimit, principalLimit                                                                              ratelimit.Rule
 	dev                                                                                                    bool
 }
@@ -79,7 +80,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 		name, help string
 		dst        *ratelimit.Rule
 	}{
-		{"rate-limit-auth", "bucket per client IP and route on login, signup and key exchanges, BURST:PER_SECOND (default 30:10)", &c.authLimit},
+		{"rate-limit-auth", "bucket per client IP and route on login, signup, key exchanges and password checks, BURST:PER_SECOND (default 30:10)", &c.authLimit},
 		{"rate-limit-principal", "bucket per principal on every authenticated request, BURST:PER_SECOND (default 200:100)", &c.principalLimit},
 	} {
 		dst := l.dst
@@ -97,6 +98,14 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 		}
 		fs.Func(l.name, l.help, set)
 	}
+	c.ipv6Prefix = ratelimit.DefaultIPv6Prefix
+	if v := env("rate-limit-ipv6-prefix", ""); v != "" {
+		if err := parseIPv6Prefix(v, &c.ipv6Prefix); err != nil {
+			return nil, fmt.Errorf("CLAVIS_RATE_LIMIT_IPV6_PREFIX: %v", err)
+		}
+	}
+	fs.Func("rate-limit-ipv6-prefix", "IPv6 network length (1–128) that counts as one client IP in per-IP rate limits (default 64); IPv4 and IPv4-mapped addresses count singly",
+		func(s string) error { return parseIPv6Prefix(s, &c.ipv6Prefix) })
 	leeway := env("jwt-leeway", "5s")
 	fs.Func("jwt-leeway", "clock skew tolerated on token expiry, 0s–60s (default 5s)", func(s string) error { leeway = s; return nil })
 	devDefault := env("dev", "false") == "true"
@@ -214,7 +223,7 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer eng.Close()
 	opts := httpapi.Options{Version: version, PublicURL: cfg.publicURL, TrustedProxies: proxies, Logger: log}
 	if cfg.rateLimits == "on" {
-		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit}
+		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit, IPv6Prefix: cfg.ipv6Prefix}
 	}
 	api := httpapi.New(eng, opts)
 	srv := &http.Server{
@@ -306,6 +315,16 @@ func parseRule(s string) (ratelimit.Rule, error) {
 		return ratelimit.Rule{}, fmt.Errorf("want BURST:PER_SECOND with positive numbers, got %q", s)
 	}
 	return ratelimit.Rule{Burst: burst, Rate: rate}, nil
+}
+
+// parseIPv6Prefix parses a prefix length of 1 to 128 into dst.
+func parseIPv6Prefix(s string, dst *int) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 128 {
+		return fmt.Errorf("want an IPv6 prefix length from 1 to 128, got %q", s)
+	}
+	*dst = n
+	return nil
 }
 
 func parsePrefixes(s string) ([]netip.Prefix, error) {

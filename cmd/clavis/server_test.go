@@ -13,6 +13,7 @@ func TestServerFlags(t *testing.T) {
 	t.Setenv("CLAVIS_DATA_DIR", "/env/data")
 	t.Setenv("CLAVIS_LISTEN", "127.0.0.1:9999")
 	t.Setenv("CLAVIS_RATE_LIMIT_AUTH", "5:1")
+	t.Setenv("CLAVIS_RATE_LIMIT_IPV6_PREFIX", "56")
 	c, err := parseServerFlags([]string{"--listen", "127.0.0.1:7000", "--dev", "--jwt-leeway", "10s"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +36,9 @@ func TestServerFlags(t *testing.T) {
 	if c.authLimit != (ratelimit.Rule{Burst: 5, Rate: 1}) || c.principalLimit != (ratelimit.Rule{Burst: 200, Rate: 100}) {
 		t.Errorf("rate limits = %+v %+v", c.authLimit, c.principalLimit)
 	}
+	if c.ipv6Prefix != 56 {
+		t.Errorf("IPv6 prefix = %d, want 56 from the environment", c.ipv6Prefix)
+	}
 }
 
 func TestServerFlagsDefaultsAndErrors(t *testing.T) {
@@ -42,12 +46,13 @@ func TestServerFlagsDefaultsAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.signup != "first-user" || c.listen != "127.0.0.1:8080" || c.leeway != 5*time.Second {
+	if c.signup != "first-user" || c.listen != "127.0.0.1:8080" || c.leeway != 5*time.Second || c.ipv6Prefix != 64 {
 		t.Errorf("defaults: %+v", c)
 	}
 	for _, args := range [][]string{
 		{"--signup", "sometimes"}, {"--rate-limits", "maybe"}, {"--jwt-leeway", "2m"}, {"--jwt-leeway", "-1s"},
 		{"--rate-limit-auth", "0:1"}, {"--rate-limit-principal", "x"}, {"--no-such-flag"}, {"stray"},
+		{"--rate-limit-ipv6-prefix", "0"}, {"--rate-limit-ipv6-prefix", "129"}, {"--rate-limit-ipv6-prefix", "/64"},
 	} {
 		if _, err := parseServerFlags(args, io.Discard); err == nil {
 			t.Errorf("parseServerFlags(%q) accepted", args)

@@ -146,9 +146,34 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 	if err != nil {
 		return nil, err
 	}
+	err = e.checkPassword(ctx, u, password, ip, clavis.ErrBadCredential, func(tx store.Tx, u *clavis.User) error {
+		if u.TOTPEnabled {
+			return nil // the login succeeds only at /v1/auth/mfa/verify
+		}
+		return e.record(tx, event{org: u.OrgID, action: "auth.success", resType: "user", resID: u.ID,
+			actor: clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}, ip: ipString(ip),
+			details: map[string]any{"method": "password"}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if u.TOTPEnabled {
+		return e.mfaChallenge(u)
+	}
+	return e.userToken(u, nil)
+}
+
+// checkPassword checks u's password under the login lockout (spec §6.3); every password check (login,
+// change-password, MFA disable) goes through it. A wrong password counts toward the lock and is audited
+// (auth.failure, and auth.lockout when it locks); a disabled or locked account is refused whatever the
+// password, after the same work, and audited. All of these return wrong, the caller's wrong-password
+// answer, so that they cannot be told apart. A right password resets the counter, and onSuccess (if not
+// nil) runs in the same transaction with the fresh user row.
+func (e *Engine) checkPassword(ctx context.Context, u *clavis.User, password string, ip netip.Addr, wrong error,
+	onSuccess func(tx store.Tx, u *clavis.User) error) error {
 	ok, err := e.hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil {
-		return nil, e.classify(err)
+		return e.classify(err)
 	}
 	now := clavis.Now()
 	actor := clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}
@@ -156,7 +181,7 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 		return e.record(tx, event{org: u.OrgID, action: "auth.failure", resType: "user", resID: u.ID, actor: actor,
 			ip: ipString(ip), details: map[string]any{"method": "password", "reason": reason}})
 	}
-	err = e.write(ctx, func(tx store.Tx) error {
+	return e.write(ctx, func(tx store.Tx) error {
 		u, err := tx.GetUser(u.ID) // fresh state inside the transaction
 		if err != nil {
 			return err
@@ -164,9 +189,9 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 		locked := u.LockedUntil != nil && now.Before(*u.LockedUntil)
 		switch {
 		case u.Disabled:
-			return keepAfter(fail(tx, u, "disabled"), clavis.ErrBadCredential)
+			return keepAfter(fail(tx, u, "disabled"), wrong)
 		case locked:
-			return keepAfter(fail(tx, u, "locked"), clavis.ErrBadCredential)
+			return keepAfter(fail(tx, u, "locked"), wrong)
 		case !ok:
 			if u.LockedUntil != nil { // an expired lock resets the counter
 				u.LockedUntil, u.FailedLogins = nil, 0
@@ -186,7 +211,7 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 			if err := tx.UpdateUser(u); err != nil {
 				return err
 			}
-			return keep(clavis.ErrBadCredential)
+			return keep(wrong)
 		}
 		if u.FailedLogins != 0 || u.LockedUntil != nil {
 			u.FailedLogins, u.LockedUntil = 0, nil
@@ -194,19 +219,11 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 				return err
 			}
 		}
-		if u.TOTPEnabled {
-			return nil // the login succeeds only at /v1/auth/mfa/verify
+		if onSuccess == nil {
+			return nil
 		}
-		return e.record(tx, event{org: u.OrgID, action: "auth.success", resType: "user", resID: u.ID, actor: actor,
-			ip: ipString(ip), details: map[string]any{"method": "password"}})
+		return onSuccess(tx, u)
 	})
-	if err != nil {
-		return nil, err
-	}
-	if u.TOTPEnabled {
-		return e.mfaChallenge(u)
-	}
-	return e.userToken(u, nil)
 }
 
 // keepAfter returns err if it is non-nil, else keep(result).
@@ -627,7 +644,12 @@ func (e *Engine) UpdateMe(ctx context.Context, c *clavis.Caller, p clavis.Profil
 	return u, err
 }
 
-// ChangePassword replaces the caller's password and revokes every token issued before.
+// errWrongCurrentPassword answers a change of password whose current password is wrong, or whose account
+// is locked (spec §6.3: a lock answers like a wrong password).
+var errWrongCurrentPassword = clavis.E(clavis.KindForbidden, "Current password is incorrect")
+
+// ChangePassword replaces the caller's password and revokes every token issued before. The current
+// password is checked under the login lockout.
 func (e *Engine) ChangePassword(ctx context.Context, c *clavis.Caller, current, next string) error {
 	if err := e.refuseScoped(ctx, c, "user", c.ID); err != nil {
 		return err
@@ -648,12 +670,8 @@ func (e *Engine) ChangePassword(ctx context.Context, c *clavis.Caller, current, 
 	if err != nil {
 		return err
 	}
-	ok, err := e.hasher.Verify(ctx, u.PasswordHash, current)
-	if err != nil {
-		return e.classify(err)
-	}
-	if !ok {
-		return clavis.E(clavis.KindForbidden, "Current password is incorrect")
+	if err := e.checkPassword(ctx, u, current, c.IP, errWrongCurrentPassword, nil); err != nil {
+		return err
 	}
 	hash, err := e.hasher.Hash(ctx, next)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/audit"
 	"clavis.dev/clavis/internal/keyring"
+	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/token"
 )
@@ -115,6 +116,7 @@ type Engine struct {
 	commits        *committer
 	verified       *tokenCache
 	mfaWrong       mfaFailures
+	mfaCodeChecks  *ratelimit.Limiter // codes given to MFA disable, per user
 
 	stopHousekeeping, housekeepingDone chan struct{}
 	healthy                            atomic.Bool // false after a failed commit, until one succeeds
@@ -160,6 +162,7 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	go e.housekeeping(cfg.KeyRefresh)
 	e.verified = newTokenCache(10_000, cfg.Leeway)
 	e.mfaWrong.n = map[string]int{}
+	e.mfaCodeChecks = ratelimit.New(mfaCodeRule, 0, nil)
 	return e, nil
 }
 

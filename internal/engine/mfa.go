@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/token"
 )
@@ -23,9 +24,14 @@ const (
 	recoveryCodes    = 8
 )
 
+// mfaCodeRule limits the codes a user may give to MFA disable (a challenge token bounds those of a
+// login): a 6-digit TOTP code must not be guessable by whoever holds a token or personal key.
+var mfaCodeRule = ratelimit.Rule{Burst: mfaMaxWrongCodes, Rate: 1.0 / 60}
+
 var (
-	errMFAWrongCode = clavis.E(clavis.KindUnauthorized, "Invalid or expired MFA code or token")
-	errMFANotOn     = clavis.E(clavis.KindConflict, "MFA is not enabled")
+	errMFAWrongCode  = clavis.E(clavis.KindUnauthorized, "Invalid or expired MFA code or token")
+	errMFANotOn      = clavis.E(clavis.KindConflict, "MFA is not enabled")
+	errMFAWrongProof = clavis.E(clavis.KindForbidden, "Wrong password or code")
 )
 
 // mfaFailures counts wrong codes per challenge token (spec §4.13: a challenge dies after 5); at the
@@ -278,7 +284,9 @@ func (e *Engine) MFAVerify(ctx context.Context, mfaToken, code string, ip netip.
 	return e.userToken(u, nil)
 }
 
-// MFADisable turns MFA off after a proof: a current code (TOTP or recovery) or the account password.
+// MFADisable turns MFA off after a proof: a current code (TOTP or recovery) or the account password. The
+// password is checked under the login lockout; codes are limited per user (mfaCodeChecks) and wrong ones
+// audited, but do not count toward the lockout (spec §6.3).
 func (e *Engine) MFADisable(ctx context.Context, c *clavis.Caller, code, password string) error {
 	if err := e.refuseScoped(ctx, c, "user", c.ID); err != nil {
 		return err
@@ -297,13 +305,12 @@ func (e *Engine) MFADisable(ctx context.Context, c *clavis.Caller, code, passwor
 		return errMFANotOn
 	}
 	if code == "" {
-		ok, err := e.hasher.Verify(ctx, u.PasswordHash, password)
-		if err != nil {
-			return e.classify(err)
+		if err := e.checkPassword(ctx, u, password, c.IP, errMFAWrongProof, nil); err != nil {
+			return err
 		}
-		if !ok {
-			return clavis.E(clavis.KindForbidden, "Wrong password or code")
-		}
+	} else if ok, wait := e.mfaCodeChecks.Allow(c.ID); !ok {
+		return &clavis.Error{Kind: clavis.KindRateLimited, Message: "Too many MFA codes; retry later",
+			RetryAfter: ratelimit.RetryAfterSeconds(wait)}
 	}
 	return e.write(ctx, func(tx store.Tx) error {
 		u, err := tx.GetUser(c.ID)
@@ -323,7 +330,8 @@ func (e *Engine) MFADisable(ctx context.Context, c *clavis.Caller, code, passwor
 				return err
 			}
 			if !ok {
-				return clavis.E(clavis.KindForbidden, "Wrong password or code")
+				return keepAfter(e.record(tx, callerEvent(c, "auth.failure", "user", c.ID,
+					map[string]any{"method": "mfa", "reason": "wrong_code"})), errMFAWrongProof)
 			}
 		}
 		m.Secret, m.Pending, m.RecoveryCodes = nil, nil, nil // LastStep stays: old codes never replay

@@ -33,19 +33,25 @@ type Options struct {
 
 // RateLimits shapes the token buckets of spec §6.2.
 type RateLimits struct {
-	PublicAuth ratelimit.Rule // per client IP and route on the public credential routes (default 30, 10/s)
+	PublicAuth ratelimit.Rule // per client IP and route on the credential routes (default 30, 10/s)
 	Principal  ratelimit.Rule // per principal on every authenticated request (default 200, 100/s)
+	// IPv6Prefix is the IPv6 network length that counts as one client IP (default 64, see ratelimit.IPKey).
+	IPv6Prefix int
 }
 
 // DefaultRateLimits are the spec's defaults.
 func DefaultRateLimits() *RateLimits {
-	return &RateLimits{PublicAuth: ratelimit.Rule{Burst: 30, Rate: 10}, Principal: ratelimit.Rule{Burst: 200, Rate: 100}}
+	return &RateLimits{PublicAuth: ratelimit.Rule{Burst: 30, Rate: 10}, Principal: ratelimit.Rule{Burst: 200, Rate: 100},
+		IPv6Prefix: ratelimit.DefaultIPv6Prefix}
 }
 
-// ipLimited lists the public routes limited per client IP and route (spec §6.2).
+// ipLimited lists the routes limited per client IP and route (spec §6.2): the public credential routes,
+// and the authenticated ones that check the account password (with the login bucket, so that a stolen
+// token or key does not buy unlimited guesses).
 var ipLimited = map[string]bool{
 	"POST /v1/auth/signup": true, "POST /v1/auth/token": true, "POST /v1/auth/agent-token": true,
 	"POST /v1/auth/api-key-token": true, "POST /v1/auth/refresh": true, "POST /v1/auth/mfa/verify": true,
+	"POST /v1/auth/change-password": true, "DELETE /v1/auth/mfa": true,
 }
 
 // handler serves one route. c is nil on public routes.
@@ -188,7 +194,7 @@ func (s *server) wrap(rt route) http.Handler {
 	limitIP := ipLimited[key] && s.perIP != nil
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if limitIP {
-			if err := limited(s.perIP, s.clientIP(r).String()+" "+key); err != nil {
+			if err := limited(s.perIP, ratelimit.IPKey(s.clientIP(r), s.opt.RateLimits.IPv6Prefix)+" "+key); err != nil {
 				writeError(w, err)
 				return
 			}

@@ -3,6 +3,7 @@
 package ratelimit
 
 import (
+	"container/list"
 	"math"
 	"sync"
 	"time"
@@ -21,17 +22,20 @@ type Limiter struct {
 	now     func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*list.Element // of *bucket, in lru
+	lru     *list.List               // most recently used at the front
 	sweep   time.Time
 }
 
 type bucket struct {
+	key    string
 	tokens float64
 	last   time.Time
 }
 
 // New returns a limiter for rule. maxKeys caps memory (default 100 000); when the cap is reached the
-// limiter drops idle buckets and, if none are idle, refuses new keys until some are (fail closed).
+// limiter forgets the least recently used key, so a full table never refuses a new client. A forgotten
+// key starts again with a full bucket; forcing that takes maxKeys other keys, each with a bucket of its own.
 func New(rule Rule, maxKeys int, now func() time.Time) *Limiter {
 	if maxKeys <= 0 {
 		maxKeys = 100_000
@@ -39,7 +43,7 @@ func New(rule Rule, maxKeys int, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{rule: rule, maxKeys: maxKeys, now: now, buckets: map[string]*bucket{}}
+	return &Limiter{rule: rule, maxKeys: maxKeys, now: now, buckets: map[string]*list.Element{}, lru: list.New()}
 }
 
 // Allow takes one token from key's bucket. When the bucket is empty it returns false and how long until
@@ -51,17 +55,16 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	if now.Sub(l.sweep) > time.Minute {
 		l.dropIdle(now)
 	}
-	b, ok := l.buckets[key]
-	if !ok {
+	var b *bucket
+	if e, ok := l.buckets[key]; !ok {
 		if len(l.buckets) >= l.maxKeys {
-			l.dropIdle(now)
-			if len(l.buckets) >= l.maxKeys {
-				return false, time.Second
-			}
+			l.remove(l.lru.Back())
 		}
-		b = &bucket{tokens: float64(l.rule.Burst), last: now}
-		l.buckets[key] = b
+		b = &bucket{key: key, tokens: float64(l.rule.Burst), last: now}
+		l.buckets[key] = l.lru.PushFront(b)
 	} else {
+		l.lru.MoveToFront(e)
+		b = e.Value.(*bucket)
 		b.tokens = math.Min(float64(l.rule.Burst), b.tokens+now.Sub(b.last).Seconds()*l.rule.Rate)
 		b.last = now
 	}
@@ -78,11 +81,17 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 // dropIdle forgets buckets that have refilled completely (they behave exactly like new ones).
 func (l *Limiter) dropIdle(now time.Time) {
 	l.sweep = now
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rule.Rate >= float64(l.rule.Burst) {
-			delete(l.buckets, k)
+	for e := l.lru.Back(); e != nil; {
+		prev := e.Prev()
+		if b := e.Value.(*bucket); b.tokens+now.Sub(b.last).Seconds()*l.rule.Rate >= float64(l.rule.Burst) {
+			l.remove(e)
 		}
+		e = prev
 	}
+}
+
+func (l *Limiter) remove(e *list.Element) {
+	delete(l.buckets, l.lru.Remove(e).(*bucket).key)
 }
 
 // RetryAfterSeconds rounds a wait up to whole seconds, at least 1 (the Retry-After header's unit).

@@ -51,17 +51,45 @@ func TestRefillCapsAtBurst(t *testing.T) {
 	}
 }
 
-func TestKeyCapFailsClosedAndRecovers(t *testing.T) {
+// TestKeyCapEvictsLeastRecentlyUsed: a full key table never refuses a new key (that would lock every
+// new client out while someone holds the table); it forgets the key used longest ago, and keeps the
+// state of the recently used ones.
+func TestKeyCapEvictsLeastRecentlyUsed(t *testing.T) {
+	c := &clock{t: time.Unix(1000, 0)}
+	l := New(Rule{Burst: 1, Rate: 0.001}, 2, c.now)
+	l.Allow("a")
+	c.t = c.t.Add(time.Millisecond)
+	l.Allow("b")
+	c.t = c.t.Add(time.Millisecond)
+	if ok, _ := l.Allow("a"); ok { // a is now the most recently used, b the least
+		t.Fatalf("a's empty bucket allowed a request")
+	}
+	c.t = c.t.Add(time.Millisecond)
+	if ok, _ := l.Allow("c"); !ok {
+		t.Fatalf("a new key beyond the cap was refused while the others are busy")
+	}
+	if ok, _ := l.Allow("a"); ok {
+		t.Fatalf("a recently used, empty bucket was evicted instead of the least recently used one")
+	}
+	if got := len(l.buckets); got != 2 {
+		t.Fatalf("%d buckets held, want the cap of 2", got)
+	}
+	if ok, _ := l.Allow("b"); !ok {
+		t.Fatalf("the evicted key b did not start afresh")
+	}
+}
+
+func TestKeyCapDropsIdleBuckets(t *testing.T) {
 	c := &clock{t: time.Unix(1000, 0)}
 	l := New(Rule{Burst: 1, Rate: 1}, 2, c.now)
 	l.Allow("a")
 	l.Allow("b")
-	if ok, _ := l.Allow("c"); ok {
-		t.Fatalf("a third key beyond the cap was admitted while the others are busy")
-	}
-	c.t = c.t.Add(2 * time.Second) // a and b are full again: idle
+	c.t = c.t.Add(2 * time.Minute) // a and b are full again: idle, dropped by the next sweep
 	if ok, _ := l.Allow("c"); !ok {
 		t.Fatalf("new key refused although idle buckets could be dropped")
+	}
+	if got := len(l.buckets); got != 1 {
+		t.Fatalf("%d buckets held after the sweep, want 1", got)
 	}
 }
 

@@ -29,12 +29,15 @@ type Params struct {
 var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
 
 // Bounds on parameters, applied both to a Hasher's own and to those read from a stored encoding, so that
-// a tampered row cannot make Verify allocate without limit.
+// a tampered row cannot make Verify allocate or compute much beyond a sane configuration (RFC 9106's
+// second recommended option is m = 64 MiB, t = 3, p = 4). A stored hash outside them is refused as
+// corrupt, never computed.
 const (
-	maxMemory = 4 << 20 // KiB (4 GiB)
-	maxTime   = 100
-	saltLen   = 16
-	hashLen   = 32
+	maxMemory  = 256 << 10 // KiB (256 MiB)
+	maxTime    = 10
+	maxThreads = 4
+	saltLen    = 16
+	hashLen    = 32
 )
 
 // b64Std is the PHC string encoding: standard base64 without padding, canonical.
@@ -55,7 +58,8 @@ type Hasher struct {
 
 // NewHasher returns a Hasher that hashes with p and runs at most maxConcurrent computations at once
 // (runtime.NumCPU() when maxConcurrent <= 0). Zero fields of p take DefaultParams' values.
-// It panics if p.Memory exceeds 4 GiB, p.Time exceeds 100 or p.Memory < 8*p.Threads: a wiring error.
+// It panics if p.Memory exceeds 256 MiB, p.Time exceeds 10, p.Threads exceeds 4 or p.Memory < 8*p.Threads:
+// a wiring error.
 func NewHasher(p Params, maxConcurrent int) *Hasher {
 	if p.Memory == 0 {
 		p.Memory = DefaultParams.Memory
@@ -76,7 +80,8 @@ func NewHasher(p Params, maxConcurrent int) *Hasher {
 }
 
 func (p Params) valid() bool {
-	return p.Threads >= 1 && p.Time >= 1 && p.Time <= maxTime && p.Memory >= 8*uint32(p.Threads) && p.Memory <= maxMemory
+	return p.Threads >= 1 && p.Threads <= maxThreads && p.Time >= 1 && p.Time <= maxTime &&
+		p.Memory >= 8*uint32(p.Threads) && p.Memory <= maxMemory
 }
 
 func argon2id(password, salt []byte, p Params, keyLen uint32) []byte {

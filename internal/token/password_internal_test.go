@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"clavis.dev/clavis"
 )
 
 func TestNewHasherDefaults(t *testing.T) {
@@ -144,5 +146,39 @@ func TestDummyCostsOneHash(t *testing.T) {
 	}
 	if want := []call{{p, hashLen}}; len(calls) != 1 || calls[0] != want[0] {
 		t.Errorf("Dummy computed %+v, want %+v", calls, want)
+	}
+}
+
+// TestVerifyRefusesCostlyStoredParams: a tampered stored hash cannot make Verify compute beyond the
+// bounds (256 MiB, a few passes and lanes). Such a hash is an internal error (corruption), and no
+// computation runs at all.
+func TestVerifyRefusesCostlyStoredParams(t *testing.T) {
+	h := NewHasher(Params{Memory: 64, Time: 1, Threads: 1}, 1)
+	computed := 0
+	h.derive = func(password, salt []byte, p Params, keyLen uint32) []byte {
+		computed++
+		return make([]byte, keyLen)
+	}
+	const tail = "$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	for _, params := range []string{
+		"m=4194304,t=1,p=1", // 4 GiB
+		"m=262145,t=1,p=1",  // 256 MiB + 1 KiB
+		"m=65536,t=100,p=1",
+		"m=65536,t=11,p=1",
+		"m=65536,t=1,p=255",
+		"m=65536,t=1,p=5",
+	} {
+		enc := "$argon2id$v=19$" + params + tail
+		ok, err := h.Verify(context.Background(), enc, "a long enough password")
+		if ok || !clavis.IsKind(err, clavis.KindInternal) {
+			t.Errorf("Verify(%s) = %v, %v; want false, internal error", params, ok, err)
+		}
+	}
+	if computed != 0 {
+		t.Errorf("%d argon2 computations ran for out-of-bounds stored hashes, want none", computed)
+	}
+	// At the bounds a hash is still computed.
+	if _, err := h.Verify(context.Background(), "$argon2id$v=19$m=262144,t=10,p=4"+tail, "x"); err != nil || computed != 1 {
+		t.Errorf("Verify at the bounds = %v after %d computations; want nil after 1", err, computed)
 	}
 }

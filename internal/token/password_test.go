@@ -157,11 +157,13 @@ func TestVerifyTamperedEncoding(t *testing.T) {
 		{"m with plus sign", join("params", "m=+64,t=1,p=1")},
 		{"m leading zero", join("params", "m=064,t=1,p=1")},
 		{"m below 8*p", join("params", "m=7,t=1,p=1")},
-		{"m above 4 GiB", join("params", "m=4194305,t=1,p=1")},
+		{"m above 256 MiB", join("params", "m=262145,t=1,p=1")},
+		{"m 4 GiB", join("params", "m=4194304,t=1,p=1")},
 		{"m overflows uint32", join("params", "m=4294967296,t=1,p=1")},
 		{"t zero", join("params", "m=64,t=0,p=1")},
-		{"t above 100", join("params", "m=64,t=101,p=1")},
+		{"t above 10", join("params", "m=64,t=11,p=1")},
 		{"p zero", join("params", "m=64,t=1,p=0")},
+		{"p above 4", join("params", "m=64,t=1,p=5")},
 		{"p above 255", join("params", "m=64,t=1,p=256")},
 		{"salt not base64", join("salt", "!!!!")},
 		{"salt padded", join("salt", f[4]+"==")},
@@ -214,8 +216,9 @@ func TestHasherHonoursDoneContext(t *testing.T) {
 
 func TestNewHasherRejectsBadParams(t *testing.T) {
 	for _, p := range []token.Params{
-		{Memory: 4<<20 + 1, Time: 1, Threads: 1},
-		{Memory: 64, Time: 101, Threads: 1},
+		{Memory: 256<<10 + 1, Time: 1, Threads: 1},
+		{Memory: 64, Time: 11, Threads: 1},
+		{Memory: 64, Time: 1, Threads: 5},
 		{Memory: 15, Time: 1, Threads: 2},
 	} {
 		func() {
