@@ -232,8 +232,12 @@ func (e *Engine) serverSecret(ctx context.Context, name string, gen func() ([]by
 	return secret, nil
 }
 
+// probePad is the size of the readiness probe's write: a few pages, like a real write's.
+const probePad = 8 << 10
+
 // Ready reports whether the database answers and the audit log can record. After a failed commit it
-// probes with an empty write, so readiness recovers by itself once the database does.
+// probes with a write that needs new pages (an empty transaction commits even on a full disk), so
+// readiness stays red while real writes fail and recovers by itself once the database does.
 func (e *Engine) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -241,7 +245,9 @@ func (e *Engine) Ready(ctx context.Context) error {
 		return clavis.E(clavis.KindUnavailable, "database unavailable")
 	}
 	if !e.healthy.Load() {
-		if err := e.write(ctx, func(store.Tx) error { return nil }); err != nil {
+		pad := make([]byte, probePad)
+		_, _ = rand.Read(pad) // random, so that no storage layer compresses it away
+		if err := e.write(ctx, func(tx store.Tx) error { return tx.WriteProbe(clavis.Now(), pad) }); err != nil {
 			return clavis.E(clavis.KindUnavailable, "audit log cannot record")
 		}
 	}

@@ -232,6 +232,12 @@ type Tx interface {
 	TokenRevoked(jti string) (bool, error)
 	// PruneRevokedTokens deletes revocations whose tokens expired before now.
 	PruneRevokedTokens(now time.Time) error
+
+	// --- readiness ---
+
+	// WriteProbe rewrites the one readiness probe row with pad, which the caller makes random and a few
+	// pages long: a transaction holding it commits only where real writes can (space, I/O, locks).
+	WriteProbe(at time.Time, pad []byte) error
 }
 
 // ErrCommit marks a failure to begin or commit a write transaction: nothing of it was recorded. The

@@ -148,6 +148,8 @@ const (
 		ON CONFLICT (jti) DO UPDATE SET expires_at = greatest(revoked_tokens.expires_at, excluded.expires_at)`
 	qTokenRevoked       = `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)`
 	qPruneRevokedTokens = `DELETE FROM revoked_tokens WHERE expires_at < $1`
+	qWriteProbe         = `INSERT INTO readiness_probe (id, probed_at, pad) VALUES (1, $1, $2)
+		ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at, pad = excluded.pad`
 )
 
 // RevokeToken records the revocation; revoking again keeps the later expiry.
@@ -165,4 +167,9 @@ func (t *txn) TokenRevoked(jti string) (bool, error) {
 
 func (t *txn) PruneRevokedTokens(now time.Time) error {
 	return t.execAny("prune revoked tokens", qPruneRevokedTokens, timeArg(now))
+}
+
+// WriteProbe rewrites the readiness probe row.
+func (t *txn) WriteProbe(at time.Time, pad []byte) error {
+	return t.execAny("write probe", qWriteProbe, timeArg(at), pad)
 }

@@ -14,7 +14,7 @@ var queries = []string{
 	qCreatePolicy, qGetPolicy, qListPolicies, qListPrincipalPolicies, qPolicyVaultIDs, qUpdatePolicy,
 	qDeletePolicy, qDeletePrincipalPolicies,
 	qAuditHead, qInsertAudit, qSetAuditHead, qAuditChain,
-	qRevokeToken, qTokenRevoked, qPruneRevokedTokens,
+	qRevokeToken, qTokenRevoked, qPruneRevokedTokens, qWriteProbe,
 	qListOrgs, qGetMFA, qPutMFA,
 	qAddVaultKey, qGetVaultKey, qCurrentVaultKey, qCountEncryption, qAllSecrets, qReplaceCiphertext,
 	qAllVaultKeys, qRewrapVaultKey, qRewrapVaultWrappedKey,

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(*testing.T, store.Store)
 	}{
 		{"Ping", testPing},
+		{"WriteProbe", testWriteProbe},
 		{"NotFound", testNotFound},
 		{"WriteRollback", testWriteRollback},
 		{"WriteCanceled", testWriteCanceled},
@@ -397,6 +398,17 @@ func parallel(n int, fn func(i int) error) []error {
 func testPing(t *testing.T, s store.Store) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Errorf("Ping: %v", err)
+	}
+}
+
+// testWriteProbe: the readiness probe row is rewritten by every probe, never duplicated.
+func testWriteProbe(t *testing.T, s store.Store) {
+	for i := range 3 {
+		pad := make([]byte, 8<<10)
+		pad[0] = byte(i)
+		if err := s.Write(t.Context(), func(tx store.Tx) error { return tx.WriteProbe(clavis.Now(), pad) }); err != nil {
+			t.Fatalf("probe %d: %v", i, err)
+		}
 	}
 }
 
