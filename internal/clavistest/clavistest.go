@@ -49,7 +49,36 @@ type Options struct {
 	RootKey keyring.RootKey
 	// DataDir runs on an existing data directory (database and root key) instead of a fresh one.
 	DataDir string
+	// Clock replaces the engine's time source (see Clock).
+	Clock func() time.Time
 }
+
+// Clock is a settable time source for Options.Clock, safe for concurrent use. It starts at the real
+// time, so that everything it stamps looks plausible.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock stopped at the current real time.
+func NewClock() *Clock { return &Clock{t: time.Now().UTC()} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// Advance moves the clock by d.
+func (c *Clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 // New starts a server in open-signup mode with cheap password hashing; everything is torn down with t.
 func New(t testing.TB, opts ...Options) *Env {
@@ -89,7 +118,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
 		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log, PasswordHash: hashing, Version: "test",
 		Sink: o.Sink, SkipReadAudit: o.SkipReadAudit, KeyRefresh: time.Second,
-		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions,
+		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions, Clock: o.Clock,
 	})
 	if err != nil {
 		t.Fatalf("engine: %v", err)

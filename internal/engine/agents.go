@@ -79,7 +79,7 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
-	now := clavis.Now()
+	now := e.now()
 	var ttl *int
 	if in.TokenTTL != 0 {
 		ttl = &in.TokenTTL
@@ -261,7 +261,7 @@ func (e *Engine) UpdateAgent(ctx context.Context, c *clavis.Caller, id string, p
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
-	now := clavis.Now()
+	now := e.now()
 	if err := validateAgentFields(p.Name, p.Description, p.Scopes, p.TokenTTL, p.ExpiresAt, now); err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 	if err != nil {
 		return nil, e.classify(err)
 	}
-	now := clavis.Now()
+	now := e.now()
 	u := &clavis.User{ID: newID(), Email: email, DisplayName: in.DisplayName, PasswordHash: hash,
 		Role: clavis.RoleOwner, CreatedAt: now}
 	err = e.write(ctx, func(tx store.Tx) error {
@@ -175,7 +175,7 @@ func (e *Engine) checkPassword(ctx context.Context, u *clavis.User, password str
 	if err != nil {
 		return e.classify(err)
 	}
-	now := clavis.Now()
+	now := e.now()
 	actor := clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}
 	fail := func(tx store.Tx, u *clavis.User, reason string) error {
 		return e.record(tx, event{org: u.OrgID, action: "auth.failure", resType: "user", resID: u.ID, actor: actor,
@@ -236,7 +236,7 @@ func keepAfter(err, result error) error {
 
 // userToken mints a user access token, scoped by key when it was minted from a personal API key.
 func (e *Engine) userToken(u *clavis.User, key *clavis.APIKey) (*clavis.Token, error) {
-	now := time.Now()
+	now := e.cfg.Clock()
 	ttl := e.cfg.UserTokenTTL
 	c := token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
 		Expires: now.Add(ttl).Unix(), ID: newID(), Gen: u.TokenGen}
@@ -257,7 +257,7 @@ func (e *Engine) userToken(u *clavis.User, key *clavis.APIKey) (*clavis.Token, e
 // agentToken mints an agent access token (spec §2.3, §2.8). patterns are the agent's allow patterns,
 // the informational scopes claim of an agent without scopes.
 func (e *Engine) agentToken(a *clavis.Agent, patterns []string) (*clavis.Token, error) {
-	now := time.Now()
+	now := e.cfg.Clock()
 	ttl := e.cfg.AgentTokenTTL
 	if a.TokenTTL > 0 {
 		ttl = time.Duration(a.TokenTTL) * time.Second
@@ -362,7 +362,7 @@ func (e *Engine) AgentToken(ctx context.Context, apiKey, agentID string, ip neti
 }
 
 func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, echo bool, ip netip.Addr) (*clavis.Token, error) {
-	now := clavis.Now()
+	now := e.now()
 	var a *clavis.Agent
 	var patterns []string
 	// Look up and decide in a read snapshot; only the audit event (and an occasional last_active_at)
@@ -444,7 +444,7 @@ func (e *Engine) APIKeyToken(ctx context.Context, apiKey string, ip netip.Addr) 
 	if strings.HasPrefix(apiKey, token.AgentKeyPrefix) {
 		return e.exchangeAgentKey(ctx, apiKey, "", false, ip)
 	}
-	now := clavis.Now()
+	now := e.now()
 	var t *clavis.Token
 	err := e.write(ctx, func(tx store.Tx) error {
 		k, u, err := e.findUserKey(tx, apiKey, now)
@@ -468,12 +468,12 @@ func (e *Engine) APIKeyToken(ctx context.Context, apiKey string, ip netip.Addr) 
 // Authenticate resolves a bearer credential to a live caller. Principal state (enabled, active,
 // expiry, credential generation, token revocation, key revocation) is checked on every call.
 func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr) (*clavis.Caller, error) {
-	now := clavis.Now()
+	now := e.now()
 	c := &clavis.Caller{IP: ip.Unmap()}
 	isKey := strings.HasPrefix(bearer, token.AgentKeyPrefix) || strings.HasPrefix(bearer, token.UserKeyPrefix)
 	var claims *token.Claims
 	if !isKey { // the signature is checked before any database work (and once per distinct token)
-		if claims = e.verified.get(bearer, time.Now()); claims == nil {
+		if claims = e.verified.get(bearer, e.cfg.Clock()); claims == nil {
 			var err error
 			if claims, err = e.verifyToken(bearer, token.KindAccess); err != nil {
 				e.sinkOnly("auth.failure", "token", "invalid_credential", ipString(ip))
@@ -708,7 +708,7 @@ func (e *Engine) CreateAPIKey(ctx context.Context, c *clavis.Caller, in clavis.A
 	if err := policy.ValidateScopes(in.Scopes); err != nil {
 		return nil, "", err
 	}
-	now := clavis.Now()
+	now := e.now()
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		return nil, "", clavis.Invalid("expires_at", "expires_at must be in the future")
 	}

@@ -59,9 +59,15 @@ type Config struct {
 	// SkipReadAudit makes unlimited value reads record no event. It exists only to measure what auditing
 	// costs (benchmarks); a server never sets it.
 	SkipReadAudit bool
+	// Clock is the engine's time source; default time.Now. Tests set it to step through expiries
+	// (secrets, agents, tokens, lockouts, TOTP steps) without sleeping.
+	Clock func() time.Time
 }
 
 func (c *Config) defaults() {
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
 	if c.SignupMode == "" {
 		c.SignupMode = SignupFirstUser
 	}
@@ -162,7 +168,7 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	go e.housekeeping(cfg.KeyRefresh)
 	e.verified = newTokenCache(10_000, cfg.Leeway)
 	e.mfaWrong.n = map[string]int{}
-	e.mfaCodeChecks = ratelimit.New(mfaCodeRule, 0, nil)
+	e.mfaCodeChecks = ratelimit.New(mfaCodeRule, 0, cfg.Clock)
 	return e, nil
 }
 
@@ -188,7 +194,7 @@ func (e *Engine) housekeeping(interval time.Duration) {
 			if err := e.loadSigningKeys(context.Background()); err != nil {
 				e.log.Warn("reloading signing keys failed", "err", err)
 			}
-			err := e.write(context.Background(), func(tx store.Tx) error { return tx.PruneRevokedTokens(clavis.Now()) })
+			err := e.write(context.Background(), func(tx store.Tx) error { return tx.PruneRevokedTokens(e.now()) })
 			if err != nil {
 				e.log.Warn("pruning expired token revocations failed", "err", err)
 			}
@@ -247,7 +253,7 @@ func (e *Engine) Ready(ctx context.Context) error {
 	if !e.healthy.Load() {
 		pad := make([]byte, probePad)
 		_, _ = rand.Read(pad) // random, so that no storage layer compresses it away
-		if err := e.write(ctx, func(tx store.Tx) error { return tx.WriteProbe(clavis.Now(), pad) }); err != nil {
+		if err := e.write(ctx, func(tx store.Tx) error { return tx.WriteProbe(e.now(), pad) }); err != nil {
 			return clavis.E(clavis.KindUnavailable, "audit log cannot record")
 		}
 	}
@@ -262,6 +268,9 @@ func (e *Engine) PublicKey() []byte { return e.tokens.Load().Keys()[0].Public() 
 
 // IssuerURL returns the public base URL used as JWT issuer.
 func (e *Engine) IssuerURL() string { return e.cfg.Issuer }
+
+// now is the current instant from the configured clock, at the precision of clavis.TimeFormat.
+func (e *Engine) now() time.Time { return clavis.Truncate(e.cfg.Clock()) }
 
 func newID() string { return uuid.NewString() }
 
@@ -319,7 +328,7 @@ func (e *Engine) record(tx store.Tx, ev event) error {
 	a := &clavis.AuditEvent{
 		ID: newID(), OrgID: ev.org, Action: ev.action, ActorID: actorID, ActorType: actorType,
 		ResourceType: ev.resType, ResourceID: ev.resID, Details: ev.details, IPAddress: ev.ip,
-		CreatedAt: clavis.Now(),
+		CreatedAt: e.now(),
 	}
 	headID, headHash, err := tx.AuditHead(ev.org)
 	if err != nil {
@@ -349,7 +358,7 @@ func (e *Engine) emit(events []*clavis.AuditEvent) {
 // only (spec §5.1).
 func (e *Engine) sinkOnly(action, method, reason, ip string) {
 	e.emit([]*clavis.AuditEvent{{ID: newID(), Action: action, ActorID: "anonymous", ActorType: clavis.PrincipalAnonymous,
-		Details: map[string]any{"method": method, "reason": reason}, IPAddress: ip, CreatedAt: clavis.Now()}})
+		Details: map[string]any{"method": method, "reason": reason}, IPAddress: ip, CreatedAt: e.now()}})
 }
 
 // operatorEvent reports a server-level operator action (key rotations) to the log and the sink. It
@@ -357,7 +366,7 @@ func (e *Engine) sinkOnly(action, method, reason, ip string) {
 func (e *Engine) operatorEvent(action, resType, resID string, details map[string]any) {
 	e.log.Info("operator action", "action", action, "resource_type", resType, "resource_id", resID, "details", details)
 	e.emit([]*clavis.AuditEvent{{ID: newID(), Action: action, ActorID: "operator", ActorType: "operator",
-		ResourceType: resType, ResourceID: resID, Details: details, CreatedAt: clavis.Now()}})
+		ResourceType: resType, ResourceID: resID, Details: details, CreatedAt: e.now()}})
 }
 
 // callerEvent starts an event performed by c.

@@ -59,7 +59,7 @@ func (f *mfaFailures) forget(jti string) {
 
 // mfaChallenge mints the single-use challenge token of a password login with MFA enabled.
 func (e *Engine) mfaChallenge(u *clavis.User) (*clavis.Token, error) {
-	now := time.Now()
+	now := e.cfg.Clock()
 	raw, err := e.tokens.Load().Mint(token.KindMFA, token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
 		Expires: now.Add(mfaTokenTTL).Unix(), ID: newID(), Gen: u.TokenGen})
 	if err != nil {
@@ -86,7 +86,7 @@ func (e *Engine) checkSecondFactor(ctx context.Context, m *clavis.MFA, code stri
 	if err != nil {
 		return false, err
 	}
-	if step, ok := token.MatchTOTP(key, strings.TrimSpace(code), time.Now().Unix()/token.TOTPPeriod, m.LastStep); ok {
+	if step, ok := token.MatchTOTP(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/token.TOTPPeriod, m.LastStep); ok {
 		m.LastStep = step
 		return true, nil
 	}
@@ -193,7 +193,7 @@ func (e *Engine) MFAVerifySetup(ctx context.Context, c *clavis.Caller, code stri
 		if err != nil {
 			return err
 		}
-		step, ok := token.MatchTOTP(key, strings.TrimSpace(code), time.Now().Unix()/token.TOTPPeriod, m.LastStep)
+		step, ok := token.MatchTOTP(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/token.TOTPPeriod, m.LastStep)
 		if !ok {
 			return clavis.Invalid("code", "wrong code")
 		}

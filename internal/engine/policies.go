@@ -87,7 +87,7 @@ func (e *Engine) CreatePolicy(ctx context.Context, c *clavis.Caller, vaultID str
 	if err := e.refuseScoped(ctx, c, "policy", ""); err != nil {
 		return nil, err
 	}
-	now := clavis.Now()
+	now := e.now()
 	if in.Effect == "" {
 		in.Effect = clavis.EffectAllow
 	}
@@ -130,7 +130,7 @@ func (e *Engine) ListPolicies(ctx context.Context, c *clavis.Caller, vaultID str
 	}
 	out := []*clavis.Policy{}
 	err := e.read(ctx, func(tx store.Tx) error {
-		if _, err := e.managedVault(tx, c, vaultID, clavis.Now()); err != nil {
+		if _, err := e.managedVault(tx, c, vaultID, e.now()); err != nil {
 			return err
 		}
 		ps, err := tx.ListPolicies(vaultID)
@@ -157,7 +157,7 @@ func (e *Engine) UpdatePolicy(ctx context.Context, c *clavis.Caller, vaultID, po
 	if err := e.refuseScoped(ctx, c, "policy", policyID); err != nil {
 		return nil, err
 	}
-	now := clavis.Now()
+	now := e.now()
 	var p *clavis.Policy
 	err := e.write(ctx, func(tx store.Tx) error {
 		if _, err := e.managedVault(tx, c, vaultID, now); err != nil {
@@ -219,7 +219,7 @@ func (e *Engine) DeletePolicy(ctx context.Context, c *clavis.Caller, vaultID, po
 		return err
 	}
 	return e.write(ctx, func(tx store.Tx) error {
-		if _, err := e.managedVault(tx, c, vaultID, clavis.Now()); err != nil {
+		if _, err := e.managedVault(tx, c, vaultID, e.now()); err != nil {
 			return err
 		}
 		if _, err := vaultPolicy(tx, vaultID, policyID); err != nil {
@@ -259,7 +259,7 @@ func (e *Engine) Explain(ctx context.Context, c *clavis.Caller, vaultID string, 
 	if !q.IP.IsValid() {
 		q.IP = c.IP
 	}
-	now := clavis.Now()
+	now := e.now()
 	var out *clavis.Explanation
 	err := e.read(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, vaultID, now)

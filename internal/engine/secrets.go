@@ -134,7 +134,7 @@ func (e *Engine) PutSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 	if err != nil {
 		return nil, err
 	}
-	now := clavis.Now()
+	now := e.now()
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		return nil, clavis.Invalid("expires_at", "expires_at must be in the future")
 	}
@@ -179,7 +179,7 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 	if err := policy.ValidatePath(path); err != nil {
 		return nil, err
 	}
-	now := clavis.Now()
+	now := e.now()
 	var out *clavis.SecretValue
 	var denied *policy.Decision
 	err := e.read(ctx, func(tx store.Tx) error {
@@ -265,7 +265,7 @@ func (e *Engine) GetVersion(ctx context.Context, c *clavis.Caller, vaultID, path
 
 // ListSecrets lists the readable, non-deleted paths of a visible vault with latest-version metadata.
 func (e *Engine) ListSecrets(ctx context.Context, c *clavis.Caller, vaultID, prefix string) ([]clavis.SecretMeta, error) {
-	now := clavis.Now()
+	now := e.now()
 	out := []clavis.SecretMeta{}
 	err := e.read(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, vaultID, now)
@@ -304,7 +304,7 @@ func (e *Engine) onLiveSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 	if err := policy.ValidatePath(path); err != nil {
 		return err
 	}
-	now := clavis.Now()
+	now := e.now()
 	return e.write(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {
@@ -326,7 +326,7 @@ func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, pa
 	if err := policy.ValidatePath(path); err != nil {
 		return nil, err
 	}
-	now := clavis.Now()
+	now := e.now()
 	out := []clavis.SecretMeta{}
 	var denied *policy.Decision
 	err := e.read(ctx, func(tx store.Tx) error {
@@ -437,7 +437,7 @@ func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 		if err != nil {
 			return clavis.Internal(err)
 		}
-		out, err = e.newVersion(ctx, tx, c, va, path, value, clavis.Version{Type: typ, Metadata: prev.Metadata}, "secret.rotate", clavis.Now())
+		out, err = e.newVersion(ctx, tx, c, va, path, value, clavis.Version{Type: typ, Metadata: prev.Metadata}, "secret.rotate", e.now())
 		return err
 	})
 	return out, err
@@ -448,7 +448,7 @@ func (e *Engine) RestoreVersion(ctx context.Context, c *clavis.Caller, vaultID, 
 	if err := policy.ValidatePath(path); err != nil {
 		return nil, err
 	}
-	now := clavis.Now()
+	now := e.now()
 	var out *clavis.SecretMeta
 	err := e.write(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, vaultID, now)

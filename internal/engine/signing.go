@@ -87,11 +87,11 @@ func (e *Engine) loadSigningKeys(ctx context.Context) error {
 // verifyToken verifies a token with the current issuer. A token signed by a key this process does not
 // know yet (another replica rotated) makes it reload the signing keys, at most once a second, and retry.
 func (e *Engine) verifyToken(raw string, kind token.Kind) (*token.Claims, error) {
-	claims, err := e.tokens.Load().Verify(raw, kind, time.Now())
+	claims, err := e.tokens.Load().Verify(raw, kind, e.cfg.Clock())
 	if err == nil {
 		return claims, nil
 	}
-	now := time.Now().UnixNano()
+	now := e.cfg.Clock().UnixNano()
 	last := e.keysChecked.Load()
 	if now-last < int64(time.Second) || !e.keysChecked.CompareAndSwap(last, now) {
 		return nil, err
@@ -100,7 +100,7 @@ func (e *Engine) verifyToken(raw string, kind token.Kind) (*token.Claims, error)
 	if lerr := e.loadSigningKeys(context.Background()); lerr != nil || e.tokens.Load() == before {
 		return nil, err
 	}
-	return e.tokens.Load().Verify(raw, kind, time.Now())
+	return e.tokens.Load().Verify(raw, kind, e.cfg.Clock())
 }
 
 // RotateSigningKey adds a new JWT signing key: new tokens are signed with it at once, tokens signed by

@@ -55,7 +55,7 @@ func (e *Engine) addVaultKey(ctx context.Context, tx store.Tx, v *clavis.Vault, 
 	if err != nil {
 		return nil, err
 	}
-	k := &clavis.VaultKey{VaultID: v.ID, Version: version, Wrapped: wrapped, CreatedAt: clavis.Now()}
+	k := &clavis.VaultKey{VaultID: v.ID, Version: version, Wrapped: wrapped, CreatedAt: e.now()}
 	if err := tx.AddVaultKey(k); clavis.IsKind(err, clavis.KindConflict) {
 		return tx.GetVaultKey(v.ID, version)
 	} else if err != nil {

@@ -26,7 +26,7 @@ func (e *Engine) CreateVault(ctx context.Context, c *clavis.Caller, in clavis.Va
 		return nil, clavis.E(clavis.KindForbidden, "Agents bound to vaults may not create vaults")
 	}
 	v := &clavis.Vault{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description,
-		CreatedBy: c.ID, CreatedByType: c.Type, CreatedAt: clavis.Now()}
+		CreatedBy: c.ID, CreatedByType: c.Type, CreatedAt: e.now()}
 	wrapped, err := e.keys.NewVaultKey(ctx, v.OrgID, v.ID)
 	if err != nil {
 		return nil, e.classify(err)
@@ -54,7 +54,7 @@ func (e *Engine) CreateVault(ctx context.Context, c *clavis.Caller, in clavis.Va
 
 // ListVaults returns exactly the vaults visible to the caller, oldest first.
 func (e *Engine) ListVaults(ctx context.Context, c *clavis.Caller) ([]*clavis.Vault, error) {
-	now := clavis.Now()
+	now := e.now()
 	out := []*clavis.Vault{}
 	err := e.read(ctx, func(tx store.Tx) error {
 		all, err := tx.ListVaults(c.OrgID)
@@ -90,7 +90,7 @@ func (e *Engine) ListVaults(ctx context.Context, c *clavis.Caller) ([]*clavis.Va
 func (e *Engine) GetVault(ctx context.Context, c *clavis.Caller, id string) (*clavis.Vault, error) {
 	var v *clavis.Vault
 	err := e.read(ctx, func(tx store.Tx) error {
-		va, err := e.openVault(tx, c, id, clavis.Now())
+		va, err := e.openVault(tx, c, id, e.now())
 		if err != nil {
 			return err
 		}
@@ -107,7 +107,7 @@ func (e *Engine) DeleteVault(ctx context.Context, c *clavis.Caller, id string) e
 	}
 	var org string
 	err := e.write(ctx, func(tx store.Tx) error {
-		va, err := e.openVault(tx, c, id, clavis.Now())
+		va, err := e.openVault(tx, c, id, e.now())
 		if err != nil {
 			return err
 		}
