@@ -171,6 +171,20 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 				ip_address, created_at, id, integrity_hash FROM audit_events WHERE id = ?`, seqs[4]+1, ids[4])
 			return "forged-0000"
 		}},
+		// Removing events from the end leaves an intact but shorter chain: verify compares its end with the
+		// org's head and names the head's event, the newest one missing.
+		{"delete the last", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `DELETE FROM audit_events WHERE id = ?`, ids[len(ids)-1])
+			return ids[len(ids)-1]
+		}},
+		{"delete the last three", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `DELETE FROM audit_events WHERE seq >= ?`, seqs[len(seqs)-3])
+			return ids[len(ids)-1]
+		}},
+		{"delete everything", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `DELETE FROM audit_events`)
+			return ids[len(ids)-1]
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
