@@ -92,6 +92,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListAudit", testListAudit},
 		{"AuditChain", testAuditChain},
 		{"AuditChainConcurrent", testAuditChainConcurrent},
+		{"AuditChainHead", testAuditChainHead},
+		{"AuditChainAfter", testAuditChainAfter},
 		{"RevokedTokens", testRevokedTokens},
 	}
 	for _, tc := range tests {
