@@ -122,7 +122,7 @@ func TestAuditVerifyCommandDetectsTailTruncation(t *testing.T) {
 }
 
 // TestAuditVerifyCommandPages: offline verify reads a chain page by page; a chain several pages long
-// verifies, and a break on a later page is found.
+// verifies, and both a truncated end and a break on a later page are found.
 func TestAuditVerifyCommandPages(t *testing.T) {
 	ctx := context.Background()
 	env := clavistest.New(t)
@@ -148,6 +148,17 @@ func TestAuditVerifyCommandPages(t *testing.T) {
 	if err := run(ctx, args, &out, &errOut); err != nil || !strings.Contains(errOut.String(),
 		fmt.Sprintf("%d events checked, %d verified: ok", len(ids), len(ids))) {
 		t.Fatalf("audit verify of an intact chain of %d events: %v\nstdout: %s\nstderr: %s", len(ids), err, out.String(), errOut.String())
+	}
+
+	if _, err := db.Exec(`DELETE FROM audit_events WHERE id = ?`, ids[len(ids)-1]); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errOut.Reset()
+	err = run(ctx, args, &out, &errOut)
+	if want := fmt.Sprintf("BROKEN at event %s: the chain ends after %d events at event %s, but the head expects %d events",
+		ids[len(ids)-1], len(ids)-1, ids[len(ids)-2], len(ids)); !errors.Is(err, errChainBroken) || !strings.Contains(errOut.String(), want) {
+		t.Fatalf("audit verify after deleting the last event = %v, want %q\nstderr: %s", err, want, errOut.String())
 	}
 
 	if _, err := db.Exec(`UPDATE audit_events SET action = 'secret.delete' WHERE id = ?`, ids[len(ids)-2]); err != nil {

@@ -64,11 +64,7 @@ func (e *Engine) VerifyAudit(ctx context.Context, c *clavis.Caller, from, to *ti
 			return nil
 		}
 		w := audit.NewWalker(e.auditKey, "", "") // from the org's first event
-		for _, ev := range evs {
-			if !w.Next(ev) {
-				break
-			}
-		}
+		walk(w, evs)
 		if !atEnd {
 			res = w.Result()
 			return nil
@@ -85,6 +81,16 @@ func (e *Engine) VerifyAudit(ctx context.Context, c *clavis.Caller, from, to *ti
 	}
 	v := verification(res)
 	return &v, nil
+}
+
+// walk gives w the events in order until one is broken, and reports whether all of them verified.
+func walk(w *audit.Walker, evs []*clavis.AuditEvent) bool {
+	for _, ev := range evs {
+		if !w.Next(ev) {
+			return false
+		}
+	}
+	return true
 }
 
 func verification(r audit.Result) clavis.AuditVerification {
@@ -117,33 +123,29 @@ func (e *Engine) VerifyAllChains(ctx context.Context, pageSize int, progress fun
 	for i, o := range orgs {
 		w := audit.NewWalker(e.auditKey, "", "")
 		var res audit.Result
-		after := "" // the last event walked: the cursor of the next page
-		for done := false; !done; {
+		for after := ""; ; { // after: the last event walked, the cursor of the next page
+			var evs []*clavis.AuditEvent
+			var h store.ChainHead
 			err := e.read(ctx, func(tx store.Tx) error {
-				evs, err := tx.AuditChainAfter(o.ID, after, pageSize)
-				if err != nil {
+				var err error
+				if evs, err = tx.AuditChainAfter(o.ID, after, pageSize); err != nil || len(evs) == pageSize {
 					return err
 				}
-				for _, ev := range evs {
-					if !w.Next(ev) {
-						res, done = w.Result(), true
-						return nil
-					}
-				}
-				if len(evs) == pageSize {
-					after = evs[len(evs)-1].ID
-					return nil
-				}
-				h, err := tx.AuditChainHead(o.ID)
-				if err != nil {
-					return err
-				}
-				res, done = w.End(h.EventID, h.Hash, h.Count), true
-				return nil
+				h, err = tx.AuditChainHead(o.ID) // the end of the chain: the head as of the same snapshot
+				return err
 			})
 			if err != nil {
 				return false, err
 			}
+			if !walk(w, evs) {
+				res = w.Result()
+				break
+			}
+			if len(evs) < pageSize {
+				res = w.End(h.EventID, h.Hash, h.Count)
+				break
+			}
+			after = evs[len(evs)-1].ID
 		}
 		allValid = allValid && res.Valid
 		progress(i+1, len(orgs), o.ID, verification(res))
