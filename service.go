@@ -168,11 +168,18 @@ type AuditQuery struct {
 	Limit, Offset                        int
 }
 
-// AuditVerification is the outcome of walking an org's chain.
+// AuditVerification is the outcome of walking an org's chain. GET /v1/audit/verify reports its first
+// four fields (spec §5.3); the others are for operators (offline verify).
 type AuditVerification struct {
 	Valid             bool
 	Verified, Checked int
 	BrokenAt          string
+
+	// Set when the walk reached the end of the chain and compared it with the org's head, which every
+	// append advances and counts:
+	Truncated bool   // the chain does not end at the head: events were removed from its end
+	Last      string // the chain's last event ("" for an empty chain)
+	HeadCount int64  // events the head says the chain holds
 }
 
 // Service is everything transports may ask of Clavis. Every method that takes a Caller authorizes it

@@ -9,13 +9,16 @@ import (
 	"os"
 
 	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/engine"
 )
 
 const auditUsage = `Usage:
   clavis audit verify [flags]   verify every org's audit hash chain offline, from its first event
 
 Reads the database directly (the server may keep running) with the root key, which unwraps the audit
-key. Exit status 0: every chain intact; 1: a chain is broken (the first broken event is named); 2: error.
+key, a page of events at a time. Each chain must also end at its org's head, which every append
+advances and counts: a chain that events were removed from the end of is broken at the head's event.
+Exit status 0: every chain intact; 1: a chain is broken (the first broken event is named); 2: error.
 `
 
 var errChainBroken = errors.New("audit chain broken")
@@ -30,6 +33,7 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	dataDir := fs.String("data-dir", envOr("CLAVIS_DATA_DIR", "./clavis-data"), "data directory of the server")
 	database := fs.String("database", envOr("CLAVIS_DATABASE", ""), "database (default sqlite:<data-dir>/clavis.db)")
 	rootKey := fs.String("root-key", envOr("CLAVIS_ROOT_KEY", ""), "root key provider (default file:<data-dir>/root.key)")
+	pageSize := fs.Int("page-size", engine.DefaultAuditPage, "events read from the database at a time")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -39,10 +43,19 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer closeAll()
 	events := 0
-	ok, err := eng.VerifyAllChains(ctx, func(i, n int, org string, r clavis.AuditVerification) {
+	ok, err := eng.VerifyAllChains(ctx, *pageSize, func(i, n int, org string, r clavis.AuditVerification) {
 		events += r.Checked
 		status := "ok"
-		if !r.Valid {
+		switch {
+		case r.Truncated && r.HeadCount == 0:
+			status = fmt.Sprintf("BROKEN at event %s: the chain has %d events, but the org has no head", r.BrokenAt, r.Verified)
+		case r.Truncated && r.Last == "":
+			status = fmt.Sprintf("BROKEN at event %s: the chain is empty, but the head expects %d events ending at event %s",
+				r.BrokenAt, r.HeadCount, r.BrokenAt)
+		case r.Truncated:
+			status = fmt.Sprintf("BROKEN at event %s: the chain ends after %d events at event %s, but the head expects %d events ending at event %s",
+				r.BrokenAt, r.Verified, r.Last, r.HeadCount, r.BrokenAt)
+		case !r.Valid:
 			status = "BROKEN at event " + r.BrokenAt
 		}
 		fmt.Fprintf(stderr, "[%d/%d] org %s: %d events checked, %d verified: %s\n", i, n, org, r.Checked, r.Verified, status)

@@ -34,31 +34,87 @@ func Chain(key []byte, headID, headHash string, e *clavis.AuditEvent) {
 	e.IntegrityHash = Hash(key, headHash, e)
 }
 
-// Result is the outcome of Verify, as reported by GET /v1/audit/verify (spec §5.3).
+// Result is the outcome of a walk. GET /v1/audit/verify reports its first four fields (spec §5.3); the
+// others are for operators (offline verify).
 type Result struct {
 	Valid    bool   // chain_valid
 	Verified int    // events_verified: events that verified before the first break
 	Checked  int    // events_checked: events examined, including the broken one
 	BrokenAt string // broken_at_event_id: ID of the first broken event, "" when Valid
+
+	// Set by Walker.End, which compares the end of the chain with the org's head:
+	Truncated bool   // the chain does not end at the head: events were removed from its end
+	Last      string // ID of the chain's last event ("" for an empty chain)
+	HeadCount int64  // events the head says the chain holds
 }
 
-// Verify walks events, oldest first. prevID and prevHash are the ID and integrity hash of the event just
-// before events[0] ("" and "" when events[0] is the org's first event). An event is broken when its
-// PrevEventID is not the previous event's ID or its IntegrityHash does not recompute (a nil event is
-// broken too). Verify stops at the first broken event. An empty events is a valid chain of 0 events.
-//
-// Removing events from the end of a chain cannot be detected here: callers compare with the org's head.
-func Verify(key []byte, prevID, prevHash string, events []*clavis.AuditEvent) Result {
-	for n, e := range events {
-		if e == nil || e.PrevEventID != prevID ||
-			!hmac.Equal([]byte(e.IntegrityHash), []byte(Hash(key, prevHash, e))) {
-			r := Result{Verified: n, Checked: n + 1}
-			if e != nil {
-				r.BrokenAt = e.ID
-			}
-			return r
-		}
-		prevID, prevHash = e.ID, e.IntegrityHash
+// Walker verifies a chain one event at a time, oldest first, so that a chain of any length is verified
+// in constant memory. An event is broken when its PrevEventID is not the previous event's ID or its
+// IntegrityHash does not recompute (a nil event is broken too). The walk stops at the first broken event.
+type Walker struct {
+	key              []byte
+	prevID, prevHash string
+	res              Result
+}
+
+// NewWalker starts a walk after the event prevID whose integrity hash is prevHash; "" and "" start it
+// at the org's first event.
+func NewWalker(key []byte, prevID, prevHash string) *Walker {
+	return &Walker{key: key, prevID: prevID, prevHash: prevHash, res: Result{Valid: true}}
+}
+
+// Next checks e, the event after the previous one, and reports whether the walk is still intact. Once it
+// is not, Next ignores further events.
+func (w *Walker) Next(e *clavis.AuditEvent) bool {
+	if !w.res.Valid {
+		return false
 	}
-	return Result{Valid: true, Verified: len(events), Checked: len(events)}
+	w.res.Checked++
+	if e == nil || e.PrevEventID != w.prevID ||
+		!hmac.Equal([]byte(e.IntegrityHash), []byte(Hash(w.key, w.prevHash, e))) {
+		w.res.Valid = false
+		if e != nil {
+			w.res.BrokenAt = e.ID
+		}
+		return false
+	}
+	w.res.Verified++
+	w.prevID, w.prevHash = e.ID, e.IntegrityHash
+	return true
+}
+
+// Result returns the outcome of the walk so far, for a walk that did not reach the end of the chain.
+func (w *Walker) Result() Result { return w.res }
+
+// End returns the outcome of a walk that began at the org's first event and reached the end of the
+// chain, given the org's head as the store records it with each append ("", "" and 0 when it has none).
+// Removing events from the end of a chain leaves an intact, shorter chain; End catches it: an intact
+// walk must end at the head's event with the head's hash, having checked as many events as the head
+// counts. Otherwise the chain is broken at the head's event, the newest of those missing (at the last
+// event walked if there is no head): Checked counts it, Verified does not, and Truncated is set.
+func (w *Walker) End(headID, headHash string, headCount int64) Result {
+	r := w.res
+	r.Last, r.HeadCount = w.prevID, headCount
+	if !r.Valid || (w.prevID == headID && w.prevHash == headHash && int64(r.Checked) == headCount) {
+		return r
+	}
+	r.Valid, r.Truncated, r.BrokenAt = false, true, headID
+	if headID == "" {
+		r.BrokenAt = w.prevID
+	}
+	r.Checked++
+	return r
+}
+
+// Verify walks events, oldest first, with a Walker started after (prevID, prevHash), and returns its
+// Result. An empty events is a valid chain of 0 events. Removing events from the end of a chain cannot
+// be detected from the events alone: callers that reach the end of the chain use Walker.End.
+func Verify(key []byte, prevID, prevHash string, events []*clavis.AuditEvent) Result {
+	w := NewWalker(key, prevID, prevHash)
+	for _, e := range events {
+		if !w.Next(e) {
+			break
+		}
+	}
+	return w.Result()
 }

@@ -268,3 +268,51 @@ func BenchmarkAuditHash(b *testing.B) {
 		_ = audit.Hash(key, prev, e)
 	}
 }
+
+// TestWalkerEnd: a walk that reaches the end of the chain must end at the org's head, with as many
+// events as the head counts; events removed from the end break the chain at the head's event.
+func TestWalkerEnd(t *testing.T) {
+	events := chain(6)
+	last := events[5]
+	type head struct {
+		id, hash string
+		count    int64
+	}
+	full := head{last.ID, last.IntegrityHash, 6}
+	tests := []struct {
+		name   string
+		events []*clavis.AuditEvent
+		head   head
+		want   audit.Result
+	}{
+		{"intact", events, full, audit.Result{Valid: true, Verified: 6, Checked: 6, Last: last.ID, HeadCount: 6}},
+		{"no events, no head", nil, head{}, audit.Result{Valid: true}},
+		{"the last removed", events[:5], full,
+			audit.Result{Verified: 5, Checked: 6, BrokenAt: last.ID, Truncated: true, Last: events[4].ID, HeadCount: 6}},
+		{"the last three removed", events[:3], full,
+			audit.Result{Verified: 3, Checked: 4, BrokenAt: last.ID, Truncated: true, Last: events[2].ID, HeadCount: 6}},
+		{"every event removed", nil, full,
+			audit.Result{Verified: 0, Checked: 1, BrokenAt: last.ID, Truncated: true, HeadCount: 6}},
+		{"the head's hash differs", events, head{last.ID, events[4].IntegrityHash, 6},
+			audit.Result{Verified: 6, Checked: 7, BrokenAt: last.ID, Truncated: true, Last: last.ID, HeadCount: 6}},
+		{"the head counts more events", events, head{last.ID, last.IntegrityHash, 7},
+			audit.Result{Verified: 6, Checked: 7, BrokenAt: last.ID, Truncated: true, Last: last.ID, HeadCount: 7}},
+		{"events but no head", events, head{},
+			audit.Result{Verified: 6, Checked: 7, BrokenAt: last.ID, Truncated: true, Last: last.ID}},
+		{"a break before the end is reported first", append(slices.Clone(events[:2]), events[3:5]...), full,
+			audit.Result{Verified: 2, Checked: 3, BrokenAt: events[3].ID, Last: events[1].ID, HeadCount: 6}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := audit.NewWalker(key, "", "")
+			for _, e := range tt.events {
+				if !w.Next(e) {
+					break
+				}
+			}
+			if got := w.End(tt.head.id, tt.head.hash, tt.head.count); got != tt.want {
+				t.Errorf("End = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

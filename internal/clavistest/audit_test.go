@@ -171,6 +171,20 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 				ip_address, created_at, id, integrity_hash FROM audit_events WHERE id = ?`, seqs[4]+1, ids[4])
 			return "forged-0000"
 		}},
+		// Removing events from the end leaves an intact but shorter chain: verify compares its end with the
+		// org's head and names the head's event, the newest one missing.
+		{"delete the last", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `DELETE FROM audit_events WHERE id = ?`, ids[len(ids)-1])
+			return ids[len(ids)-1]
+		}},
+		{"delete the last three", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `DELETE FROM audit_events WHERE seq >= ?`, seqs[len(seqs)-3])
+			return ids[len(ids)-1]
+		}},
+		{"delete everything", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
+			exec(t, db, `DELETE FROM audit_events`)
+			return ids[len(ids)-1]
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -217,6 +231,61 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 				t.Fatalf("events_verified %d must stop before the break (checked %d)", res.EventsVerified, res.EventsChecked)
 			}
 		})
+	}
+}
+
+// TestAuditVerifyLimitedWalk: verify compares the end of the chain with the org's head exactly when its
+// walk reaches that end; a walk cut off by limit checks the events it covers.
+func TestAuditVerifyLimitedWalk(t *testing.T) {
+	env := clavistest.New(t)
+	u := env.Signup(t)
+	v, _ := u.C.CreateVault(ctx, "limits", "")
+	for i := range 3 {
+		if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: clavis.Sensitive(string(rune('a' + i)))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner := &clavis.Caller{Principal: clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}, Role: clavis.RoleOwner}
+	verify := func(from *time.Time, limit int) clavis.AuditVerification {
+		t.Helper()
+		r, err := env.Engine.VerifyAudit(ctx, owner, from, nil, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *r
+	}
+	evs, err := u.C.ListAuditEvents(ctx, client.AuditQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(evs) // 5: signup, vault, 3 writes
+	head := evs[0].ID
+	intact := []struct {
+		limit, checked int
+	}{{n - 1, n - 1}, {n, n}, {n + 1, n}, {0, n}}
+	for _, tc := range intact {
+		if got := verify(nil, tc.limit); !got.Valid || got.Checked != tc.checked || got.Verified != tc.checked {
+			t.Errorf("intact chain of %d, limit %d: %+v, want valid with %d checked", n, tc.limit, got, tc.checked)
+		}
+	}
+
+	db, err := sql.Open("sqlite", env.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM audit_events WHERE id = ?`, head); err != nil {
+		t.Fatal(err)
+	}
+	// n-1 events left; the head still names the n-th.
+	if got := verify(nil, n-2); !got.Valid || got.Checked != n-2 {
+		t.Errorf("limit %d short of the end: %+v, want valid with %d checked", n-2, got, n-2)
+	}
+	for _, limit := range []int{n - 1, n, 0} {
+		want := clavis.AuditVerification{Verified: n - 1, Checked: n, BrokenAt: head, Truncated: true, Last: evs[1].ID, HeadCount: int64(n)}
+		if got := verify(nil, limit); got != want {
+			t.Errorf("limit %d reaching the end of a truncated chain: %+v, want %+v", limit, got, want)
+		}
 	}
 }
 

@@ -62,6 +62,14 @@ type AuditFilter struct {
 	Offset     int        // >= 0
 }
 
+// ChainHead is the end of an org's audit chain as AppendAudit records it, in the same transaction as
+// each event.
+type ChainHead struct {
+	EventID string // the newest event; "" when the org has none
+	Hash    string // its integrity hash
+	Count   int64  // events appended to the chain
+}
+
 // Tx is one transaction. Its methods must only be used inside the Read or Write callback that received it.
 type Tx interface {
 	// --- server keys: named blobs wrapped by the root key (JWT signing keys, pepper, audit key) ---
@@ -216,13 +224,22 @@ type Tx interface {
 	// Write transaction it also locks the org's chain head until commit, so chains stay linear across
 	// concurrent writers and processes.
 	AuditHead(orgID string) (id, hash string, err error)
-	// AppendAudit inserts an event (already chained by the caller) and makes it the org's chain head.
+	// AppendAudit inserts an event (already chained by the caller), makes it the org's chain head and
+	// counts it in the head.
 	AppendAudit(e *clavis.AuditEvent) error
 	// ListAudit returns the events matching f, newest first (reverse chain order).
 	ListAudit(f AuditFilter) ([]*clavis.AuditEvent, error)
 	// AuditChain returns up to limit events of an org in chain order (oldest first), restricted to
 	// from <= created_at < to when those are set.
 	AuditChain(orgID string, from, to *time.Time, limit int) ([]*clavis.AuditEvent, error)
+	// AuditChainAfter returns up to limit events of an org in chain order that follow the event afterID,
+	// or that start the chain when afterID is ""; none when afterID is not an event of the org. A limit
+	// <= 0 means no limit. Callers walk a long chain with it page by page, in constant memory.
+	AuditChainAfter(orgID, afterID string, limit int) ([]*clavis.AuditEvent, error)
+	// AuditChainHead returns the org's head with the number of events appended to its chain (the zero
+	// ChainHead if the org has none), without locking it. Verification compares the end of the chain
+	// with it: a chain cut short at its end is otherwise intact.
+	AuditChainHead(orgID string) (ChainHead, error)
 
 	// --- token revocation ---
 

@@ -28,11 +28,16 @@ const (
 			ON CONFLICT DO NOTHING
 			RETURNING org_id, id, integrity_hash
 		)
-		INSERT INTO audit_heads (org_id, event_id, hash) SELECT org_id, id, integrity_hash FROM e
-		ON CONFLICT (org_id) DO UPDATE SET event_id = excluded.event_id, hash = excluded.hash`
+		INSERT INTO audit_heads (org_id, event_id, hash, event_count) SELECT org_id, id, integrity_hash, 1 FROM e
+		ON CONFLICT (org_id) DO UPDATE SET event_id = excluded.event_id, hash = excluded.hash,
+			event_count = audit_heads.event_count + 1`
 	qAuditChain = `SELECT ` + auditCols + ` FROM audit_events
 		WHERE org_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
 		ORDER BY seq LIMIT $4`
+	qAuditChainAfter = `SELECT ` + auditCols + ` FROM audit_events
+		WHERE org_id = $1 AND ($2 = '' OR seq > (SELECT seq FROM audit_events WHERE org_id = $1 AND id = $2))
+		ORDER BY seq LIMIT $3`
+	qAuditChainHead = `SELECT event_id, hash, event_count FROM audit_heads WHERE org_id = $1`
 )
 
 // AuditHead reads the org's chain head. In a Write transaction it first creates the org's head row if
@@ -71,7 +76,7 @@ func (t *txn) AppendAudit(e *clavis.AuditEvent) error {
 }
 
 // detailsCol scans the JSON details of an event. Numbers decode as json.Number, so that an event
-// re-encodes to the bytes it was stored with (its integrity hash covers them).
+// re-encodes to the bytes it was stored with. (The integrity hash does not cover details; spec §5.3.)
 type detailsCol struct{ p *map[string]any }
 
 func (c detailsCol) Scan(src any) error {
@@ -131,6 +136,22 @@ func (t *txn) ListAudit(f store.AuditFilter) ([]*clavis.AuditEvent, error) {
 // AuditChain returns events oldest first. A limit <= 0 means no limit.
 func (t *txn) AuditChain(orgID string, from, to *time.Time, limit int) ([]*clavis.AuditEvent, error) {
 	return list(t, "audit chain", scanAudit, qAuditChain, orgID, optTimeArg(from), optTimeArg(to), limitArg(limit))
+}
+
+// AuditChainAfter returns events oldest first, after the event afterID. A limit <= 0 means no limit.
+func (t *txn) AuditChainAfter(orgID, afterID string, limit int) ([]*clavis.AuditEvent, error) {
+	return list(t, "audit chain", scanAudit, qAuditChainAfter, orgID, afterID, limitArg(limit))
+}
+
+// AuditChainHead reads the head without locking it. A head row that AuditHead created in this Write
+// transaction, before the org's first append, reads as the zero ChainHead.
+func (t *txn) AuditChainHead(orgID string) (store.ChainHead, error) {
+	var h store.ChainHead
+	err := dbErr("audit chain head", t.tx.QueryRow(t.ctx, qAuditChainHead, orgID).Scan(&h.EventID, &h.Hash, &h.Count))
+	if err != nil && err != store.ErrNotFound {
+		return store.ChainHead{}, err
+	}
+	return h, nil
 }
 
 // limitArg maps "no limit" (<= 0) to NULL: LIMIT NULL is no limit.

@@ -18,9 +18,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/store"
+	"clavis.dev/clavis/internal/store/migration"
 	"clavis.dev/clavis/internal/store/storetest"
 )
 
@@ -634,6 +636,66 @@ func checkErrs(t *testing.T, errs []error) {
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("writer %d: %v", i, err)
+		}
+	}
+}
+
+// TestMigrationCountsAuditHeads: the migration that adds audit_heads.event_count counts the events of
+// each existing chain, so that verify can compare old chains with their heads.
+func TestMigrationCountsAuditHeads(t *testing.T) {
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := slices.IndexFunc(ms, func(m migration.Migration) bool { return strings.HasSuffix(m.Name, "_audit_head_count.sql") })
+	if v < 0 {
+		t.Fatal("no audit_head_count migration")
+	}
+	// A database as the migrations before it left it, with two chains.
+	dsn := freshDB(t, server(t))
+	conn, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(t.Context(), q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`)
+	for _, m := range ms[:v] {
+		exec(m.SQL)
+		exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, m.Version, m.Name)
+	}
+	chains := map[string]int{"org-a": 3, "org-b": 1}
+	for org, n := range chains {
+		prev := ""
+		for i := range n {
+			id := fmt.Sprintf("%s-%d", org, i)
+			exec(`INSERT INTO audit_events (id, org_id, action, actor_id, actor_type, resource_type, resource_id,
+				details, ip_address, created_at, prev_event_id, integrity_hash)
+				VALUES ($1, $2, 'secret.read', 'u', 'user', 'secret', 's', '{}', '', now(), $3, $4)`,
+				id, org, prev, "hash-"+id)
+			prev = id
+		}
+		exec(`INSERT INTO audit_heads (org_id, event_id, hash) VALUES ($1, $2, $3)`, org, prev, "hash-"+prev)
+	}
+	conn.Close()
+
+	s, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for org, n := range chains {
+		var h store.ChainHead
+		if err := s.Read(t.Context(), func(tx store.Tx) (err error) { h, err = tx.AuditChainHead(org); return err }); err != nil {
+			t.Fatal(err)
+		}
+		last := fmt.Sprintf("%s-%d", org, n-1)
+		if want := (store.ChainHead{EventID: last, Hash: "hash-" + last, Count: int64(n)}); h != want {
+			t.Errorf("AuditChainHead(%s) after migrating = %+v, want %+v", org, h, want)
 		}
 	}
 }

@@ -55,6 +55,8 @@ func TestMigrateVaultKeys(t *testing.T) {
 	// later migrations too.
 	if _, err := s.pool.Exec(t.Context(), `DROP TABLE vault_keys;
 		DROP INDEX audit_events_time;
+		ALTER TABLE audit_heads DROP COLUMN event_count;
+		DROP TABLE readiness_probe;
 		DELETE FROM schema_migrations WHERE version >= 3`); err != nil {
 		t.Fatal(err)
 	}

@@ -19,11 +19,16 @@ const (
 	qAuditHead   = `SELECT event_id, hash FROM audit_heads WHERE org_id = ?`
 	qInsertAudit = `INSERT INTO audit_events (` + auditCols + `, vault_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qSetAuditHead = `INSERT INTO audit_heads (org_id, event_id, hash) VALUES (?, ?, ?)
-		ON CONFLICT (org_id) DO UPDATE SET event_id = excluded.event_id, hash = excluded.hash`
+	qSetAuditHead = `INSERT INTO audit_heads (org_id, event_id, hash, event_count) VALUES (?, ?, ?, 1)
+		ON CONFLICT (org_id) DO UPDATE SET event_id = excluded.event_id, hash = excluded.hash,
+			event_count = audit_heads.event_count + 1`
 	qAuditChain = `SELECT ` + auditCols + ` FROM audit_events
 		WHERE org_id = ?1 AND (?2 IS NULL OR created_at >= ?2) AND (?3 IS NULL OR created_at < ?3)
 		ORDER BY seq LIMIT ?4`
+	qAuditChainAfter = `SELECT ` + auditCols + ` FROM audit_events
+		WHERE org_id = ?1 AND (?2 = '' OR seq > (SELECT seq FROM audit_events WHERE org_id = ?1 AND id = ?2))
+		ORDER BY seq LIMIT ?3`
+	qAuditChainHead = `SELECT event_id, hash, event_count FROM audit_heads WHERE org_id = ?`
 )
 
 // AuditHead reads the org's chain head. A Write transaction holds SQLite's write lock from its BEGIN
@@ -57,7 +62,7 @@ func (t *txn) AppendAudit(e *clavis.AuditEvent) error {
 }
 
 // detailsCol scans the JSON details of an event. Numbers decode as json.Number, so that an event
-// re-encodes to the bytes it was stored with (its integrity hash covers them).
+// re-encodes to the bytes it was stored with. (The integrity hash does not cover details; spec §5.3.)
 type detailsCol struct{ p *map[string]any }
 
 func (c detailsCol) Scan(src any) error {
@@ -115,6 +120,20 @@ func (t *txn) ListAudit(f store.AuditFilter) ([]*clavis.AuditEvent, error) {
 // AuditChain returns events oldest first. A limit <= 0 means no limit.
 func (t *txn) AuditChain(orgID string, from, to *time.Time, limit int) ([]*clavis.AuditEvent, error) {
 	return list(t, "audit chain", scanAudit, qAuditChain, orgID, optTimeArg(from), optTimeArg(to), limitArg(limit))
+}
+
+// AuditChainAfter returns events oldest first, after the event afterID. A limit <= 0 means no limit.
+func (t *txn) AuditChainAfter(orgID, afterID string, limit int) ([]*clavis.AuditEvent, error) {
+	return list(t, "audit chain", scanAudit, qAuditChainAfter, orgID, afterID, limitArg(limit))
+}
+
+func (t *txn) AuditChainHead(orgID string) (store.ChainHead, error) {
+	var h store.ChainHead
+	err := t.queryRow(qAuditChainHead, orgID).Scan(&h.EventID, &h.Hash, &h.Count)
+	if err = dbErr("audit chain head", err); err != nil && err != store.ErrNotFound {
+		return store.ChainHead{}, err
+	}
+	return h, nil
 }
 
 // limitArg maps "no limit" (<= 0) to SQLite's LIMIT -1.

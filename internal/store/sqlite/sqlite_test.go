@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -14,6 +15,7 @@ import (
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/store"
+	"clavis.dev/clavis/internal/store/migration"
 	"clavis.dev/clavis/internal/store/storetest"
 )
 
@@ -255,5 +257,65 @@ func TestQueriesPrepared(t *testing.T) {
 	slices.Sort(missing)
 	if len(consts) == 0 || len(missing) > 0 {
 		t.Errorf("%d query constants, missing from queries: %v", len(consts), missing)
+	}
+}
+
+// TestMigrationCountsAuditHeads: the migration that adds audit_heads.event_count counts the events of
+// each existing chain, so that verify can compare old chains with their heads.
+func TestMigrationCountsAuditHeads(t *testing.T) {
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := slices.IndexFunc(ms, func(m migration.Migration) bool { return strings.HasSuffix(m.Name, "_audit_head_count.sql") })
+	if v < 0 {
+		t.Fatal("no audit_head_count migration")
+	}
+	// A database as the migrations before it left it, with two chains.
+	path := filepath.Join(t.TempDir(), "clavis.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(t.Context(), q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
+	for _, m := range ms[:v] {
+		exec(m.SQL)
+		exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, '')`, m.Version, m.Name)
+	}
+	chains := map[string]int{"org-a": 3, "org-b": 1}
+	for org, n := range chains {
+		prev := ""
+		for i := range n {
+			id := fmt.Sprintf("%s-%d", org, i)
+			exec(`INSERT INTO audit_events (id, org_id, action, actor_id, actor_type, resource_type, resource_id,
+				details, ip_address, created_at, prev_event_id, integrity_hash)
+				VALUES (?, ?, 'secret.read', 'u', 'user', 'secret', 's', '{}', '', '2026-01-01T00:00:00.000Z', ?, ?)`,
+				id, org, prev, "hash-"+id)
+			prev = id
+		}
+		exec(`INSERT INTO audit_heads (org_id, event_id, hash) VALUES (?, ?, ?)`, org, prev, "hash-"+prev)
+	}
+	db.Close()
+
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for org, n := range chains {
+		var h store.ChainHead
+		if err := s.Read(t.Context(), func(tx store.Tx) (err error) { h, err = tx.AuditChainHead(org); return err }); err != nil {
+			t.Fatal(err)
+		}
+		last := fmt.Sprintf("%s-%d", org, n-1)
+		if want := (store.ChainHead{EventID: last, Hash: "hash-" + last, Count: int64(n)}); h != want {
+			t.Errorf("AuditChainHead(%s) after migrating = %+v, want %+v", org, h, want)
+		}
 	}
 }

@@ -267,6 +267,83 @@ func testAuditChainConcurrent(t *testing.T, s store.Store) {
 	check(t, "AuditHead", auditHead(t, s, org), prev)
 }
 
+// chainHead reads the org's head with AuditChainHead.
+func chainHead(t *testing.T, s store.Store, orgID string) store.ChainHead {
+	t.Helper()
+	return get(t, s, func(tx store.Tx) (store.ChainHead, error) { return tx.AuditChainHead(orgID) })
+}
+
+// testAuditChainHead: the head names the newest event and counts every event of its org's chain, in
+// the transaction that appends; a failed append counts nothing.
+func testAuditChainHead(t *testing.T, s store.Store) {
+	org, other := newID(), newID()
+	check(t, "AuditChainHead of an org without events", chainHead(t, s, org), store.ChainHead{})
+	events := appendEvents(t, s, org, 3)
+	appendEvents(t, s, other, 2)
+	last := events[len(events)-1]
+	check(t, "AuditChainHead after 3 appends", chainHead(t, s, org), store.ChainHead{EventID: last.ID, Hash: last.IntegrityHash, Count: 3})
+	o := chainHead(t, s, other)
+	check(t, "AuditChainHead of another org", o.Count, int64(2))
+
+	write(t, s, func(tx store.Tx) error {
+		e := newEvent(org, last.ID, last.IntegrityHash, at(3))
+		if err := tx.AppendAudit(e); err != nil {
+			return err
+		}
+		h, err := tx.AuditChainHead(org)
+		if err != nil {
+			return err
+		}
+		check(t, "AuditChainHead after AppendAudit in the same transaction", h, store.ChainHead{EventID: e.ID, Hash: e.IntegrityHash, Count: 4})
+		last = e
+		return nil
+	})
+	dup := newEvent(org, last.ID, last.IntegrityHash, at(4))
+	dup.ID = events[0].ID
+	err := s.Write(t.Context(), func(tx store.Tx) error { return tx.AppendAudit(dup) })
+	wantKind(t, "AppendAudit with a duplicate id", err, clavis.KindConflict)
+	check(t, "AuditChainHead after a failed append", chainHead(t, s, org), store.ChainHead{EventID: last.ID, Hash: last.IntegrityHash, Count: 4})
+}
+
+// testAuditChainAfter: a chain read page by page, each page after the last event of the one before, is
+// the whole chain in chain order; a cursor that is not an event of the org gives nothing.
+func testAuditChainAfter(t *testing.T, s store.Store) {
+	org, other := newID(), newID()
+	var events []*clavis.AuditEvent
+	for i := range 7 { // interleaved with another org's events
+		events = append(events, appendEvents(t, s, org, 1)...)
+		if i%2 == 0 {
+			appendEvents(t, s, other, 1)
+		}
+	}
+	after := func(afterID string, limit int) []*clavis.AuditEvent {
+		t.Helper()
+		return get(t, s, func(tx store.Tx) ([]*clavis.AuditEvent, error) { return tx.AuditChainAfter(org, afterID, limit) })
+	}
+	var walked []*clavis.AuditEvent
+	cursor, pages := "", 0
+	for {
+		page := after(cursor, 3)
+		walked = append(walked, page...)
+		pages++
+		if len(page) < 3 || pages > 10 {
+			break
+		}
+		cursor = page[len(page)-1].ID
+	}
+	checkEvents(t, "AuditChainAfter page by page", walked, events)
+	check(t, "pages of 3 for 7 events", pages, 3)
+	checkEvents(t, "AuditChainAfter from the start, no limit", after("", 0), events)
+	checkEvents(t, "AuditChainAfter the 5th event, no limit", after(events[4].ID, -1), events[5:])
+	checkEvents(t, "AuditChainAfter the last event", after(events[6].ID, 3), nil)
+	checkEvents(t, "AuditChainAfter an unknown event", after(newID(), 3), nil)
+	otherFirst := get(t, s, func(tx store.Tx) ([]*clavis.AuditEvent, error) { return tx.AuditChainAfter(other, "", 1) })
+	checkEvents(t, "AuditChainAfter an event of another org", after(otherFirst[0].ID, 3), nil)
+	checkEvents(t, "AuditChainAfter of an org without events", get(t, s, func(tx store.Tx) ([]*clavis.AuditEvent, error) {
+		return tx.AuditChainAfter(newID(), "", 3)
+	}), nil)
+}
+
 // testRevokedTokens: revocations are kept until pruned after their tokens' expiry.
 func testRevokedTokens(t *testing.T, s store.Store) {
 	revoked := func(jti string) bool {
