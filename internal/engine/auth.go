@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"net/netip"
 	"strings"
@@ -636,7 +637,11 @@ func (e *Engine) ChangePassword(ctx context.Context, c *clavis.Caller, current, 
 		return clavis.Invalid("new_password", "new_password is required")
 	}
 	if err := token.CheckPassword(next); err != nil {
-		return clavis.Invalid("new_password", err.(*clavis.Error).Message)
+		var ce *clavis.Error
+		if !errors.As(err, &ce) {
+			return clavis.Internal(err)
+		}
+		return clavis.Invalid("new_password", ce.Message)
 	}
 	u, err := e.Me(ctx, c)
 	if err != nil {
@@ -724,7 +729,10 @@ func (e *Engine) RevokeAPIKey(ctx context.Context, c *clavis.Caller, id string) 
 	}
 	return e.write(ctx, func(tx store.Tx) error {
 		k, err := tx.GetAPIKey(id)
-		if err != nil || k.UserID != c.ID {
+		if err != nil {
+			return err // a missing key is the store's KindNotFound; anything else is internal
+		}
+		if k.UserID != c.ID {
 			return clavis.ErrNotFound
 		}
 		if !k.Active {

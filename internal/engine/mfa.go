@@ -230,7 +230,10 @@ func (e *Engine) MFAVerify(ctx context.Context, mfaToken, code string, ip netip.
 			return keepAfter(err, errMFAWrongCode)
 		}
 		var err error
-		if u, err = tx.GetUser(userID); err != nil || u.Disabled || !u.TOTPEnabled || u.TokenGen != claims.Gen {
+		if u, err = tx.GetUser(userID); err != nil && !clavis.IsKind(err, clavis.KindNotFound) {
+			return err
+		}
+		if err != nil || u.Disabled || !u.TOTPEnabled || u.TokenGen != claims.Gen {
 			return keepAfter(nil, errMFAWrongCode)
 		}
 		m, err := getMFA(tx, userID)
