@@ -70,13 +70,13 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 	if in.Password == "" {
 		return nil, clavis.Invalid("password", "password is required")
 	}
-	if err := token.CheckPassword(in.Password); err != nil {
+	if err := token.CheckPassword(string(in.Password)); err != nil {
 		return nil, err
 	}
 	if err := checkLen("display_name", in.DisplayName, 0, 255); err != nil {
 		return nil, err
 	}
-	hash, err := e.hasher.Hash(ctx, in.Password)
+	hash, err := e.hasher.Hash(ctx, string(in.Password))
 	if err != nil {
 		return nil, e.classify(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"sync/atomic"
@@ -121,6 +122,15 @@ type Engine struct {
 }
 
 var _ clavis.Service = (*Engine)(nil)
+
+// Format prints the engine's issuer URL only, under every verb: the struct holds server keys (the API-key
+// pepper, the audit key) that fmt would otherwise print.
+func (e *Engine) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "engine.Engine{issuer:%q}", e.cfg.Issuer)
+}
+
+// LogValue logs the engine's issuer URL only.
+func (e *Engine) LogValue() slog.Value { return slog.GroupValue(slog.String("issuer", e.cfg.Issuer)) }
 
 // Names of the server secrets kept (wrapped by the root key) in the store.
 const (
