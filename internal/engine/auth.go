@@ -231,7 +231,7 @@ func (e *Engine) userToken(u *clavis.User, key *clavis.APIKey) (*clavis.Token, e
 			c.Scopes = &s
 		}
 	}
-	raw, err := e.tokens.Load().Mint(token.KindAccess, c)
+	raw, err := e.mint(token.KindAccess, c)
 	if err != nil {
 		return nil, clavis.Internal(err)
 	}
@@ -253,7 +253,7 @@ func (e *Engine) agentToken(a *clavis.Agent, patterns []string) (*clavis.Token, 
 	vaultIDs := append([]string{}, a.VaultIDs...)
 	c := token.Claims{Subject: "agent:" + a.ID, Org: a.OrgID, IssuedAt: now.Unix(), Expires: now.Add(ttl).Unix(),
 		ID: newID(), Gen: a.TokenGen, Scopes: &scopes, VaultIDs: &vaultIDs}
-	raw, err := e.tokens.Load().Mint(token.KindAccess, c)
+	raw, err := e.mint(token.KindAccess, c)
 	if err != nil {
 		return nil, clavis.Internal(err)
 	}

@@ -146,9 +146,11 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	e := &Engine{cfg: cfg, store: st, keys: kr, log: cfg.Logger}
 	e.healthy.Store(true)
 	e.hasher = token.NewHasher(cfg.PasswordHash, cfg.HashWorkers)
-	if _, err := e.serverSecret(ctx, keyJWT, newSigningSeed); err != nil {
+	seed, err := e.serverSecret(ctx, keyJWT, newSigningSeed) // created on first start; loaded below
+	if err != nil {
 		return nil, err
 	}
+	clear(seed)
 	if err := e.loadSigningKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -157,7 +159,6 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 		_, err := rand.Read(b)
 		return b, err
 	}
-	var err error
 	if e.pepper, err = e.serverSecret(ctx, keyPepper, random32); err != nil {
 		return nil, err
 	}
@@ -173,12 +174,15 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	return e, nil
 }
 
-// Close stops background work and the group committer; requests must have finished. The store is the
-// caller's to close.
+// Close stops background work and the group committer, and clears the server keys the engine holds;
+// requests must have finished, and no method may be called after it. The store is the caller's to close.
 func (e *Engine) Close() {
 	close(e.stopHousekeeping)
 	<-e.housekeepingDone
 	e.commits.close()
+	e.tokens.Load().Retire()
+	clear(e.pepper)
+	clear(e.auditKey)
 }
 
 // housekeeping picks up signing keys rotated by another process and prunes token revocations whose
@@ -203,7 +207,8 @@ func (e *Engine) housekeeping(interval time.Duration) {
 	}
 }
 
-// serverSecret returns the named server secret, generating and storing it on first use. When several
+// serverSecret returns the named server secret, generating and storing it on first use; the caller
+// owns the returned slice and clears it when done. When several
 // processes start at once, the first stored value wins and every process uses it.
 func (e *Engine) serverSecret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var wrapped []byte
@@ -218,6 +223,7 @@ func (e *Engine) serverSecret(ctx context.Context, name string, gen func() ([]by
 			return nil, err
 		}
 		w, err := e.keys.WrapServerSecret(ctx, name, fresh)
+		clear(fresh)
 		if err != nil {
 			return nil, err
 		}
@@ -259,7 +265,10 @@ func (e *Engine) Ready(ctx context.Context) error {
 func (e *Engine) JWKS() []byte { return e.tokens.Load().JWKS() }
 
 // PublicKey returns the current raw Ed25519 verification key.
-func (e *Engine) PublicKey() []byte { return e.tokens.Load().Keys()[0].Public() }
+func (e *Engine) PublicKey() []byte {
+	_, pub := e.tokens.Load().Current()
+	return pub
+}
 
 // IssuerURL returns the public base URL used as JWT issuer.
 func (e *Engine) IssuerURL() string { return e.cfg.Issuer }

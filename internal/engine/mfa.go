@@ -54,7 +54,7 @@ func (f *mfaFailures) forget(jti string) {
 // mfaChallenge mints the single-use challenge token of a password login with MFA enabled.
 func (e *Engine) mfaChallenge(u *clavis.User) (*clavis.Token, error) {
 	now := time.Now()
-	raw, err := e.tokens.Load().Mint(token.KindMFA, token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
+	raw, err := e.mint(token.KindMFA, token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
 		Expires: now.Add(mfaTokenTTL).Unix(), ID: newID(), Gen: u.TokenGen})
 	if err != nil {
 		return nil, clavis.Internal(err)
@@ -80,7 +80,9 @@ func (e *Engine) checkSecondFactor(ctx context.Context, m *clavis.MFA, code stri
 	if err != nil {
 		return false, err
 	}
-	if step, ok := token.MatchTOTP(key, strings.TrimSpace(code), time.Now().Unix()/token.TOTPPeriod, m.LastStep); ok {
+	step, ok := token.MatchTOTP(key, strings.TrimSpace(code), time.Now().Unix()/token.TOTPPeriod, m.LastStep)
+	clear(key)
+	if ok {
 		m.LastStep = step
 		return true, nil
 	}
@@ -121,6 +123,7 @@ func (e *Engine) MFASetup(ctx context.Context, c *clavis.Caller) (string, clavis
 		return "", "", clavis.Internal(err)
 	}
 	wrapped, err := e.keys.WrapServerSecret(ctx, totpPurpose(c.ID), key)
+	clear(key) // the caller gets the base32 form, once
 	if err != nil {
 		return "", "", e.classify(err)
 	}
@@ -179,6 +182,7 @@ func (e *Engine) MFAVerifySetup(ctx context.Context, c *clavis.Caller, code stri
 			return err
 		}
 		step, ok := token.MatchTOTP(key, strings.TrimSpace(code), time.Now().Unix()/token.TOTPPeriod, m.LastStep)
+		clear(key)
 		if !ok {
 			return clavis.Invalid("code", "wrong code")
 		}
