@@ -98,11 +98,13 @@ func (e *Engine) loadSigningKeys(ctx context.Context) error {
 }
 
 // mint signs c with the current issuer. An issuer is retired only after its successor is in place, so
-// a mint that meets a retired one retries with the successor.
+// a mint that meets a retired one retries with the successor; it fails with token.ErrRetired only when
+// there is none (the engine is closed).
 func (e *Engine) mint(kind token.Kind, c token.Claims) (string, error) {
 	for {
-		raw, err := e.tokens.Load().Mint(kind, c)
-		if !errors.Is(err, token.ErrRetired) {
+		iss := e.tokens.Load()
+		raw, err := iss.Mint(kind, c)
+		if !errors.Is(err, token.ErrRetired) || e.tokens.Load() == iss {
 			return raw, err
 		}
 	}
