@@ -8,8 +8,9 @@
 // undecodable 2xx body) are returned wrapped and are not *clavis.Error; classify them with errors.Is
 // (context.Canceled, context.DeadlineExceeded) or errors.As (*url.Error).
 //
-// Secrets. Secret values and access tokens are clavis.Sensitive: they redact themselves in fmt and slog
-// output and are revealed only by an explicit string conversion.
+// Secrets. Secret values, access tokens and new keys (ocv_, 1ck_) are clavis.Sensitive: they redact
+// themselves in fmt, slog and JSON output and are revealed only by an explicit string conversion. A
+// Client never shows its credential.
 package client
 
 import (
