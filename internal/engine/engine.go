@@ -207,9 +207,9 @@ func (e *Engine) housekeeping(interval time.Duration) {
 	}
 }
 
-// serverSecret returns the named server secret, generating and storing it on first use; the caller
-// owns the returned slice and clears it when done. When several
-// processes start at once, the first stored value wins and every process uses it.
+// serverSecret returns the named server secret, generating and storing it on first use; the caller owns
+// the returned slice and clears it when done. When several processes start at once, the first stored
+// value wins and every process uses it.
 func (e *Engine) serverSecret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var wrapped []byte
 	err := e.store.Read(ctx, func(tx store.Tx) error {

@@ -166,9 +166,9 @@ func (i *Issuer) Keys() []SigningKey {
 	return copyKeys(i.keys)
 }
 
-// Current returns the id and public key of the current signing key.
+// Current returns the id and public key of the current signing key; the key is the caller's.
 func (i *Issuer) Current() (kid string, pub ed25519.PublicKey) {
-	return i.keys[0].ID, i.pubs[i.keys[0].ID]
+	return i.keys[0].ID, append(ed25519.PublicKey(nil), i.pubs[i.keys[0].ID]...)
 }
 
 // ErrRetired is returned by Mint after Retire.
