@@ -3,6 +3,7 @@ package clavis
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -23,14 +24,24 @@ type Caller struct {
 }
 
 // Sensitive is a secret value or credential in transit to its one rightful reader. It redacts itself
-// in fmt and slog output; only an explicit string conversion (or JSON encoding for the response) reveals it.
+// under every fmt verb, in slog output and in JSON encoding (so also inside slices, maps and structs
+// that slog's JSON handler marshals); only an explicit string conversion reveals it. Encoders of the
+// wire format convert explicitly. Decoding JSON into a Sensitive stores the value as sent.
 type Sensitive string
 
-func (Sensitive) String() string       { return "[redacted]" }
-func (Sensitive) GoString() string     { return "[redacted]" }
-func (Sensitive) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+const redacted = "[redacted]"
 
-// Token is an issued access token.
+func (Sensitive) String() string       { return redacted }
+func (Sensitive) GoString() string     { return redacted }
+func (Sensitive) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// Format prints "[redacted]" under every verb and flag, as fmt would print that string.
+func (Sensitive) Format(f fmt.State, verb rune) { fmt.Fprintf(f, fmt.FormatString(f, verb), redacted) }
+
+// MarshalJSON encodes "[redacted]".
+func (Sensitive) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// Token is an issued access token. It redacts its credentials in fmt, slog and JSON output.
 type Token struct {
 	AccessToken Sensitive
 	ExpiresIn   int
@@ -42,7 +53,9 @@ type Token struct {
 
 // SignupInput is a new account.
 type SignupInput struct {
-	Email, Password, DisplayName string
+	Email       string
+	Password    Sensitive
+	DisplayName string
 }
 
 // ProfilePatch changes a user's own profile; nil fields are unchanged.
@@ -85,7 +98,8 @@ type SecretMeta struct {
 	Version *Version
 }
 
-// SecretValue is one version of a secret with its plaintext.
+// SecretValue is one version of a secret with its plaintext, which it redacts in fmt, slog and JSON
+// output.
 type SecretValue struct {
 	SecretMeta
 	Value Sensitive
@@ -112,7 +126,8 @@ type AgentPatch struct {
 	ClearTokenTTL     bool
 }
 
-// AgentKey is an agent with its freshly issued key, shown once.
+// AgentKey is an agent with its freshly issued key, shown once; the key redacts itself in fmt, slog and
+// JSON output.
 type AgentKey struct {
 	Agent *Agent
 	Key   Sensitive

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"clavis.dev/clavis"
 )
 
 // AgentInput registers an agent. Zero optional fields are omitted and take the server defaults.
@@ -17,11 +19,11 @@ type AgentInput struct {
 }
 
 // CreateAgent registers an agent (POST /v1/agents) and returns it with its key (ocv_…), shown only this
-// once. Errors: KindInvalid, KindForbidden (caller is an agent), KindLimitExceeded.
-func (c *Client) CreateAgent(ctx context.Context, in AgentInput) (Agent, string, error) {
+// once; string(key) reveals it. Errors: KindInvalid, KindForbidden (caller is an agent), KindLimitExceeded.
+func (c *Client) CreateAgent(ctx context.Context, in AgentInput) (Agent, clavis.Sensitive, error) {
 	out, err := call[struct {
-		Agent  Agent  `json:"agent"`
-		APIKey string `json:"api_key"`
+		Agent  Agent            `json:"agent"`
+		APIKey clavis.Sensitive `json:"api_key"`
 	}](ctx, c, http.MethodPost, "/v1/agents", nil, in)
 	return out.Agent, out.APIKey, err
 }
@@ -64,11 +66,12 @@ func (c *Client) DeleteAgent(ctx context.Context, id string) error {
 }
 
 // RotateAgentKey issues a new key for an agent (POST /v1/agents/{id}/rotate-key) and returns the agent
-// with the new key; the old key and every token issued before stop working at once.
-func (c *Client) RotateAgentKey(ctx context.Context, id string) (Agent, string, error) {
+// with the new key (string(key) reveals it); the old key and every token issued before stop working at
+// once.
+func (c *Client) RotateAgentKey(ctx context.Context, id string) (Agent, clavis.Sensitive, error) {
 	out, err := call[struct {
-		APIKey string `json:"api_key"`
-		Agent  Agent  `json:"agent"`
+		APIKey clavis.Sensitive `json:"api_key"`
+		Agent  Agent            `json:"agent"`
 	}](ctx, c, http.MethodPost, "/v1/agents/"+seg(id)+"/rotate-key", nil, nil)
 	return out.Agent, out.APIKey, err
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"clavis.dev/clavis"
 )
 
 // Health returns the server's health (GET /v1/health, public). A degraded server still answers 200 with
@@ -85,16 +87,17 @@ func (c *Client) ChangePassword(ctx context.Context, current, next string) error
 }
 
 // CreateAPIKey creates a personal API key (POST /v1/auth/api-keys) and returns it with the raw key
-// (1ck_…), which the server shows only this once. scopes nil means none; expiresAt nil means never.
-func (c *Client) CreateAPIKey(ctx context.Context, name string, scopes []string, expiresAt *time.Time) (ApiKey, string, error) {
+// (1ck_…), which the server shows only this once; string(raw) reveals it. scopes nil means none;
+// expiresAt nil means never.
+func (c *Client) CreateAPIKey(ctx context.Context, name string, scopes []string, expiresAt *time.Time) (ApiKey, clavis.Sensitive, error) {
 	in := struct {
 		Name      string     `json:"name"`
 		Scopes    []string   `json:"scopes,omitempty"`
 		ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	}{name, scopes, expiresAt}
 	out, err := call[struct {
-		Key    ApiKey `json:"key"`
-		APIKey string `json:"api_key"`
+		Key    ApiKey           `json:"key"`
+		APIKey clavis.Sensitive `json:"api_key"`
 	}](ctx, c, http.MethodPost, "/v1/auth/api-keys", nil, in)
 	return out.Key, out.APIKey, err
 }

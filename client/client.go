@@ -8,8 +8,9 @@
 // undecodable 2xx body) are returned wrapped and are not *clavis.Error; classify them with errors.Is
 // (context.Canceled, context.DeadlineExceeded) or errors.As (*url.Error).
 //
-// Secrets. Secret values and access tokens are clavis.Sensitive: they redact themselves in fmt and slog
-// output and are revealed only by an explicit string conversion.
+// Secrets. Secret values, access tokens and new keys (ocv_, 1ck_) are clavis.Sensitive: they redact
+// themselves in fmt, slog and JSON output and are revealed only by an explicit string conversion. A
+// Client never shows its credential.
 package client
 
 import (
@@ -18,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,7 +27,8 @@ import (
 )
 
 // Client talks to one Clavis server with at most one credential. It is safe for concurrent use: its
-// fields never change after New, and WithToken returns a copy.
+// fields never change after New, and WithToken returns a copy. Under fmt and slog it shows the server's
+// URL and never the credential.
 type Client struct {
 	baseURL string
 	hc      *http.Client
@@ -68,6 +71,17 @@ func (c *Client) WithToken(bearer string) *Client {
 	cp := *c
 	cp.token = bearer
 	return &cp
+}
+
+// Format prints the server's base URL and whether a credential is set, never the credential, under every
+// verb (fmt would otherwise print the unexported fields). Its value receiver covers Client and *Client.
+func (c Client) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "client.Client{baseURL:%q authenticated:%t}", c.baseURL, c.token != "")
+}
+
+// LogValue logs the server's base URL and whether a credential is set, never the credential.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("base_url", c.baseURL), slog.Bool("authenticated", c.token != ""))
 }
 
 // maxErrorBody bounds how much of an error response is read; maxDrain how much of an unread body is

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"clavis.dev/clavis"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -57,7 +58,7 @@ func bp(b bool) *bool        { return &b }
 // withKey is the result of the calls that return an object and a key.
 type withKey struct {
 	V   any
-	Key string
+	Key clavis.Sensitive
 }
 
 const (

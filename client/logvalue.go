@@ -1,9 +1,12 @@
 package client
 
-import "log/slog"
+import (
+	"fmt"
+	"log/slog"
+)
 
 // Secret-bearing types redact themselves in slog output, also under a JSON handler (which would otherwise
-// marshal the struct and reveal the value). In fmt output their clavis.Sensitive fields redact themselves.
+// marshal the struct). In fmt and JSON output their clavis.Sensitive fields redact themselves.
 
 // LogValue logs the secret's identity and version, never its value.
 func (s Secret) LogValue() slog.Value {
@@ -32,4 +35,26 @@ func (t Token) LogValue() slog.Value {
 // LogValue logs the input's type, never its value.
 func (in PutSecretInput) LogValue() slog.Value {
 	return slog.GroupValue(slog.Any("value", in.Value), slog.String("type", in.Type))
+}
+
+// Format prints the secret with its value redacted, as fmt prints the struct (see clavis.Token.Format
+// for why a struct whose Sensitive fields redact themselves still needs one).
+func (s Secret) Format(f fmt.State, verb rune) {
+	type fields = Secret
+	type Secret fields
+	fmt.Fprintf(f, fmt.FormatString(f, verb), Secret(s))
+}
+
+// Format prints the token with its credentials redacted.
+func (t Token) Format(f fmt.State, verb rune) {
+	type fields = Token
+	type Token fields
+	fmt.Fprintf(f, fmt.FormatString(f, verb), Token(t))
+}
+
+// Format prints the input with its value redacted.
+func (in PutSecretInput) Format(f fmt.State, verb rune) {
+	type fields = PutSecretInput
+	type PutSecretInput fields
+	fmt.Fprintf(f, fmt.FormatString(f, verb), PutSecretInput(in))
 }

@@ -13,7 +13,8 @@ import (
 // version routes put the path between the route name and the version number (spec §4.5.1, §4.6).
 
 // PutSecretInput is a new version of a secret. Zero optional fields are omitted: Type "" is the server
-// default (generic), Metadata nil is {}, ExpiresAt and MaxAccessCount nil mean no limit.
+// default (generic), Metadata nil is {}, ExpiresAt and MaxAccessCount nil mean no limit. Like every
+// clavis.Sensitive, Value encodes as "[redacted]" in JSON; PutSecret sends it as is.
 type PutSecretInput struct {
 	Value          clavis.Sensitive `json:"value"`
 	Type           string           `json:"type,omitempty"`
@@ -34,7 +35,15 @@ type RotateInput struct {
 // its metadata. Errors: KindInvalid (path, body), KindForbidden, KindLimitExceeded, KindNotFound (vault),
 // KindTooLarge.
 func (c *Client) PutSecret(ctx context.Context, vaultID, path string, in PutSecretInput) (SecretMetadata, error) {
-	return call[SecretMetadata](ctx, c, http.MethodPut, vaultPath(vaultID, "/secrets/"+secretPath(path)), nil, in)
+	// clavis.Sensitive encodes as "[redacted]": the one place the value goes on the wire reveals it.
+	wire := struct {
+		Value          string         `json:"value"`
+		Type           string         `json:"type,omitempty"`
+		Metadata       map[string]any `json:"metadata,omitempty"`
+		ExpiresAt      *time.Time     `json:"expires_at,omitempty"`
+		MaxAccessCount *int           `json:"max_access_count,omitempty"`
+	}{string(in.Value), in.Type, in.Metadata, in.ExpiresAt, in.MaxAccessCount}
+	return call[SecretMetadata](ctx, c, http.MethodPut, vaultPath(vaultID, "/secrets/"+secretPath(path)), nil, wire)
 }
 
 // GetSecret reads the latest version of a secret with its value (GET /v1/vaults/{id}/secrets/{path}).

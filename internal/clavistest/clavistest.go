@@ -182,11 +182,11 @@ func (e *Env) NewAgent(t testing.TB, u *User, in client.AgentInput) *Agent {
 	if err != nil {
 		t.Fatalf("create agent: %v", err)
 	}
-	tok, err := e.Client().AgentToken(ctx, key, a.ID)
+	tok, err := e.Client().AgentToken(ctx, string(key), a.ID)
 	if err != nil {
 		t.Fatalf("agent token: %v", err)
 	}
-	return &Agent{ID: a.ID, Key: key, C: e.Client().WithToken(string(tok.AccessToken))}
+	return &Agent{ID: a.ID, Key: string(key), C: e.Client().WithToken(string(tok.AccessToken))}
 }
 
 // RandHex returns n random bytes in hex.

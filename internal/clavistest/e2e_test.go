@@ -321,7 +321,7 @@ func TestCanariesNeverLeak(t *testing.T) {
 		t.Fatalf("agent read: %v", err)
 	}
 	_, _ = a.C.GetSecret(ctx, v.ID, "c/denied/../x")
-	canaries := map[string]string{"secret value": secretCanary, "user API key": apiKey, "agent key": a.Key, "password": u.Password}
+	canaries := map[string]string{"secret value": secretCanary, "user API key": string(apiKey), "agent key": a.Key, "password": u.Password}
 
 	var surfaces = map[string][]byte{"logs": []byte(env.Logs())}
 	for _, f := range []string{env.DBPath, env.DBPath + "-wal", env.DBPath + "-shm"} {

@@ -251,7 +251,7 @@ func TestTokenForgery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ckTok, err := env.Client().APIKeyToken(ctx, ckRaw)
+	ckTok, err := env.Client().APIKeyToken(ctx, string(ckRaw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,9 +315,9 @@ func TestTokenForgery(t *testing.T) {
 		{"ocv_ key replaced by rotate-key", rotated.Key},
 		{"ocv_ key of a deactivated agent", deactivated.Key},
 		{"ocv_ key of a deleted agent", deleted.Key},
-		{"1ck_ key revoked", ckRaw},
-		{"1ck_ key with one character changed", flipChar(liveCK)},
-		{"ocv_ prefix on a 1ck_ key", "ocv_" + strings.TrimPrefix(liveCK, "1ck_")},
+		{"1ck_ key revoked", string(ckRaw)},
+		{"1ck_ key with one character changed", flipChar(string(liveCK))},
+		{"ocv_ prefix on a 1ck_ key", "ocv_" + strings.TrimPrefix(string(liveCK), "1ck_")},
 
 		// With the server's own key: the claim checks must refuse on their own (§2.3).
 		{"insider: iss wrong", user.with(nil, map[string]any{"iss": "http://evil.example", "jti": secUUID()}).signed(insider)},
@@ -359,7 +359,7 @@ func TestTokenForgery(t *testing.T) {
 	// The genuine credentials still work: the refusals above were about the forgeries only.
 	for _, c := range []struct{ name, bearer, path string }{
 		{"user token", userTok, "/v1/auth/me"}, {"agent token", agentTok, "/v1/agents/me"},
-		{"live 1ck_ key", liveCK, "/v1/auth/me"}, {"live ocv_ key", agent.Key, "/v1/agents/me"},
+		{"live 1ck_ key", string(liveCK), "/v1/auth/me"}, {"live ocv_ key", agent.Key, "/v1/agents/me"},
 	} {
 		if got := secDo(t, "GET", env.URL+c.path, c.bearer, "").Status; got != http.StatusOK {
 			t.Errorf("after the forgeries, genuine %s on %s = %d, want 200", c.name, c.path, got)

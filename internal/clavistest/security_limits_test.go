@@ -122,10 +122,10 @@ func TestLockout(t *testing.T) {
 		if me, err := env.Client().WithToken(tok).Me(ctx); err != nil || me.ID != u.ID {
 			t.Errorf("token issued before the lockout: %v, want it to keep working", err)
 		}
-		if me, err := env.Client().WithToken(key).Me(ctx); err != nil || me.ID != u.ID {
+		if me, err := env.Client().WithToken(string(key)).Me(ctx); err != nil || me.ID != u.ID {
 			t.Errorf("API key created before the lockout: %v, want it to keep working", err)
 		}
-		if _, err := env.Client().APIKeyToken(ctx, key); err != nil {
+		if _, err := env.Client().APIKeyToken(ctx, string(key)); err != nil {
 			t.Errorf("API key exchange while locked: %v, want it to keep working", err)
 		}
 		evs, err := env.Client().WithToken(tok).ListAuditEvents(ctx, client.AuditQuery{Action: "auth.lockout"})

@@ -166,7 +166,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		"victim agent description": "victim-agent-about-" + tag,
 		"victim API key name":      "victim-key-" + tag,
 		"victim API key prefix":    apiKey.KeyPrefix,
-		"victim API key":           rawAPIKey,
+		"victim API key":           string(rawAPIKey),
 		"victim agent key":         victimAgent.Key,
 		"owner email":              owner.Email,
 		"owner password":           owner.Password,
@@ -458,7 +458,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 	if s, err := env.Client().WithToken(victimAgentTok).GetSecret(ctx, vault.ID, "api-keys/openai"); err != nil || string(s.Value) != values["api-keys/openai"][1] {
 		t.Errorf("after the probes, the victim agent's token no longer reads: %v", err)
 	}
-	if me, err := env.Client().WithToken(rawAPIKey).Me(ctx); err != nil || me.ID != owner.ID {
+	if me, err := env.Client().WithToken(string(rawAPIKey)).Me(ctx); err != nil || me.ID != owner.ID {
 		t.Errorf("after the probes, the victim API key no longer works: %v", err)
 	}
 	if ag, err := owner.C.GetAgent(ctx, deactivated.ID); err != nil || ag.IsActive {
@@ -481,7 +481,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 	}
 	// Nor do the server's debug logs or the audit log carry a value or a key.
 	evJSON, _ := json.Marshal(evs)
-	secrets := map[string]string{"victim API key": rawAPIKey, "victim agent key": victimAgent.Key, "owner password": owner.Password}
+	secrets := map[string]string{"victim API key": string(rawAPIKey), "victim agent key": victimAgent.Key, "owner password": owner.Password}
 	for _, p := range paths {
 		for i, val := range values[p] {
 			secrets[fmt.Sprintf("value v%d of %s", i+1, p)] = val

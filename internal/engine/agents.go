@@ -23,6 +23,9 @@ const (
 func validateVaultIDs(tx store.Tx, org string, ids []string) error {
 	for _, id := range ids {
 		v, err := tx.GetVault(id)
+		if err != nil && !clavis.IsKind(err, clavis.KindNotFound) {
+			return err
+		}
 		if err != nil || v.OrgID != org {
 			return clavis.Invalid("vault_ids", "vault_ids must name vaults of your organisation")
 		}

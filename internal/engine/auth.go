@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"net/netip"
 	"strings"
@@ -69,13 +70,13 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 	if in.Password == "" {
 		return nil, clavis.Invalid("password", "password is required")
 	}
-	if err := token.CheckPassword(in.Password); err != nil {
+	if err := token.CheckPassword(string(in.Password)); err != nil {
 		return nil, err
 	}
 	if err := checkLen("display_name", in.DisplayName, 0, 255); err != nil {
 		return nil, err
 	}
-	hash, err := e.hasher.Hash(ctx, in.Password)
+	hash, err := e.hasher.Hash(ctx, string(in.Password))
 	if err != nil {
 		return nil, e.classify(err)
 	}
@@ -247,7 +248,7 @@ func (e *Engine) userToken(u *clavis.User, key *clavis.APIKey) (*clavis.Token, e
 			c.Scopes = &s
 		}
 	}
-	raw, err := e.tokens.Load().Mint(token.KindAccess, c)
+	raw, err := e.mint(token.KindAccess, c)
 	if err != nil {
 		return nil, clavis.Internal(err)
 	}
@@ -269,7 +270,7 @@ func (e *Engine) agentToken(a *clavis.Agent, patterns []string) (*clavis.Token, 
 	vaultIDs := append([]string{}, a.VaultIDs...)
 	c := token.Claims{Subject: "agent:" + a.ID, Org: a.OrgID, IssuedAt: now.Unix(), Expires: now.Add(ttl).Unix(),
 		ID: newID(), Gen: a.TokenGen, Scopes: &scopes, VaultIDs: &vaultIDs}
-	raw, err := e.tokens.Load().Mint(token.KindAccess, c)
+	raw, err := e.mint(token.KindAccess, c)
 	if err != nil {
 		return nil, clavis.Internal(err)
 	}
@@ -664,7 +665,11 @@ func (e *Engine) ChangePassword(ctx context.Context, c *clavis.Caller, current, 
 		return clavis.Invalid("new_password", "new_password is required")
 	}
 	if err := token.CheckPassword(next); err != nil {
-		return clavis.Invalid("new_password", err.(*clavis.Error).Message)
+		var ce *clavis.Error
+		if !errors.As(err, &ce) {
+			return clavis.Internal(err)
+		}
+		return clavis.Invalid("new_password", ce.Message)
 	}
 	u, err := e.Me(ctx, c)
 	if err != nil {
@@ -757,7 +762,10 @@ func (e *Engine) RevokeAPIKey(ctx context.Context, c *clavis.Caller, id string) 
 	}
 	return e.write(ctx, func(tx store.Tx) error {
 		k, err := tx.GetAPIKey(id)
-		if err != nil || k.UserID != c.ID {
+		if err != nil {
+			return err // a missing key is the store's KindNotFound; anything else is internal
+		}
+		if k.UserID != c.ID {
 			return clavis.ErrNotFound
 		}
 		if !k.Active {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"sync/atomic"
@@ -130,6 +131,15 @@ type Engine struct {
 
 var _ clavis.Service = (*Engine)(nil)
 
+// Format prints the engine's issuer URL only, under every verb: the struct holds server keys (the API-key
+// pepper, the audit key) that fmt would otherwise print.
+func (e *Engine) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "engine.Engine{issuer:%q}", e.cfg.Issuer)
+}
+
+// LogValue logs the engine's issuer URL only.
+func (e *Engine) LogValue() slog.Value { return slog.GroupValue(slog.String("issuer", e.cfg.Issuer)) }
+
 // Names of the server secrets kept (wrapped by the root key) in the store.
 const (
 	keyJWT    = "jwt-signing-key"
@@ -144,9 +154,11 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	e := &Engine{cfg: cfg, store: st, keys: kr, log: cfg.Logger}
 	e.healthy.Store(true)
 	e.hasher = token.NewHasher(cfg.PasswordHash, cfg.HashWorkers)
-	if _, err := e.serverSecret(ctx, keyJWT, newSigningSeed); err != nil {
+	seed, err := e.serverSecret(ctx, keyJWT, newSigningSeed) // created on first start; loaded below
+	if err != nil {
 		return nil, err
 	}
+	clear(seed)
 	if err := e.loadSigningKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -155,7 +167,6 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 		_, err := rand.Read(b)
 		return b, err
 	}
-	var err error
 	if e.pepper, err = e.serverSecret(ctx, keyPepper, random32); err != nil {
 		return nil, err
 	}
@@ -172,12 +183,15 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	return e, nil
 }
 
-// Close stops background work and the group committer; requests must have finished. The store is the
-// caller's to close.
+// Close stops background work and the group committer, and clears the server keys the engine holds;
+// requests must have finished, and no method may be called after it. The store is the caller's to close.
 func (e *Engine) Close() {
 	close(e.stopHousekeeping)
 	<-e.housekeepingDone
 	e.commits.close()
+	e.tokens.Load().Retire()
+	clear(e.pepper)
+	clear(e.auditKey)
 }
 
 // housekeeping picks up signing keys rotated by another process and prunes token revocations whose
@@ -202,8 +216,9 @@ func (e *Engine) housekeeping(interval time.Duration) {
 	}
 }
 
-// serverSecret returns the named server secret, generating and storing it on first use. When several
-// processes start at once, the first stored value wins and every process uses it.
+// serverSecret returns the named server secret, generating and storing it on first use; the caller owns
+// the returned slice and clears it when done. When several processes start at once, the first stored
+// value wins and every process uses it.
 func (e *Engine) serverSecret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var wrapped []byte
 	err := e.store.Read(ctx, func(tx store.Tx) error {
@@ -217,6 +232,7 @@ func (e *Engine) serverSecret(ctx context.Context, name string, gen func() ([]by
 			return nil, err
 		}
 		w, err := e.keys.WrapServerSecret(ctx, name, fresh)
+		clear(fresh)
 		if err != nil {
 			return nil, err
 		}
@@ -264,7 +280,10 @@ func (e *Engine) Ready(ctx context.Context) error {
 func (e *Engine) JWKS() []byte { return e.tokens.Load().JWKS() }
 
 // PublicKey returns the current raw Ed25519 verification key.
-func (e *Engine) PublicKey() []byte { return e.tokens.Load().Keys()[0].Public() }
+func (e *Engine) PublicKey() []byte {
+	_, pub := e.tokens.Load().Current()
+	return pub
+}
 
 // IssuerURL returns the public base URL used as JWT issuer.
 func (e *Engine) IssuerURL() string { return e.cfg.Issuer }

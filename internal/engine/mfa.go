@@ -60,7 +60,7 @@ func (f *mfaFailures) forget(jti string) {
 // mfaChallenge mints the single-use challenge token of a password login with MFA enabled.
 func (e *Engine) mfaChallenge(u *clavis.User) (*clavis.Token, error) {
 	now := e.cfg.Clock()
-	raw, err := e.tokens.Load().Mint(token.KindMFA, token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
+	raw, err := e.mint(token.KindMFA, token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
 		Expires: now.Add(mfaTokenTTL).Unix(), ID: newID(), Gen: u.TokenGen})
 	if err != nil {
 		return nil, clavis.Internal(err)
@@ -86,7 +86,9 @@ func (e *Engine) checkSecondFactor(ctx context.Context, m *clavis.MFA, code stri
 	if err != nil {
 		return false, err
 	}
-	if step, ok := token.MatchTOTP(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/token.TOTPPeriod, m.LastStep); ok {
+	step, ok := token.MatchTOTP(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/token.TOTPPeriod, m.LastStep)
+	clear(key)
+	if ok {
 		m.LastStep = step
 		return true, nil
 	}
@@ -133,6 +135,7 @@ func (e *Engine) MFASetup(ctx context.Context, c *clavis.Caller) (string, clavis
 		return "", "", clavis.Internal(err)
 	}
 	wrapped, err := e.keys.WrapServerSecret(ctx, totpPurpose(c.ID), key)
+	clear(key) // the caller gets the base32 form, once
 	if err != nil {
 		return "", "", e.classify(err)
 	}
@@ -194,6 +197,7 @@ func (e *Engine) MFAVerifySetup(ctx context.Context, c *clavis.Caller, code stri
 			return err
 		}
 		step, ok := token.MatchTOTP(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/token.TOTPPeriod, m.LastStep)
+		clear(key)
 		if !ok {
 			return clavis.Invalid("code", "wrong code")
 		}
@@ -245,7 +249,10 @@ func (e *Engine) MFAVerify(ctx context.Context, mfaToken, code string, ip netip.
 			return keepAfter(err, errMFAWrongCode)
 		}
 		var err error
-		if u, err = tx.GetUser(userID); err != nil || u.Disabled || !u.TOTPEnabled || u.TokenGen != claims.Gen {
+		if u, err = tx.GetUser(userID); err != nil && !clavis.IsKind(err, clavis.KindNotFound) {
+			return err
+		}
+		if err != nil || u.Disabled || !u.TOTPEnabled || u.TokenGen != claims.Gen {
 			return keepAfter(nil, errMFAWrongCode)
 		}
 		m, err := getMFA(tx, userID)

@@ -460,11 +460,11 @@ func (e *Engine) RestoreVersion(ctx context.Context, c *clavis.Caller, vaultID, 
 		}
 		s, err := tx.GetSecret(vaultID, path)
 		if err != nil {
-			return clavis.ErrNotFound
+			return err // a missing row is the store's KindNotFound; anything else is internal
 		}
 		src, err := tx.GetVersion(s.ID, version)
 		if err != nil {
-			return clavis.ErrNotFound
+			return err
 		}
 		if src.Disabled {
 			return errDisabled

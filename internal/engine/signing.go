@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -23,11 +24,13 @@ func signingKeyName(version int) string {
 	return keyJWT + "." + strconv.Itoa(version)
 }
 
+// newSigningSeed returns the seed of a fresh signing key; the caller clears it when done.
 func newSigningSeed() ([]byte, error) {
 	k, err := token.NewSigningKey()
 	if err != nil {
 		return nil, err
 	}
+	defer clear(k.Private)
 	return k.Private.Seed(), nil
 }
 
@@ -46,7 +49,9 @@ func signingVersions(tx store.Tx) (int, error) {
 	}
 }
 
-// loadSigningKeys (re)builds the token issuer from the newest signing keys in the store.
+// loadSigningKeys (re)builds the token issuer from the newest signing keys in the store. It clears every
+// unwrapped seed and temporary private key, and retires the issuer it replaces (clearing its keys once
+// the mints in progress on it have finished).
 func (e *Engine) loadSigningKeys(ctx context.Context) error {
 	var wrapped [][]byte
 	var newest int
@@ -72,16 +77,37 @@ func (e *Engine) loadSigningKeys(ctx context.Context) error {
 		return nil // unchanged
 	}
 	keys := make([]token.SigningKey, 0, len(wrapped))
+	defer func() {
+		for _, k := range keys {
+			clear(k.Private) // NewIssuer keeps copies
+		}
+	}()
 	for i, w := range wrapped {
 		seed, err := e.keys.UnwrapServerSecret(ctx, signingKeyName(newest-i), w)
 		if err != nil {
 			return err
 		}
 		keys = append(keys, token.SigningKeyFromSeed(seed))
+		clear(seed)
 	}
-	e.tokens.Store(token.NewIssuer(e.cfg.Issuer, keys, e.cfg.Leeway))
+	if old := e.tokens.Swap(token.NewIssuer(e.cfg.Issuer, keys, e.cfg.Leeway)); old != nil {
+		old.Retire()
+	}
 	e.signingVersion.Store(int64(newest))
 	return nil
+}
+
+// mint signs c with the current issuer. An issuer is retired only after its successor is in place, so
+// a mint that meets a retired one retries with the successor; it fails with token.ErrRetired only when
+// there is none (the engine is closed).
+func (e *Engine) mint(kind token.Kind, c token.Claims) (string, error) {
+	for {
+		iss := e.tokens.Load()
+		raw, err := iss.Mint(kind, c)
+		if !errors.Is(err, token.ErrRetired) || e.tokens.Load() == iss {
+			return raw, err
+		}
+	}
 }
 
 // verifyToken verifies a token with the current issuer. A token signed by a key this process does not
@@ -111,6 +137,7 @@ func (e *Engine) RotateSigningKey(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", clavis.Internal(err)
 	}
+	defer clear(seed)
 	var version int
 	err = e.write(ctx, func(tx store.Tx) error {
 		n, err := signingVersions(tx)
@@ -136,7 +163,7 @@ func (e *Engine) RotateSigningKey(ctx context.Context) (string, error) {
 	if err := e.loadSigningKeys(ctx); err != nil {
 		return "", err
 	}
-	kid := e.tokens.Load().Keys()[0].ID
+	kid, _ := e.tokens.Load().Current()
 	e.operatorEvent("key.rotate_jwt", "signing_key", kid, map[string]any{"version": version})
 	return kid, nil
 }

@@ -102,7 +102,7 @@ func signup(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller)
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	t, err := s.svc.Signup(r.Context(), clavis.SignupInput{Email: in.Email, Password: in.Password, DisplayName: in.DisplayName}, s.clientIP(r))
+	t, err := s.svc.Signup(r.Context(), clavis.SignupInput{Email: in.Email, Password: clavis.Sensitive(in.Password), DisplayName: in.DisplayName}, s.clientIP(r))
 	if err != nil {
 		return err
 	}

@@ -207,7 +207,7 @@ func TestThreeReplicas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		at, err := client.New(bases[1]).AgentToken(ctx, key, a.ID)
+		at, err := client.New(bases[1]).AgentToken(ctx, string(key), a.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +224,7 @@ func TestThreeReplicas(t *testing.T) {
 			if kindOf(err) != clavis.KindUnauthorized {
 				t.Fatalf("deactivated agent's token on %s: %v, want 401", b, err)
 			}
-			_, err = client.New(b).AgentToken(ctx, key, a.ID)
+			_, err = client.New(b).AgentToken(ctx, string(key), a.ID)
 			if kindOf(err) != clavis.KindUnauthorized {
 				t.Fatalf("deactivated agent's key exchange on %s: %v, want 401", b, err)
 			}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"clavis.dev/clavis"
@@ -72,10 +73,14 @@ const (
 var b64 = base64.RawURLEncoding.Strict()
 
 // Issuer mints and verifies tokens. keys[0] is the current signing key; the others only verify, so that
-// tokens signed before a rotation stay valid until they expire. An Issuer is immutable and safe for
-// concurrent use.
+// tokens signed before a rotation stay valid until they expire. An Issuer is immutable but for Retire,
+// and safe for concurrent use.
 type Issuer struct {
-	issuer  string
+	issuer string
+	// mu guards the private keys against Retire: Mint and Keys read them under RLock, Retire clears them
+	// under Lock. A pointer, so that the value receivers of String, Format and LogValue copy no lock.
+	mu      *sync.RWMutex
+	retired bool // guarded by mu
 	keys    []SigningKey
 	pubs    map[string]ed25519.PublicKey // by kid
 	leeway  time.Duration
@@ -94,6 +99,7 @@ func NewIssuer(issuer string, keys []SigningKey, leeway time.Duration) *Issuer {
 	}
 	i := &Issuer{
 		issuer:  issuer,
+		mu:      new(sync.RWMutex),
 		keys:    copyKeys(keys),
 		pubs:    make(map[string]ed25519.PublicKey, len(keys)),
 		leeway:  min(max(leeway, 0), maxLeeway),
@@ -152,8 +158,33 @@ func copyKeys(keys []SigningKey) []SigningKey {
 // IssuerURL returns the iss value that Mint sets and Verify requires.
 func (i *Issuer) IssuerURL() string { return i.issuer }
 
-// Keys returns copies of the held keys, the current signing key first.
-func (i *Issuer) Keys() []SigningKey { return copyKeys(i.keys) }
+// Keys returns copies of the held keys, the current signing key first; the caller should clear their
+// Private keys when done. After Retire the copies' Private keys are all zeros.
+func (i *Issuer) Keys() []SigningKey {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	return copyKeys(i.keys)
+}
+
+// Current returns the id and public key of the current signing key; the key is the caller's.
+func (i *Issuer) Current() (kid string, pub ed25519.PublicKey) {
+	return i.keys[0].ID, append(ed25519.PublicKey(nil), i.pubs[i.keys[0].ID]...)
+}
+
+// ErrRetired is returned by Mint after Retire.
+var ErrRetired = errors.New("token: issuer retired")
+
+// Retire clears the Issuer's private keys, once every Mint in progress has finished. Afterwards Mint
+// fails with ErrRetired while Verify, JWKS and Current keep working with the public keys. Call it on an
+// Issuer that has been replaced, so that no copy of a signing key outlives its use.
+func (i *Issuer) Retire() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for _, k := range i.keys {
+		clear(k.Private)
+	}
+	i.retired = true
+}
 
 // JWKS returns the JSON Web Key Set of every held key, current first:
 // {"keys":[{"kty":"OKP","crv":"Ed25519","x":"…","kid":"…","alg":"EdDSA","use":"sig"}]}.
@@ -164,7 +195,7 @@ func (i *Issuer) JWKS() []byte { return append([]byte(nil), i.jwks...) }
 // Issuer's URL. The header is {"alg":"EdDSA","typ":<kind>,"kid":<current key id>}.
 //
 // Mint returns a *clavis.Error of KindInternal if kind is unknown, if c lacks sub, jti or exp (Verify
-// would refuse such a token), or if the token would exceed 64 KiB.
+// would refuse such a token), or if the token would exceed 64 KiB; and ErrRetired after Retire.
 func (i *Issuer) Mint(kind Kind, c Claims) (string, error) {
 	header, ok := i.headers[kind]
 	if !ok {
@@ -186,7 +217,13 @@ func (i *Issuer) Mint(kind Kind, c Claims) (string, error) {
 	buf = append(buf, header...)
 	buf = append(buf, '.')
 	buf = base64.RawURLEncoding.AppendEncode(buf, payload)
+	i.mu.RLock()
+	if i.retired {
+		i.mu.RUnlock()
+		return "", ErrRetired
+	}
 	sig := ed25519.Sign(i.keys[0].Private, buf)
+	i.mu.RUnlock()
 	buf = append(buf, '.')
 	buf = base64.RawURLEncoding.AppendEncode(buf, sig)
 	return string(buf), nil

@@ -20,7 +20,8 @@ const (
 // b32 is RFC 4648 base32, upper case, without padding.
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// NewTOTPKey returns 20 random bytes and their base32 form for authenticator apps.
+// NewTOTPKey returns 20 random bytes and their base32 form for authenticator apps. The caller owns the
+// key and clears it once it is wrapped.
 func NewTOTPKey() ([]byte, string, error) {
 	k := make([]byte, 20)
 	if _, err := rand.Read(k); err != nil {
@@ -29,7 +30,8 @@ func NewTOTPKey() ([]byte, string, error) {
 	return k, b32.EncodeToString(k), nil
 }
 
-// TOTPCode returns the 6-digit code of key for a time step (unix seconds / 30).
+// TOTPCode returns the 6-digit code of key for a time step (unix seconds / 30). It keeps no reference to
+// key; the caller clears it when done.
 func TOTPCode(key []byte, step int64) string {
 	var msg [8]byte
 	binary.BigEndian.PutUint64(msg[:], uint64(step))
@@ -42,7 +44,8 @@ func TOTPCode(key []byte, step int64) string {
 }
 
 // MatchTOTP returns the step in [now-1, now+1] whose code equals code and that is later than lastStep
-// (a code of an accepted or earlier step is a replay), or false. The comparison is constant time.
+// (a code of an accepted or earlier step is a replay), or false. The comparison is constant time. It keeps
+// no reference to key; the caller clears it when done.
 func MatchTOTP(key []byte, code string, nowStep, lastStep int64) (int64, bool) {
 	if len(code) != 6 {
 		return 0, false

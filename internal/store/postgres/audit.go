@@ -49,7 +49,7 @@ func (t *txn) AuditHead(orgID string) (id, hash string, err error) {
 		err = t.ensure("audit head", qEnsureAuditHead, []any{orgID}, qLockAuditHead, []any{orgID}, &id, &hash)
 	} else {
 		err = dbErr("audit head", t.tx.QueryRow(t.ctx, qAuditHead, orgID).Scan(&id, &hash))
-		if err == store.ErrNotFound {
+		if clavis.IsKind(err, clavis.KindNotFound) {
 			return "", "", nil
 		}
 	}

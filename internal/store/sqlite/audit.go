@@ -36,7 +36,7 @@ const (
 func (t *txn) AuditHead(orgID string) (id, hash string, err error) {
 	err = t.queryRow(qAuditHead, orgID).Scan(&id, &hash)
 	if err != nil {
-		if err = dbErr("audit head", err); err == store.ErrNotFound {
+		if err = dbErr("audit head", err); clavis.IsKind(err, clavis.KindNotFound) {
 			return "", "", nil
 		}
 		return "", "", err
