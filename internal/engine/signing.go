@@ -109,7 +109,7 @@ func (e *Engine) verifyToken(raw string, kind token.Kind) (*token.Claims, error)
 func (e *Engine) RotateSigningKey(ctx context.Context) (string, error) {
 	seed, err := newSigningSeed()
 	if err != nil {
-		return "", clavis.Internal(err)
+		return "", e.classify(ctx, clavis.Internal(err))
 	}
 	var version int
 	err = e.write(ctx, func(tx store.Tx) error {
@@ -125,7 +125,7 @@ func (e *Engine) RotateSigningKey(ctx context.Context) (string, error) {
 	}
 	w, err := e.keys.WrapServerSecret(ctx, signingKeyName(version), seed)
 	if err != nil {
-		return "", e.classify(err)
+		return "", e.classify(ctx, err)
 	}
 	if err := e.write(ctx, func(tx store.Tx) error {
 		_, err := tx.PutServerKey(signingKeyName(version), w) // a concurrent rotation to the same version wins instead
@@ -137,6 +137,6 @@ func (e *Engine) RotateSigningKey(ctx context.Context) (string, error) {
 		return "", err
 	}
 	kid := e.tokens.Load().Keys()[0].ID
-	e.operatorEvent("key.rotate_jwt", "signing_key", kid, map[string]any{"version": version})
+	e.operatorEvent(ctx, "key.rotate_jwt", "signing_key", kid, map[string]any{"version": version})
 	return kid, nil
 }
