@@ -128,6 +128,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reqs.WithLabelValues(r.Method, pattern, strconv.Itoa(rec.status)).Inc()
 		s.latency.WithLabelValues(r.Method, pattern).Observe(time.Since(start).Seconds())
 	}()
+	if headSize(r) > MaxHeaderBytes {
+		// net/http's own limit has slack (4 KiB beyond Server.MaxHeaderBytes, more for pipelined requests)
+		statusProblem(rec, http.StatusRequestHeaderFieldsTooLarge, "Request headers exceed 64 KiB")
+		return
+	}
 	if !clean(r.URL.Path) {
 		// Go's mux would redirect; the contract says a secret path with empty, "." or ".." segments is a 400.
 		if secretRoute(r.URL.Path) {
@@ -153,6 +158,24 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pattern = route
 	}
 	s.mux.ServeHTTP(rec, r) // routes again so that r.PathValue works in the handler
+}
+
+// MaxHeaderBytes is the request head limit of spec §6.1: the request line and header fields.
+const MaxHeaderBytes = 64 << 10
+
+// headSize is the size of r's request head as if sent with single spaces and no repeated Host: a lower
+// bound of the bytes it took on the wire.
+func headSize(r *http.Request) int {
+	n := len(r.Method) + len(" ") + len(r.RequestURI) + len(" ") + len(r.Proto) + len("\r\n")
+	if r.Host != "" {
+		n += len("Host: ") + len(r.Host) + len("\r\n")
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(": ") + len(v) + len("\r\n")
+		}
+	}
+	return n + len("\r\n")
 }
 
 // clean reports whether p has no empty, "." or ".." segments (a trailing slash is allowed only at the root).
