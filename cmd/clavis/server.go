@@ -417,7 +417,10 @@ func redactDSN(dsn string) string {
 		}
 		return "(unparseable database URL)"
 	}
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "(unparseable database URL)" // u.Query() would drop what it cannot parse, a password included
+	}
 	if q.Has("password") {
 		q.Set("password", "xxxxx")
 		u.RawQuery = q.Encode()
