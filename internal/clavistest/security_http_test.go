@@ -214,6 +214,10 @@ func TestUnparseableQueryIsRejected(t *testing.T) {
 	if a := hardDo(t, "GET", env.URL+"/v1/audit/events?limit=abc", authz(tok), ""); a.Status != http.StatusBadRequest {
 		t.Fatalf("limit=abc = %d, want 400", a.Status)
 	}
+	// spec §1.9: malformed input is judged after authentication
+	if a := hardDo(t, "GET", env.URL+"/v1/audit/events?x=%zz", nil, ""); a.Status != http.StatusUnauthorized {
+		t.Fatalf("a bad query without credentials = %d, want 401", a.Status)
+	}
 }
 
 // TestBearerSyntax: only RFC 6750's form is accepted — the scheme "Bearer" in any case, one space, a

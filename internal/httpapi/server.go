@@ -224,7 +224,7 @@ func newRequestID() string {
 }
 
 // wrap turns a route's handler into an http.Handler in the order of spec §1.9: per-IP rate limit, body
-// limit, authentication, per-principal rate limit, handler; errors are rendered as problems.
+// limit, authentication, per-principal rate limit, query syntax, handler; errors are rendered as problems.
 func (s *server) wrap(rt route) http.Handler {
 	key := rt.method + " " + rt.pattern
 	limitIP := ipLimited[key] && s.perIP != nil
@@ -240,12 +240,6 @@ func (s *server) wrap(rt route) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
-			// e.g. more than 10 000 parameters, a bad escape or a semicolon: r.URL.Query() would silently
-			// drop what it could not parse, filters included.
-			writeError(w, errBadQuery)
-			return
-		}
 		var c *clavis.Caller
 		if !rt.public {
 			var err error
@@ -259,6 +253,12 @@ func (s *server) wrap(rt route) http.Handler {
 					return
 				}
 			}
+		}
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			// e.g. more than 10 000 parameters, a bad escape or a semicolon: r.URL.Query() would silently
+			// drop what it could not parse, filters included.
+			writeError(w, errBadQuery)
+			return
 		}
 		if err := rt.h(s, w, r, c); err != nil {
 			var ce *clavis.Error
@@ -324,7 +324,8 @@ func (s *server) clientIP(r *http.Request) netip.Addr {
 	if !s.trusted(peer) {
 		return peer
 	}
-	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	// every X-Forwarded-For line: a proxy may add its own line rather than extend the client's
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
 		a, err := netip.ParseAddr(strings.Trim(hops[i], " \t")) // OWS only, not Unicode spaces
 		if err != nil {
