@@ -121,3 +121,27 @@ func nonLoopbackIP(t *testing.T) string {
 	t.Skip("no non-loopback IPv4 address on this host")
 	return ""
 }
+
+// TestMetricsMethodLabelIsBounded: methods that no route serves are counted as "other", so a client
+// cannot add a series per made-up method.
+func TestMetricsMethodLabelIsBounded(t *testing.T) {
+	h := New(nil, Options{})
+	for _, m := range []string{"BREW", "PROPFIND", "X-PROBE-1"} {
+		r := httptest.NewRequest(m, "/healthz", nil)
+		r.RemoteAddr = "127.0.0.1:5000"
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	r := httptest.NewRequest("GET", "/metrics", nil)
+	r.RemoteAddr = "127.0.0.1:5000"
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	body := w.Body.String()
+	for _, m := range []string{"BREW", "PROPFIND", "X-PROBE-1"} {
+		if strings.Contains(body, `method="`+m+`"`) {
+			t.Errorf("/metrics has a series for method %s", m)
+		}
+	}
+	if !strings.Contains(body, `clavis_http_requests_total{code="405",method="other",route="unmatched"} 3`) {
+		t.Errorf("/metrics does not count the three as method=\"other\":\n%s", body)
+	}
+}

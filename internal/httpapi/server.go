@@ -125,8 +125,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				statusProblem(rec, http.StatusInternalServerError, "internal error (request id "+id+")")
 			}
 		}
-		s.reqs.WithLabelValues(r.Method, pattern, strconv.Itoa(rec.status)).Inc()
-		s.latency.WithLabelValues(r.Method, pattern).Observe(time.Since(start).Seconds())
+		method := methodLabel(r.Method)
+		s.reqs.WithLabelValues(method, pattern, strconv.Itoa(rec.status)).Inc()
+		s.latency.WithLabelValues(method, pattern).Observe(time.Since(start).Seconds())
 	}()
 	if headSize(r) > MaxHeaderBytes {
 		// net/http's own limit has slack (4 KiB beyond Server.MaxHeaderBytes, more for pipelined requests)
@@ -158,6 +159,16 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pattern = route
 	}
 	s.mux.ServeHTTP(rec, r) // routes again so that r.PathValue works in the handler
+}
+
+// methodLabel is r.Method for the metrics, with the methods no route serves folded into "other": a
+// client picks the method, and every distinct label value would be a new series kept forever.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 // MaxHeaderBytes is the request head limit of spec §6.1: the request line and header fields.
