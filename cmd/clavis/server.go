@@ -20,6 +20,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"clavis.dev/clavis/internal/audit"
 	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/httpapi"
@@ -35,7 +38,7 @@ import (
 // serverConfig is the resolved configuration of `clavis server`.
 type serverConfig struct {
 	listen, dataDir, database, rootKey, signup, publicURL, rateLimits, logLevel, trustedProxies, auditSink string
-	pprofListen, previousRootKey                                                                           string
+	pprofListen, previousRootKey, metricsListen                                                            string
 	leeway                                                                                                 time.Duration
 	ipv6Prefix                                                                                             int
 	authLimit, principalLimit                                                                              ratelimit.Rule
@@ -72,6 +75,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	fs.StringVar(&c.logLevel, "log-level", env("log-level", "info"), "log level: debug | info | warn | error")
 	fs.StringVar(&c.auditSink, "audit-sink", env("audit-sink", ""), "also stream committed audit events as JSON lines: stdout | file:<path> (default none)")
 	fs.StringVar(&c.previousRootKey, "previous-root-key", env("previous-root-key", ""), "an earlier root key that still unwraps what it wrapped, while clavis keys rotate-root runs (same forms as --root-key)")
+	fs.StringVar(&c.metricsListen, "metrics-listen", env("metrics-listen", ""), "serve /metrics only on this separate address, to every client that reaches it (default: on --listen, to loopback clients only)")
 	fs.StringVar(&c.pprofListen, "pprof-listen", env("pprof-listen", ""), "serve Go's /debug/pprof profiles on this separate address (loopback only; default off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("trusted-proxies", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is honoured")
 	def := httpapi.DefaultRateLimits()
@@ -225,16 +229,10 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if cfg.rateLimits == "on" {
 		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit, IPv6Prefix: cfg.ipv6Prefix}
 	}
-	api := httpapi.New(eng, opts)
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	if cfg.metricsListen != "" {
+		opts.Metrics = prometheus.NewRegistry()
 	}
+	srv := newHTTPServer(httpapi.New(eng, opts), log)
 	log.Info("clavis listening", "addr", addr.String(), "public_url", cfg.publicURL, "database", redactDSN(cfg.database),
 		"signup", cfg.signup, "version", version)
 	if cfg.dev {
@@ -244,6 +242,14 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 			version, cfg.publicURL, cfg.dataDir, cfg.publicURL)
 	}
 
+	if cfg.metricsListen != "" {
+		msrv, err := serveMetrics(cfg.metricsListen, cfg.dev, opts.Metrics, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer msrv.Close()
+	}
 	if cfg.pprofListen != "" {
 		if err := servePprof(cfg.pprofListen, log); err != nil {
 			return err
@@ -265,6 +271,43 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	return nil
+}
+
+// maxHeaderBytes makes net/http's request head limit 64 KiB, request line included (spec §6.1): it reads
+// 4096 bytes beyond Server.MaxHeaderBytes before it answers 431. (Bytes of a pipelined request that are
+// already buffered escape that count; the API handler checks the head size too.)
+const maxHeaderBytes = httpapi.MaxHeaderBytes - 4096
+
+// newHTTPServer serves h with the timeouts and header limit of spec §6.1.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// serveMetrics serves reg as GET /metrics, and nothing else, on its own listener at addr (loopback only
+// in dev mode). The caller closes the returned server.
+func serveMetrics(addr string, dev bool, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-listen: %w", err)
+	}
+	if dev && !ln.Addr().(*net.TCPAddr).IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("--dev serves loopback only; --metrics-listen %s is not a loopback address", addr)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := newHTTPServer(mux, log)
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
 }
 
 // loadConfigFile reads the --config file (or CLAVIS_CONFIG) named in args: a JSON object whose keys are
@@ -393,7 +436,10 @@ func redactDSN(dsn string) string {
 		}
 		return "(unparseable database URL)"
 	}
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "(unparseable database URL)" // u.Query() would drop what it cannot parse, a password included
+	}
 	if q.Has("password") {
 		q.Set("password", "xxxxx")
 		u.RawQuery = q.Encode()

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +100,21 @@ func TestServerConfigFile(t *testing.T) {
 		}
 		if _, err := parseServerFlags([]string{"--config=" + cfg}, io.Discard); err == nil {
 			t.Errorf("config %s accepted", bad)
+		}
+	}
+}
+
+// TestRedactDSN: a password never reaches the log, also in a query that cannot be fully parsed.
+func TestRedactDSN(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"sqlite:/data/clavis.db", "sqlite:/data/clavis.db"},
+		{"postgres://u:pw@h:5432/db?sslmode=disable", "postgres://u:xxxxx@h:5432/db?sslmode=disable"},
+		{"postgres://u@h/db?password=pw&sslmode=disable", "postgres://u@h/db?password=xxxxx&sslmode=disable"},
+		{"postgres://u@h/db?password=pw%zz", "(unparseable database URL)"},
+		{"postgres://u@h/db?" + strings.Repeat("a=1&", 10_001) + "password=pw", "(unparseable database URL)"},
+	} {
+		if got := redactDSN(c.in); got != c.want {
+			t.Errorf("redactDSN(%.60q) = %.80q, want %q", c.in, got, c.want)
 		}
 	}
 }

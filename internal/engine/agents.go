@@ -98,11 +98,11 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 	}
 	raw, err := token.NewAPIKey(token.AgentKeyPrefix)
 	if err != nil {
-		return nil, clavis.Internal(err)
+		return nil, e.classify(ctx, clavis.Internal(err))
 	}
 	sshPub, ecdhPub, sshPriv, ecdhPriv, err := identityKeys()
 	if err != nil {
-		return nil, clavis.Internal(err)
+		return nil, e.classify(ctx, clavis.Internal(err))
 	}
 	a := &clavis.Agent{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description, Scopes: in.Scopes,
 		VaultIDs: in.VaultIDs, Active: true, ExpiresAt: in.ExpiresAt, TokenTTL: in.TokenTTL,
@@ -179,7 +179,7 @@ func (e *Engine) systemVaultKey(ctx context.Context, org string) (systemKey, err
 	}
 	k := systemKey{vaultID: newID()}
 	if k.wrapped, err = e.keys.NewVaultKey(ctx, org, k.vaultID); err != nil {
-		return systemKey{}, e.classify(err)
+		return systemKey{}, e.classify(ctx, err)
 	}
 	return k, nil
 }
@@ -357,7 +357,7 @@ func (e *Engine) RotateAgentKey(ctx context.Context, c *clavis.Caller, id string
 	}
 	raw, err := token.NewAPIKey(token.AgentKeyPrefix)
 	if err != nil {
-		return nil, clavis.Internal(err)
+		return nil, e.classify(ctx, clavis.Internal(err))
 	}
 	var a *clavis.Agent
 	err = e.write(ctx, func(tx store.Tx) error {

@@ -78,7 +78,7 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 	}
 	hash, err := e.hasher.Hash(ctx, string(in.Password))
 	if err != nil {
-		return nil, e.classify(err)
+		return nil, e.classify(ctx, err)
 	}
 	now := e.now()
 	u := &clavis.User{ID: newID(), Email: email, DisplayName: in.DisplayName, PasswordHash: hash,
@@ -115,7 +115,7 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 	if err != nil {
 		return nil, err
 	}
-	t, err := e.userToken(u, nil)
+	t, err := e.userToken(ctx, u, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 	})
 	if clavis.IsKind(err, clavis.KindNotFound) {
 		_ = e.hasher.Dummy(ctx)
-		e.sinkOnly("auth.failure", "password", "unknown_email", ipString(ip))
+		e.sinkOnly(ctx, "auth.failure", "password", "unknown_email", ipString(ip))
 		return nil, clavis.ErrBadCredential
 	}
 	if err != nil {
@@ -159,9 +159,9 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 		return nil, err
 	}
 	if u.TOTPEnabled {
-		return e.mfaChallenge(u)
+		return e.mfaChallenge(ctx, u)
 	}
-	return e.userToken(u, nil)
+	return e.userToken(ctx, u, nil)
 }
 
 // checkPassword checks u's password under the login lockout (spec §6.3); every password check (login,
@@ -174,7 +174,7 @@ func (e *Engine) checkPassword(ctx context.Context, u *clavis.User, password str
 	onSuccess func(tx store.Tx, u *clavis.User) error) error {
 	ok, err := e.hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil {
-		return e.classify(err)
+		return e.classify(ctx, err)
 	}
 	now := e.now()
 	actor := clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}
@@ -236,7 +236,7 @@ func keepAfter(err, result error) error {
 }
 
 // userToken mints a user access token, scoped by key when it was minted from a personal API key.
-func (e *Engine) userToken(u *clavis.User, key *clavis.APIKey) (*clavis.Token, error) {
+func (e *Engine) userToken(ctx context.Context, u *clavis.User, key *clavis.APIKey) (*clavis.Token, error) {
 	now := e.cfg.Clock()
 	ttl := e.cfg.UserTokenTTL
 	c := token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
@@ -250,14 +250,14 @@ func (e *Engine) userToken(u *clavis.User, key *clavis.APIKey) (*clavis.Token, e
 	}
 	raw, err := e.mint(token.KindAccess, c)
 	if err != nil {
-		return nil, clavis.Internal(err)
+		return nil, e.classify(ctx, clavis.Internal(err))
 	}
 	return &clavis.Token{AccessToken: clavis.Sensitive(raw), ExpiresIn: int(ttl / time.Second)}, nil
 }
 
 // agentToken mints an agent access token (spec §2.3, §2.8). patterns are the agent's allow patterns,
 // the informational scopes claim of an agent without scopes.
-func (e *Engine) agentToken(a *clavis.Agent, patterns []string) (*clavis.Token, error) {
+func (e *Engine) agentToken(ctx context.Context, a *clavis.Agent, patterns []string) (*clavis.Token, error) {
 	now := e.cfg.Clock()
 	ttl := e.cfg.AgentTokenTTL
 	if a.TokenTTL > 0 {
@@ -272,7 +272,7 @@ func (e *Engine) agentToken(a *clavis.Agent, patterns []string) (*clavis.Token, 
 		ID: newID(), Gen: a.TokenGen, Scopes: &scopes, VaultIDs: &vaultIDs}
 	raw, err := e.mint(token.KindAccess, c)
 	if err != nil {
-		return nil, clavis.Internal(err)
+		return nil, e.classify(ctx, clavis.Internal(err))
 	}
 	return &clavis.Token{AccessToken: clavis.Sensitive(raw), ExpiresIn: int(ttl / time.Second)}, nil
 }
@@ -407,7 +407,7 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 		}
 		return nil, refused
 	}
-	t, err := e.agentToken(a, patterns)
+	t, err := e.agentToken(ctx, a, patterns)
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +456,7 @@ func (e *Engine) APIKeyToken(ctx context.Context, apiKey string, ip netip.Addr) 
 		if err := tx.UpdateAPIKey(k); err != nil {
 			return err
 		}
-		if t, err = e.userToken(u, k); err != nil {
+		if t, err = e.userToken(ctx, u, k); err != nil {
 			return err
 		}
 		return e.record(tx, event{org: u.OrgID, action: "auth.success", resType: "user", resID: u.ID,
@@ -477,7 +477,7 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 		if claims = e.verified.get(bearer, e.cfg.Clock()); claims == nil {
 			var err error
 			if claims, err = e.verifyToken(bearer, token.KindAccess); err != nil {
-				e.sinkOnly("auth.failure", "token", "invalid_credential", ipString(ip))
+				e.sinkOnly(ctx, "auth.failure", "token", "invalid_credential", ipString(ip))
 				return nil, clavis.ErrUnauthorized
 			}
 			e.verified.put(bearer, claims)
@@ -536,7 +536,7 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 	})
 	if err != nil {
 		if clavis.IsKind(err, clavis.KindUnauthorized) {
-			e.sinkOnly("auth.failure", "token", "invalid_credential", ipString(ip))
+			e.sinkOnly(ctx, "auth.failure", "token", "invalid_credential", ipString(ip))
 			return nil, clavis.ErrUnauthorized
 		}
 		return nil, err
@@ -680,7 +680,7 @@ func (e *Engine) ChangePassword(ctx context.Context, c *clavis.Caller, current, 
 	}
 	hash, err := e.hasher.Hash(ctx, next)
 	if err != nil {
-		return e.classify(err)
+		return e.classify(ctx, err)
 	}
 	return e.write(ctx, func(tx store.Tx) error {
 		u, err := tx.GetUser(c.ID)
@@ -719,7 +719,7 @@ func (e *Engine) CreateAPIKey(ctx context.Context, c *clavis.Caller, in clavis.A
 	}
 	raw, err := token.NewAPIKey(token.UserKeyPrefix)
 	if err != nil {
-		return nil, "", clavis.Internal(err)
+		return nil, "", e.classify(ctx, clavis.Internal(err))
 	}
 	k := &clavis.APIKey{ID: newID(), UserID: c.ID, OrgID: c.OrgID, Name: in.Name, Prefix: raw[:12],
 		Hash: token.HashKey(e.pepper, raw), Scopes: in.Scopes, Active: true, ExpiresAt: in.ExpiresAt, CreatedAt: now}

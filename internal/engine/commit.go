@@ -170,13 +170,13 @@ func (e *Engine) write(ctx context.Context, fn func(tx store.Tx) error) error {
 	err := e.commits.do(u, e.cfg.AuditTimeout)
 	if errors.Is(err, store.ErrCommit) {
 		e.healthy.Store(false)
-		e.log.Error("write transaction not committed: failing closed", "err", err)
+		e.logger(ctx).Error("write transaction not committed: failing closed", "err", err)
 		return store.ErrCommit
 	}
 	if err != nil {
-		return e.classify(err)
+		return e.classify(ctx, err)
 	}
 	e.healthy.Store(true)
-	e.emit(recorded)
+	e.emit(ctx, recorded)
 	return deferred
 }

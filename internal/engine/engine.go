@@ -304,25 +304,29 @@ func keep(err error) error { return kept{err} }
 
 // read runs fn in a read transaction.
 func (e *Engine) read(ctx context.Context, fn func(tx store.Tx) error) error {
-	return e.classify(e.store.Read(ctx, fn))
+	return e.classify(ctx, e.store.Read(ctx, fn))
 }
 
+// logger is the engine's logger with the request id of ctx, so that a line can be matched to the request
+// id its caller was given.
+func (e *Engine) logger(ctx context.Context) *slog.Logger { return clavis.Log(ctx, e.log) }
+
 // classify passes *clavis.Error through and turns anything else into a logged internal error.
-func (e *Engine) classify(err error) error {
+func (e *Engine) classify(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
 	var ce *clavis.Error
 	if errors.As(err, &ce) {
 		if ce.Kind == clavis.KindInternal && ce.Err != nil {
-			e.log.Error("internal error", "err", ce.Err)
+			e.logger(ctx).Error("internal error", "err", ce.Err)
 		}
 		return ce
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return clavis.E(clavis.KindUnavailable, "request cancelled or timed out")
 	}
-	e.log.Error("internal error", "err", err)
+	e.logger(ctx).Error("internal error", "err", err)
 	return clavis.Internal(err)
 }
 
@@ -364,27 +368,27 @@ func (e *Engine) record(tx store.Tx, ev event) error {
 }
 
 // emit hands committed events to the sink. A failing sink loses nothing: the events are in the database.
-func (e *Engine) emit(events []*clavis.AuditEvent) {
+func (e *Engine) emit(ctx context.Context, events []*clavis.AuditEvent) {
 	if e.cfg.Sink == nil || len(events) == 0 {
 		return
 	}
 	if err := e.cfg.Sink.Write(events); err != nil {
-		e.log.Warn("audit sink failed; events are kept in the database", "err", err, "events", len(events))
+		e.logger(ctx).Warn("audit sink failed; events are kept in the database", "err", err, "events", len(events))
 	}
 }
 
 // sinkOnly reports a failure that belongs to no org (unknown email, garbage credential) to the sink
 // only (spec §5.1).
-func (e *Engine) sinkOnly(action, method, reason, ip string) {
-	e.emit([]*clavis.AuditEvent{{ID: newID(), Action: action, ActorID: "anonymous", ActorType: clavis.PrincipalAnonymous,
+func (e *Engine) sinkOnly(ctx context.Context, action, method, reason, ip string) {
+	e.emit(ctx, []*clavis.AuditEvent{{ID: newID(), Action: action, ActorID: "anonymous", ActorType: clavis.PrincipalAnonymous,
 		Details: map[string]any{"method": method, "reason": reason}, IPAddress: ip, CreatedAt: e.now()}})
 }
 
 // operatorEvent reports a server-level operator action (key rotations) to the log and the sink. It
 // belongs to no org, so it is not part of any org's chain (spec §5.2 lists the org actions).
-func (e *Engine) operatorEvent(action, resType, resID string, details map[string]any) {
-	e.log.Info("operator action", "action", action, "resource_type", resType, "resource_id", resID, "details", details)
-	e.emit([]*clavis.AuditEvent{{ID: newID(), Action: action, ActorID: "operator", ActorType: "operator",
+func (e *Engine) operatorEvent(ctx context.Context, action, resType, resID string, details map[string]any) {
+	e.logger(ctx).Info("operator action", "action", action, "resource_type", resType, "resource_id", resID, "details", details)
+	e.emit(ctx, []*clavis.AuditEvent{{ID: newID(), Action: action, ActorID: "operator", ActorType: "operator",
 		ResourceType: resType, ResourceID: resID, Details: details, CreatedAt: e.now()}})
 }
 

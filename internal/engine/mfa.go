@@ -58,12 +58,12 @@ func (f *mfaFailures) forget(jti string) {
 }
 
 // mfaChallenge mints the single-use challenge token of a password login with MFA enabled.
-func (e *Engine) mfaChallenge(u *clavis.User) (*clavis.Token, error) {
+func (e *Engine) mfaChallenge(ctx context.Context, u *clavis.User) (*clavis.Token, error) {
 	now := e.cfg.Clock()
 	raw, err := e.mint(token.KindMFA, token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
 		Expires: now.Add(mfaTokenTTL).Unix(), ID: newID(), Gen: u.TokenGen})
 	if err != nil {
-		return nil, clavis.Internal(err)
+		return nil, e.classify(ctx, clavis.Internal(err))
 	}
 	return &clavis.Token{MFAToken: clavis.Sensitive(raw), ExpiresIn: int(mfaTokenTTL / time.Second)}, nil
 }
@@ -132,12 +132,12 @@ func (e *Engine) MFASetup(ctx context.Context, c *clavis.Caller) (string, clavis
 	}
 	key, secret, err := token.NewTOTPKey()
 	if err != nil {
-		return "", "", clavis.Internal(err)
+		return "", "", e.classify(ctx, clavis.Internal(err))
 	}
 	wrapped, err := e.keys.WrapServerSecret(ctx, totpPurpose(c.ID), key)
 	clear(key) // the caller gets the base32 form, once
 	if err != nil {
-		return "", "", e.classify(err)
+		return "", "", e.classify(ctx, err)
 	}
 	var email string
 	err = e.write(ctx, func(tx store.Tx) error {
@@ -178,7 +178,7 @@ func (e *Engine) MFAVerifySetup(ctx context.Context, c *clavis.Caller, code stri
 	}
 	codes, err := token.NewRecoveryCodes(recoveryCodes)
 	if err != nil {
-		return nil, clavis.Internal(err)
+		return nil, e.classify(ctx, clavis.Internal(err))
 	}
 	err = e.write(ctx, func(tx store.Tx) error {
 		u, err := tx.GetUser(c.ID)
@@ -288,7 +288,7 @@ func (e *Engine) MFAVerify(ctx context.Context, mfaToken, code string, ip netip.
 		return nil, err
 	}
 	e.mfaWrong.forget(claims.ID)
-	return e.userToken(u, nil)
+	return e.userToken(ctx, u, nil)
 }
 
 // MFADisable turns MFA off after a proof: a current code (TOTP or recovery) or the account password. The

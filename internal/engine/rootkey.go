@@ -99,6 +99,6 @@ func (e *Engine) RotateRoot(ctx context.Context, to *keyring.Keyring, progress f
 			return moved, err
 		}
 	}
-	e.operatorEvent("key.rotate_root", "root_key", newRoot, map[string]any{"rewrapped": moved, "checked": total})
+	e.operatorEvent(ctx, "key.rotate_root", "root_key", newRoot, map[string]any{"rewrapped": moved, "checked": total})
 	return moved, nil
 }

@@ -135,7 +135,7 @@ func (e *Engine) verifyToken(raw string, kind token.Kind) (*token.Claims, error)
 func (e *Engine) RotateSigningKey(ctx context.Context) (string, error) {
 	seed, err := newSigningSeed()
 	if err != nil {
-		return "", clavis.Internal(err)
+		return "", e.classify(ctx, clavis.Internal(err))
 	}
 	defer clear(seed)
 	var version int
@@ -152,7 +152,7 @@ func (e *Engine) RotateSigningKey(ctx context.Context) (string, error) {
 	}
 	w, err := e.keys.WrapServerSecret(ctx, signingKeyName(version), seed)
 	if err != nil {
-		return "", e.classify(err)
+		return "", e.classify(ctx, err)
 	}
 	if err := e.write(ctx, func(tx store.Tx) error {
 		_, err := tx.PutServerKey(signingKeyName(version), w) // a concurrent rotation to the same version wins instead
@@ -164,6 +164,6 @@ func (e *Engine) RotateSigningKey(ctx context.Context) (string, error) {
 		return "", err
 	}
 	kid, _ := e.tokens.Load().Current()
-	e.operatorEvent("key.rotate_jwt", "signing_key", kid, map[string]any{"version": version})
+	e.operatorEvent(ctx, "key.rotate_jwt", "signing_key", kid, map[string]any{"version": version})
 	return kid, nil
 }

@@ -44,7 +44,7 @@ func (e *Engine) sealingKey(ctx context.Context, tx store.Tx, v *clavis.Vault) (
 	if _, err := tx.CountEncryption(v.ID, next.Version); err != nil {
 		return nil, err
 	}
-	e.operatorEvent("key.rotate_vault", "vault", v.ID, map[string]any{"key_version": next.Version, "reason": "encryption_limit"})
+	e.operatorEvent(ctx, "key.rotate_vault", "vault", v.ID, map[string]any{"key_version": next.Version, "reason": "encryption_limit"})
 	return next, nil
 }
 
@@ -112,7 +112,7 @@ func (e *Engine) RotateVaultKey(ctx context.Context, vaultID string) (int, error
 		return nil
 	})
 	if err == nil {
-		e.operatorEvent("key.rotate_vault", "vault", vaultID, map[string]any{"key_version": version})
+		e.operatorEvent(ctx, "key.rotate_vault", "vault", vaultID, map[string]any{"key_version": version})
 	}
 	return version, err
 }
@@ -188,7 +188,7 @@ func (e *Engine) RewrapVault(ctx context.Context, vaultID string, progress func(
 			progress(i+1, len(todo))
 		}
 	}
-	e.operatorEvent("key.rewrap_vault", "vault", vaultID, map[string]any{"versions": len(todo),
+	e.operatorEvent(ctx, "key.rewrap_vault", "vault", vaultID, map[string]any{"versions": len(todo),
 		"seconds": time.Since(start).Seconds()})
 	return len(todo), nil
 }

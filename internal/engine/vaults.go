@@ -29,7 +29,7 @@ func (e *Engine) CreateVault(ctx context.Context, c *clavis.Caller, in clavis.Va
 		CreatedBy: c.ID, CreatedByType: c.Type, CreatedAt: e.now()}
 	wrapped, err := e.keys.NewVaultKey(ctx, v.OrgID, v.ID)
 	if err != nil {
-		return nil, e.classify(err)
+		return nil, e.classify(ctx, err)
 	}
 	v.WrappedKey = wrapped
 	err = e.write(ctx, func(tx store.Tx) error {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -21,12 +22,16 @@ func TestClientIP(t *testing.T) {
 		{"IPv4-mapped IPv6 peer counts as IPv4", "[::ffff:203.0.113.7]:5000", "", "203.0.113.7"},
 		{"IPv6 peer", "[2001:db8::1]:5000", "", "2001:db8::1"},
 		{"trusted IPv6 proxy", "[fd00::1]:5000", "2001:db8::2", "2001:db8::2"},
+		{"a proxy's own header line counts, not only the client's first", "10.1.2.3:5000", "1.1.1.1\n198.51.100.1", "198.51.100.1"},
+		{"Unicode space is not OWS", "10.1.2.3:5000", "198.51.100.1\u00a0", "10.1.2.3"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/", nil)
 			r.RemoteAddr = c.peer
-			if c.xff != "" {
-				r.Header.Set("X-Forwarded-For", c.xff)
+			for _, line := range strings.Split(c.xff, "\n") {
+				if line != "" {
+					r.Header.Add("X-Forwarded-For", line)
+				}
 			}
 			if got := s.clientIP(r).String(); got != c.want {
 				t.Fatalf("clientIP = %s, want %s", got, c.want)

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"clavis.dev/clavis"
 )
@@ -40,6 +41,20 @@ func TestDecode(t *testing.T) {
 		{"33 levels", `{"meta":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`, clavis.KindInvalid},
 		{"brackets in strings do not nest", `{"name":"` + strings.Repeat("[", 100) + `"}`, -1},
 		{"over 1 MiB", `{"name":"` + strings.Repeat("x", maxBodyBytes) + `"}`, clavis.KindTooLarge},
+		{"invalid UTF-8 in a string", "{\"name\":\"a\xff\xfeb\"}", clavis.KindInvalid},
+		{"invalid UTF-8 in an ignored field", "{\"name\":\"x\",\"other\":\"\xc3\"}", clavis.KindInvalid},
+		{"invalid UTF-8 in a key", "{\"na\x80me\":\"x\"}", clavis.KindInvalid},
+		{"overlong encoding", "{\"name\":\"\xc0\xaf\"}", clavis.KindInvalid},
+		{"encoded surrogate", "{\"name\":\"\xed\xa0\x80\"}", clavis.KindInvalid},
+		{"lone high surrogate escape", `{"name":"\ud800"}`, clavis.KindInvalid},
+		{"high surrogate escape then a non-surrogate", `{"name":"\ud800\u0041"}`, clavis.KindInvalid},
+		{"lone low surrogate escape", `{"name":"\uDC00x"}`, clavis.KindInvalid},
+		{"reversed surrogate pair", `{"name":"\udc00\ud800"}`, clavis.KindInvalid},
+		{"surrogate pair", `{"name":"\ud83d\ude00"}`, -1},
+		{"escaped backslash before u", `{"name":"\\ud800"}`, -1},
+		{"valid multibyte UTF-8", `{"name":"héllo → 世界 😀"}`, -1},
+		{"NBSP before the object", "\u00a0{}", clavis.KindInvalid},
+		{"JSON whitespace around the object", " \t\r\n{}\n", -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var b body
@@ -75,10 +90,12 @@ func TestNullable(t *testing.T) {
 	}
 }
 
-// FuzzDecode: request decoding never panics, and every failure is a 400 or 413 problem.
+// FuzzDecode: request decoding never panics, never accepts a body that is not UTF-8, and every failure is
+// a 400 or 413 problem.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{"", "{}", `{"name":"x"}`, `{"secret_path_pattern":"**","permissions":["read"],"conditions":{"ip_allowlist":["10.0.0.0/8"]}}`,
-		`{"expires_at":"2026-01-01T00:00:00Z","token_ttl_seconds":5}`, `[`, `{"a":[[[[`, "\x00", `{"value":"\ud800"}`} {
+		`{"expires_at":"2026-01-01T00:00:00Z","token_ttl_seconds":5}`, `[`, `{"a":[[[[`, "\x00", `{"value":"\ud800"}`,
+		"{\"value\":\"\xff\xfe\"}", `{"value":"\ud83d\ude00"}`, `{"value":"\\ud800"}`, `{"value":"\udc00\ud800"}`, "\u00a0{}"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -88,6 +105,9 @@ func FuzzDecode(f *testing.F) {
 		}{}} {
 			err := decode(httptest.NewRequest("POST", "/", strings.NewReader(in)), dst)
 			if err == nil {
+				if !utf8.ValidString(in) {
+					t.Fatalf("decode(%q) accepted a body that is not UTF-8", in)
+				}
 				continue
 			}
 			var ce *clavis.Error

@@ -57,7 +57,12 @@ func readyz(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller)
 	return nil
 }
 
+// metrics serves /metrics to clients on this host only, and to nobody when it has a listener of its own
+// (Options.Metrics); everyone else gets the 404 of an unknown route.
 func metrics(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller) error {
+	if s.opt.Metrics != nil || !loopbackClient(r) {
+		return clavis.ErrNotFound
+	}
 	promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	return nil
 }

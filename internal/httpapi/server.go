@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -27,6 +29,10 @@ type Options struct {
 	PublicURL      string         // public base URL, no trailing slash
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is honoured
 	Logger         *slog.Logger
+	// Metrics, when set, receives the HTTP metrics and is served by the caller on a listener of its own
+	// (--metrics-listen): /metrics on the API then answers 404 to everyone. When nil, the API keeps its own
+	// registry and serves /metrics to clients on this host only (see loopbackClient).
+	Metrics *prometheus.Registry
 	// RateLimits are the token buckets of spec §6.2; nil turns rate limiting off.
 	RateLimits *RateLimits
 }
@@ -84,7 +90,10 @@ func New(svc clavis.Service, opt Options) http.Handler {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	s := &server{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
+	s := &server{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux(), reg: opt.Metrics}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clavis_http_requests_total",
 		Help: "HTTP requests by method, route pattern and status code."}, []string{"method", "route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clavis_http_request_duration_seconds",
@@ -104,19 +113,33 @@ func New(svc clavis.Service, opt Options) http.Handler {
 // ServeHTTP assigns the request id, refuses unclean paths, routes (404/405 as problems) and records metrics.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	w.Header().Set("X-Request-Id", newRequestID())
+	id := newRequestID()
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(clavis.WithRequestID(r.Context(), id))
+	if len(r.TransferEncoding) > 0 || !r.ProtoAtLeast(1, 1) {
+		// net/http has already normalised the framing (dropped a Content-Length sent with Transfer-Encoding,
+		// ignored Transfer-Encoding on HTTP/1.0), so a smuggling attempt cannot be told from an honest
+		// chunked or HTTP/1.0 request: close the connection after answering any of them (RFC 9112 §6.1, §6.3).
+		w.Header().Set("Connection", "close")
+	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	pattern := "unmatched"
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("panic serving request", "route", pattern, "panic", p)
+			clavis.Log(r.Context(), s.log).Error("panic serving request", "route", pattern, "panic", p)
 			if !rec.wrote {
-				statusProblem(rec, http.StatusInternalServerError, "internal error (request id "+w.Header().Get("X-Request-Id")+")")
+				statusProblem(rec, http.StatusInternalServerError, "internal error (request id "+id+")")
 			}
 		}
-		s.reqs.WithLabelValues(r.Method, pattern, strconv.Itoa(rec.status)).Inc()
-		s.latency.WithLabelValues(r.Method, pattern).Observe(time.Since(start).Seconds())
+		method := methodLabel(r.Method)
+		s.reqs.WithLabelValues(method, pattern, strconv.Itoa(rec.status)).Inc()
+		s.latency.WithLabelValues(method, pattern).Observe(time.Since(start).Seconds())
 	}()
+	if headSize(r) > MaxHeaderBytes {
+		// net/http's own limit has slack (4 KiB beyond Server.MaxHeaderBytes, more for pipelined requests)
+		statusProblem(rec, http.StatusRequestHeaderFieldsTooLarge, "Request headers exceed 64 KiB")
+		return
+	}
 	if !clean(r.URL.Path) {
 		// Go's mux would redirect; the contract says a secret path with empty, "." or ".." segments is a 400.
 		if secretRoute(r.URL.Path) {
@@ -127,7 +150,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, p := s.mux.Handler(r)
-	if p == "" {
+	if p == "" || r.Method == http.MethodHead {
+		// The mux serves HEAD with a GET route's handler, which would read (and spend) a value: no route
+		// allows HEAD, so it is refused here for all of them.
 		if allow := s.allowed(r); len(allow) > 0 {
 			rec.Header().Set("Allow", strings.Join(allow, ", "))
 			statusProblem(rec, http.StatusMethodNotAllowed, "Method not allowed")
@@ -140,6 +165,34 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pattern = route
 	}
 	s.mux.ServeHTTP(rec, r) // routes again so that r.PathValue works in the handler
+}
+
+// methodLabel is r.Method for the metrics, with the methods no route serves folded into "other": a
+// client picks the method, and every distinct label value would be a new series kept forever.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
+
+// MaxHeaderBytes is the request head limit of spec §6.1: the request line and header fields.
+const MaxHeaderBytes = 64 << 10
+
+// headSize is the size of r's request head as if sent with single spaces and no repeated Host: a lower
+// bound of the bytes it took on the wire.
+func headSize(r *http.Request) int {
+	n := len(r.Method) + len(" ") + len(r.RequestURI) + len(" ") + len(r.Proto) + len("\r\n")
+	if r.Host != "" {
+		n += len("Host: ") + len(r.Host) + len("\r\n")
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(": ") + len(v) + len("\r\n")
+		}
+	}
+	return n + len("\r\n")
 }
 
 // clean reports whether p has no empty, "." or ".." segments (a trailing slash is allowed only at the root).
@@ -188,7 +241,7 @@ func newRequestID() string {
 }
 
 // wrap turns a route's handler into an http.Handler in the order of spec §1.9: per-IP rate limit, body
-// limit, authentication, per-principal rate limit, handler; errors are rendered as problems.
+// limit, authentication, per-principal rate limit, query syntax, handler; errors are rendered as problems.
 func (s *server) wrap(rt route) http.Handler {
 	key := rt.method + " " + rt.pattern
 	limitIP := ipLimited[key] && s.perIP != nil
@@ -218,7 +271,18 @@ func (s *server) wrap(rt route) http.Handler {
 				}
 			}
 		}
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			// e.g. more than 10 000 parameters, a bad escape or a semicolon: r.URL.Query() would silently
+			// drop what it could not parse, filters included.
+			writeError(w, errBadQuery)
+			return
+		}
 		if err := rt.h(s, w, r, c); err != nil {
+			var ce *clavis.Error
+			if !errors.As(err, &ce) {
+				// not classified by the service, hence not logged there
+				clavis.Log(r.Context(), s.log).Error("internal error", "route", key, "err", err)
+			}
 			writeError(w, err)
 		}
 	})
@@ -233,14 +297,34 @@ func limited(l *ratelimit.Limiter, key string) error {
 	return nil
 }
 
-// authenticate resolves the Authorization header (scheme case-insensitive, spec §2.2).
+// authenticate resolves the Authorization header. Only RFC 6750's form is accepted: one header, the
+// scheme "Bearer" in any case (spec §2.2), exactly one space and a b64token; anything else is a 401, so
+// that a credential has one spelling.
 func (s *server) authenticate(r *http.Request) (*clavis.Caller, error) {
-	h := r.Header.Get("Authorization")
-	scheme, cred, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(cred) == "" {
+	hs := r.Header.Values("Authorization")
+	var scheme, cred string
+	if len(hs) == 1 {
+		scheme, cred, _ = strings.Cut(hs[0], " ")
+	}
+	if !strings.EqualFold(scheme, "Bearer") || !b64token(cred) {
 		return nil, clavis.E(clavis.KindUnauthorized, "Missing or malformed Authorization header")
 	}
-	return s.svc.Authenticate(r.Context(), strings.TrimSpace(cred), s.clientIP(r))
+	return s.svc.Authenticate(r.Context(), cred, s.clientIP(r))
+}
+
+// b64token reports whether t is an RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func b64token(t string) bool {
+	t = strings.TrimRight(t, "=")
+	if t == "" {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // clientIP is the TCP peer, or the first untrusted hop of X-Forwarded-For when the peer is a trusted proxy.
@@ -257,9 +341,10 @@ func (s *server) clientIP(r *http.Request) netip.Addr {
 	if !s.trusted(peer) {
 		return peer
 	}
-	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	// every X-Forwarded-For line: a proxy may add its own line rather than extend the client's
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		a, err := netip.ParseAddr(strings.Trim(hops[i], " \t")) // OWS only, not Unicode spaces
 		if err != nil {
 			return peer
 		}
@@ -270,6 +355,23 @@ func (s *server) clientIP(r *http.Request) netip.Addr {
 		peer = a
 	}
 	return peer
+}
+
+// loopbackClient reports whether r comes straight from this host: the TCP peer is a loopback address
+// and forwards for nobody. X-Forwarded-For is not believed here, not even from a trusted proxy; a peer
+// that sends it (or Forwarded, X-Real-IP) is a proxy relaying someone else, so it is refused.
+func loopbackClient(r *http.Request) bool {
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip"} {
+		if _, ok := r.Header[h]; ok {
+			return false
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 func (s *server) trusted(a netip.Addr) bool {
