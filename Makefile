@@ -1,8 +1,9 @@
 # `make test` is the project's one test command: README and .ci/run both use it.
 SHELL := bash
 .SHELLFLAGS := -o pipefail -c
-# The conformance groups that have landed (../shared/conformance test-name prefixes).
-GROUPS ?= TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_|TestMFA_
+# Conformance groups to run (a go test -run expression over conformance/, e.g. GROUPS='TestCore_'); empty
+# runs the groups that have landed, listed in scripts/conformance.sh with the unbuilt ones it skips by name.
+GROUPS ?=
 FUZZTIME ?= 30s
 
 .PHONY: test unit conformance conformance-postgres crash fuzz bench build run
