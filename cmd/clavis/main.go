@@ -42,6 +42,7 @@ the server settings they do not use. Their one-off arguments (--vault, --out, --
 --new-root-key) come from the command line only. Only server and migrate change the schema; the other
 commands stop and name clavis migrate when the database's schema is older than this binary's.
 `
+
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, errChainBroken) {
