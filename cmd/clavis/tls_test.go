@@ -199,7 +199,9 @@ func TestServeTLS(t *testing.T) {
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "TLS reload failed; keeping the previous certificate") },
+	waitFor(t, func() bool {
+		return strings.Contains(logs.String(), "TLS reload failed; keeping the previous certificate")
+	},
 		"the log line of the failed reload")
 	if got := servedSerial(t, addr, roots); got != "2002" {
 		t.Errorf("after a failed reload the server serves serial %s, want 2002", got)
