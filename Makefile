@@ -6,7 +6,7 @@ SHELL := bash
 GROUPS ?=
 FUZZTIME ?= 30s
 
-.PHONY: test unit conformance conformance-postgres crash fuzz bench build run
+.PHONY: test unit conformance conformance-postgres crash fuzz bench build run release
 
 # PostgreSQL-backed tests use CLAVIS_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test); they
 # skip with a reason when no server is reachable and CLAVIS_TEST_POSTGRES is unset.
@@ -53,3 +53,18 @@ build:
 
 run:
 	go run ./cmd/clavis server --dev
+
+# Static release binaries (CGO off: no PKCS#11/HSM support in them) for RELEASE_PLATFORMS in dist/, with
+# the version and commit stamped (`clavis version` prints both) and a SHA256SUMS file.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
+release:
+	@rm -rf dist && mkdir -p dist
+	@for p in $(RELEASE_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; out=dist/clavis-$(VERSION)-$$os-$$arch; \
+	  echo "building $$out"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath \
+	    -ldflags '-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)' -o $$out ./cmd/clavis || exit 1; \
+	done
+	cd dist && sha256sum clavis-* > SHA256SUMS

@@ -147,3 +147,14 @@ func TestVersionPrintsCommit(t *testing.T) {
 		t.Errorf("clavis version = %q", got)
 	}
 }
+
+// TestDeployExampleConfig: the example settings in deploy/ are a valid server configuration with TLS.
+func TestDeployExampleConfig(t *testing.T) {
+	c, err := parseServerFlags([]string{"--config", "../../deploy/clavis.json"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.tlsCert == "" || c.tlsKey == "" || c.dataDir != "/var/lib/clavis" {
+		t.Errorf("deploy/clavis.json: %+v", c)
+	}
+}
