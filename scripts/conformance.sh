@@ -71,7 +71,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$url" ] || { echo "clavis server did not become healthy"; cat "$work/server.log"; exit 1; }
-echo "conformance: server at $url, running -run '$groups'"
+echo "conformance: server at $url, suite $suite, running -run '$groups'"
 
 status=0
 (cd "$suite" && CLAVIS_URL="$url" go test ./... -count=1 -run "$groups") || status=$?

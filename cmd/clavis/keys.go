@@ -61,6 +61,13 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	var next keyring.RootKey
 	if cmd == "rotate-root" {
+		// Check the database before creating a new root key file for it.
+		sc.resolve()
+		st, err := openCurrentStore(ctx, sc.database)
+		if err != nil {
+			return err
+		}
+		st.Close()
 		if next, err = openRootKey(*newRootKey, true); err != nil {
 			return err
 		}

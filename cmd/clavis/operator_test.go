@@ -87,12 +87,13 @@ func TestOperatorCommandsRefuseOlderSchema(t *testing.T) {
 	dir := t.TempDir()
 	olderDatabase(t, dir)
 	backupFile := filepath.Join(t.TempDir(), "b.backup")
+	newKey := filepath.Join(t.TempDir(), "new.key")
 	commands := [][]string{
 		{"audit", "verify"},
 		{"keys", "rotate-jwt"},
 		{"keys", "rotate-vault", "--vault", "00000000-0000-4000-8000-000000000000"},
 		{"keys", "rewrap", "--vault", "00000000-0000-4000-8000-000000000000"},
-		{"keys", "rotate-root", "--new-root-key", "file:" + filepath.Join(t.TempDir(), "new.key")},
+		{"keys", "rotate-root", "--new-root-key", "file:" + newKey},
 		{"backup", "--out", backupFile},
 	}
 	before := dirState(t, dir)
@@ -108,6 +109,9 @@ func TestOperatorCommandsRefuseOlderSchema(t *testing.T) {
 	}
 	if _, err := os.Stat(backupFile); err == nil {
 		t.Errorf("backup wrote a file from a database it refused")
+	}
+	if _, err := os.Stat(newKey); err == nil {
+		t.Errorf("keys rotate-root created a new root key for a database it refused")
 	}
 
 	// An empty database file, and no database at all.
