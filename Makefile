@@ -1,15 +1,19 @@
 # `make test` is the project's one test command: README and .ci/run both use it.
 SHELL := bash
 .SHELLFLAGS := -o pipefail -c
-# The conformance groups that have landed (../shared/conformance test-name prefixes).
-GROUPS ?= TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_|TestMFA_
+# Conformance groups to run (a go test -run expression over conformance/, e.g. GROUPS='TestCore_'); empty
+# runs the groups that have landed, listed in scripts/conformance.sh with the unbuilt ones it skips by name.
+GROUPS ?=
 FUZZTIME ?= 30s
 
-.PHONY: test unit conformance conformance-postgres crash fuzz bench build run
+.PHONY: test unit conformance conformance-postgres crash fuzz bench build run release
 
 # PostgreSQL-backed tests use CLAVIS_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/test); they
 # skip with a reason when no server is reachable and CLAVIS_TEST_POSTGRES is unset.
-test: unit conformance conformance-postgres
+# Both conformance passes run even when the first fails, so one run shows every failure.
+test: unit
+	@status=0; $(MAKE) --no-print-directory conformance || status=1; \
+	  $(MAKE) --no-print-directory conformance-postgres || status=1; exit $$status
 
 unit:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -52,3 +56,18 @@ build:
 
 run:
 	go run ./cmd/clavis server --dev
+
+# Static release binaries (CGO off: no PKCS#11/HSM support in them) for RELEASE_PLATFORMS in dist/, with
+# the version and commit stamped (`clavis version` prints both) and a SHA256SUMS file.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
+release:
+	@rm -rf dist && mkdir -p dist
+	@for p in $(RELEASE_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; out=dist/clavis-$(VERSION)-$$os-$$arch; \
+	  echo "building $$out"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath \
+	    -ldflags '-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)' -o $$out ./cmd/clavis || exit 1; \
+	done
+	cd dist && sha256sum clavis-* > SHA256SUMS

@@ -1,15 +1,36 @@
 #!/usr/bin/env bash
 # Builds clavis, starts `clavis server --dev` on a free loopback port with a throwaway data directory,
-# runs the black-box conformance groups of ../shared/conformance against it, and stops it.
-#   scripts/conformance.sh                 # the groups that have landed (CONFORMANCE_GROUPS)
+# runs the black-box conformance groups of the suite in conformance/ (an unchanged copy of upstream, see
+# conformance/UPSTREAM) against it, and stops it.
+#   scripts/conformance.sh                 # the groups that have landed (CONFORMANCE_GROUPS); the groups
+#                                          # of features not built yet are skipped by name with the reason
 #   scripts/conformance.sh 'TestCore_'     # any -run expression
 #   CONFORMANCE_BACKEND=postgres scripts/conformance.sh   # against a fresh database on the local PostgreSQL
 #                                                         # (CLAVIS_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/test)
+#   CONFORMANCE_DIR=../shared/conformance scripts/conformance.sh   # another copy of the suite (CI: upstream)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-suite=${CONFORMANCE_DIR:-$root/../shared/conformance}
-groups=${1:-${CONFORMANCE_GROUPS:-TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_|TestMFA_}}
+suite=${CONFORMANCE_DIR:-$root/conformance}
+landed='TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_|TestMFA_'
+# Groups of the suite whose features are not built yet: prefix, then why it does not run.
+unbuilt=(
+  'TestSharing_ (sharing, api.md §4.11, not built yet)'
+  'TestOrg_ (org, api.md §4.12, not built yet)'
+  'TestApprovals_ (approvals, api.md §4.14, not built yet)'
+  'TestEnroll_ (enroll, api.md §4.8, not built yet)'
+)
+groups=${1:-${CONFORMANCE_GROUPS:-$landed}}
 [ -d "$suite" ] || { echo "conformance suite not found at $suite" >&2; exit 1; }
+# On the default run, say by name what does not run: the unbuilt groups, and any group of the suite that
+# is neither landed nor listed above (a group added upstream must be landed or listed, never left out).
+if [ "$groups" = "$landed" ]; then
+  for g in "${unbuilt[@]}"; do echo "skipped: $g"; done
+  for prefix in $(grep -ho '^func Test[A-Za-z0-9]*_' "$suite"/*_test.go | sed 's/^func //' | sort -u); do
+    case "|$landed|" in *"|$prefix|"*) continue ;; esac
+    case " ${unbuilt[*]} " in *" $prefix ("*) continue ;; esac
+    echo "skipped: $prefix (a group of the suite not listed in scripts/conformance.sh: land it or list it as unbuilt)"
+  done
+fi
 
 work=$(mktemp -d)
 server_pid=""
@@ -50,7 +71,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$url" ] || { echo "clavis server did not become healthy"; cat "$work/server.log"; exit 1; }
-echo "conformance: server at $url, running -run '$groups'"
+echo "conformance: server at $url, suite $suite, running -run '$groups'"
 
 status=0
 (cd "$suite" && CLAVIS_URL="$url" go test ./... -count=1 -run "$groups") || status=$?

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/engine"
@@ -28,16 +26,16 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprint(stderr, auditUsage)
 		return errUsage
 	}
-	fs := flag.NewFlagSet("clavis audit verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", envOr("CLAVIS_DATA_DIR", "./clavis-data"), "data directory of the server")
-	database := fs.String("database", envOr("CLAVIS_DATABASE", ""), "database (default sqlite:<data-dir>/clavis.db)")
-	rootKey := fs.String("root-key", envOr("CLAVIS_ROOT_KEY", ""), "root key provider (default file:<data-dir>/root.key)")
-	pageSize := fs.Int("page-size", engine.DefaultAuditPage, "events read from the database at a time")
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
+	s, err := newSettings("clavis audit verify", args[1:], stderr)
+	if err != nil {
+		return err
 	}
-	eng, closeAll, err := openOperatorEngine(ctx, *dataDir, *database, *rootKey, nil, nil)
+	sc := declareStoreSettings(s, true)
+	pageSize := s.fs.Int("page-size", engine.DefaultAuditPage, "events read from the database at a time")
+	if err := s.parse(args[1:], serverSettingNames()); err != nil {
+		return err
+	}
+	eng, closeAll, err := openOperatorEngine(ctx, sc, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -69,11 +67,4 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "audit verify: every chain intact (%d events)\n", events)
 	return nil
-}
-
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
 }

@@ -2,16 +2,10 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"clavis.dev/clavis/internal/audit"
-	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/keyring"
 )
 
@@ -24,7 +18,8 @@ const keysUsage = `Usage:
 
 Tokens signed by previous JWT keys stay valid until they expire, and JWKS lists them. Values sealed under
 older vault key versions keep opening until rewrapped. Every command takes --data-dir, --database and
---root-key like clavis server, and works while servers run.
+--root-key like clavis server (and its --config file and CLAVIS_* variables), and works while servers
+run. None migrates the schema or creates the server keys: an older schema asks for clavis migrate.
 
 Root-key rotation without downtime: (1) restart the servers one by one with --root-key NEW
 --previous-root-key OLD; (2) run clavis keys rotate-root --root-key OLD --new-root-key NEW (repeatable if
@@ -43,17 +38,18 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprint(stderr, keysUsage)
 		return errUsage
 	}
-	fs := flag.NewFlagSet("clavis keys "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", envOr("CLAVIS_DATA_DIR", "./clavis-data"), "data directory of the server")
-	database := fs.String("database", envOr("CLAVIS_DATABASE", ""), "database (default sqlite:<data-dir>/clavis.db)")
-	rootKey := fs.String("root-key", envOr("CLAVIS_ROOT_KEY", ""), "root key provider (default file:<data-dir>/root.key)")
+	s, err := newSettings("clavis keys "+cmd, args[1:], stderr)
+	if err != nil {
+		return err
+	}
+	sc := declareStoreSettings(s, true)
+	fs := s.fs
 	vault := fs.String("vault", "", "vault id (rotate-vault, rewrap)")
 	rewrap := fs.Bool("rewrap", false, "rotate-vault: also re-encrypt the older versions at once")
-	sinkSpec := fs.String("audit-sink", envOr("CLAVIS_AUDIT_SINK", ""), "also record the operator action as a JSON line: stdout | file:<path>")
+	sinkSpec := fs.String("audit-sink", s.env("audit-sink", ""), "also record the operator action as a JSON line: stdout | file:<path>")
 	newRootKey := fs.String("new-root-key", "", "rotate-root: the new root key provider, file:<path> (created if missing) or pkcs11:…")
-	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
+	if err := s.parse(args[1:], serverSettingNames()); err != nil {
+		return err
 	}
 	if cmd == "rotate-root" && *newRootKey == "" {
 		fmt.Fprintln(stderr, "clavis keys rotate-root: --new-root-key SPEC is required")
@@ -65,7 +61,13 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	var next keyring.RootKey
 	if cmd == "rotate-root" {
-		var err error
+		// Check the database before creating a new root key file for it.
+		sc.resolve()
+		st, err := openCurrentStore(ctx, sc.database)
+		if err != nil {
+			return err
+		}
+		st.Close()
 		if next, err = openRootKey(*newRootKey, true); err != nil {
 			return err
 		}
@@ -82,7 +84,7 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		defer closer.Close()
 		sink = s
 	}
-	eng, closeAll, err := openOperatorEngine(ctx, *dataDir, *database, *rootKey, next, sink)
+	eng, closeAll, err := openOperatorEngine(ctx, sc, next, sink)
 	if err != nil {
 		return err
 	}
@@ -128,46 +130,4 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "vault %s: %d versions re-encrypted under the current key\n", *vault, n)
 	return nil
-}
-
-// openOperatorEngine opens an existing database with its root key for an operator command. previous, if
-// not nil, is also accepted for unwrapping (a root rotation under way).
-func openOperatorEngine(ctx context.Context, dataDir, database, rootKey string, previous keyring.RootKey, sink audit.Sink) (*engine.Engine, func(), error) {
-	if database == "" {
-		database = "sqlite:" + filepath.Join(dataDir, "clavis.db")
-	}
-	if rootKey == "" {
-		rootKey = "file:" + filepath.Join(dataDir, "root.key")
-	}
-	if p, ok := strings.CutPrefix(database, "sqlite:"); ok {
-		if _, err := os.Stat(p); err != nil {
-			return nil, nil, fmt.Errorf("no database at %s: %w", p, err)
-		}
-	}
-	st, err := openStore(ctx, database)
-	if err != nil {
-		return nil, nil, err
-	}
-	root, err := openRootKey(rootKey, false)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	closeRoot := func() {
-		if c, ok := root.(io.Closer); ok {
-			c.Close()
-		}
-	}
-	var opt keyring.Options
-	if previous != nil {
-		opt.Previous = []keyring.RootKey{previous}
-	}
-	eng, err := engine.New(ctx, st, keyring.New(root, opt), engine.Config{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Sink: sink})
-	if err != nil {
-		closeRoot()
-		st.Close()
-		return nil, nil, fmt.Errorf("opening the server keys (right root key?): %w", err)
-	}
-	return eng, func() { eng.Close(); closeRoot(); st.Close() }, nil
 }

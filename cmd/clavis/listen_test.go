@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,34 +10,15 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"clavis.dev/clavis/internal/httpapi"
 )
 
-// lockedBuffer collects what a running server writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// startServer runs `clavis server` with args on fresh loopback ports and returns the addresses it logged
+// startServerAt runs `clavis server` with args on fresh loopback ports and returns the addresses it logged
 // for each message in msgs ("clavis listening", "metrics listening").
-func startServer(t *testing.T, args []string, msgs ...string) map[string]string {
+func startServerAt(t *testing.T, args []string, msgs ...string) map[string]string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr lockedBuffer
@@ -89,7 +69,7 @@ func statusOf(t *testing.T, url string) (int, string) {
 // --metrics-listen (or CLAVIS_METRICS_LISTEN) it is served only on that listener and the API answers 404.
 func TestMetricsListen(t *testing.T) {
 	t.Run("default", func(t *testing.T) {
-		a := startServer(t, nil, "clavis listening")
+		a := startServerAt(t, nil, "clavis listening")
 		statusOf(t, "http://"+a["clavis listening"]+"/healthz")
 		if code, body := statusOf(t, "http://"+a["clavis listening"]+"/metrics"); code != 200 || !strings.Contains(body, "clavis_http_requests_total") {
 			t.Fatalf("GET /metrics on the API from loopback = %d, want 200 with clavis_http_requests_total", code)
@@ -103,7 +83,7 @@ func TestMetricsListen(t *testing.T) {
 			} else {
 				t.Setenv("CLAVIS_METRICS_LISTEN", "127.0.0.1:0")
 			}
-			a := startServer(t, args, "clavis listening", "metrics listening")
+			a := startServerAt(t, args, "clavis listening", "metrics listening")
 			api, met := "http://"+a["clavis listening"], "http://"+a["metrics listening"]
 			if code, _ := statusOf(t, api+"/healthz"); code != 200 {
 				t.Fatalf("GET /healthz on the API = %d", code)

@@ -8,24 +8,39 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 )
 
-// version is the server version reported by /v1/health (overridden at build time with -ldflags -X).
-var version = "0.1.0"
+// version and commit are stamped at build time (make release: -ldflags "-X main.version=… -X
+// main.commit=…"); an unstamped build reports the VCS revision Go recorded, if any.
+var (
+	version = "0.1.0"
+	commit  = ""
+)
 
 const usage = `Clavis — a self-hosted secrets vault for AI agents.
 
 Usage:
-  clavis server [flags]   run the HTTP API server (clavis server -h lists the flags)
-  clavis audit verify     verify the audit hash chains offline (clavis audit verify -h)
-  clavis keys rotate-jwt  add a new JWT signing key (old tokens stay valid until they expire)
-  clavis backup --out F   write a consistent online snapshot of the embedded database
-  clavis restore --in F   install a backup as the database of a stopped server
-  clavis version          print the version
-  clavis help             show this help
+  clavis server [flags]                 run the HTTP API server (migrates the schema on start)
+  clavis migrate [flags]                bring the database schema to this binary's version
+  clavis audit verify [flags]           verify the audit hash chains offline
+  clavis keys rotate-jwt [flags]        add a new JWT signing key (old tokens stay valid until they expire)
+  clavis keys rotate-vault --vault ID   add a new key version to a vault (--rewrap: re-encrypt older versions)
+  clavis keys rewrap --vault ID         re-encrypt a vault's older versions under its current key
+  clavis keys rotate-root --new-root-key SPEC   rewrap every key under a new root key
+  clavis backup --out FILE              write a consistent online snapshot of the embedded database
+  clavis restore --in FILE [--force]    install a backup as the database of a stopped server
+  clavis version                        print the version and the commit it was built from
+  clavis help                           show this help
 
-Every server flag can also be set with an environment variable: --data-dir is CLAVIS_DATA_DIR, and so on.
-Flags take precedence over the environment.
+Each command's flags: clavis COMMAND -h. Every command reads its settings the same way: a flag beats the
+environment variable CLAVIS_<FLAG> (--data-dir is CLAVIS_DATA_DIR), which beats the JSON config file
+named by --config or CLAVIS_CONFIG, which beats the default; boolean values are 1/0, true/false or
+yes/no. Operator commands (migrate, audit, keys, backup, restore) take the server's config file and ignore
+the server settings they do not use. Their one-off arguments (--vault, --out, --in, --force, --rewrap,
+--new-root-key) come from the command line only. Only server and migrate change the schema; the other
+commands stop and name clavis migrate when the database's schema is older than this binary's.
 `
 
 func main() {
@@ -50,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "server":
 		return serverCommand(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return migrateCommand(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "keys":
@@ -59,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "restore":
 		return restoreCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "clavis", version)
+		fmt.Fprintf(stdout, "clavis %s (commit %s, %s)\n", version, buildCommit(), runtime.Version())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -67,4 +84,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "clavis: unknown command %q\n\n%s", args[0], usage)
 	return errUsage
+}
+
+// buildCommit is the stamped commit, else the VCS revision recorded by go build, else "unknown".
+func buildCommit() string {
+	if commit != "" {
+		return commit
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, kv := range info.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+			case "vcs.modified":
+				dirty = kv.Value == "true"
+			}
+		}
+		if rev != "" {
+			if dirty {
+				rev += "-dirty"
+			}
+			return rev
+		}
+	}
+	return "unknown"
 }

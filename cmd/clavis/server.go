@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,38 +37,39 @@ import (
 type serverConfig struct {
 	listen, dataDir, database, rootKey, signup, publicURL, rateLimits, logLevel, trustedProxies, auditSink string
 	pprofListen, previousRootKey, metricsListen                                                            string
+	tlsCert, tlsKey                                                                                        string
 	leeway                                                                                                 time.Duration
 	ipv6Prefix                                                                                             int
 	authLimit, principalLimit                                                                              ratelimit.Rule
-	dev                                                                                                    bool
+	dev, insecureHTTP                                                                                      bool
 }
 
 // parseServerFlags resolves flags > environment (CLAVIS_<FLAG>) > config file (--config) > defaults.
 func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
-	fs := flag.NewFlagSet("clavis server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c := &serverConfig{}
-	file, err := loadConfigFile(args)
+	s, err := newSettings("clavis server", args, stderr)
 	if err != nil {
 		return nil, err
 	}
-	env := func(name, def string) string {
-		if v, ok := file[name]; ok {
-			delete(file, name) // known setting
-			def = v
-		}
-		if v, ok := os.LookupEnv("CLAVIS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); ok {
-			return v
-		}
-		return def
+	c, leeway := declareServerFlags(s)
+	if err := s.parse(args, nil); err != nil {
+		return nil, err
 	}
-	fs.String("config", "", "JSON config file: an object of flag names to values, e.g. {\"listen\": \"0.0.0.0:8080\"}; flags and CLAVIS_* variables override it")
+	if err := c.check(*leeway); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// declareServerFlags declares the settings of clavis server on s. The returned leeway is set by parse.
+func declareServerFlags(s *settings) (*serverConfig, *string) {
+	fs, env := s.fs, s.env
+	c := &serverConfig{}
 	fs.StringVar(&c.listen, "listen", env("listen", "127.0.0.1:8080"), "address to listen on (host:port; port 0 picks a free port)")
 	fs.StringVar(&c.dataDir, "data-dir", env("data-dir", "./clavis-data"), "directory for the embedded database and the root key file")
 	fs.StringVar(&c.database, "database", env("database", ""), "database: sqlite:<file> (default sqlite:<data-dir>/clavis.db) or postgres://user@host:port/db?sslmode=disable")
 	fs.StringVar(&c.rootKey, "root-key", env("root-key", ""), "root key provider: file:<path> (default file:<data-dir>/root.key, generated 0600 on first start) or pkcs11:token=…;object=…?module-path=…&pin-source=file:<pin file>")
 	fs.StringVar(&c.signup, "signup", env("signup", ""), "signup mode: open | first-user | closed (default first-user; open with --dev)")
-	fs.StringVar(&c.publicURL, "public-url", env("public-url", ""), "public base URL used as JWT issuer and in links (default http://<listen address>)")
+	fs.StringVar(&c.publicURL, "public-url", env("public-url", ""), "public base URL used as JWT issuer and in links (default http://<listen address>, https://… with --tls-cert)")
 	fs.StringVar(&c.rateLimits, "rate-limits", env("rate-limits", "on"), "rate limits: on | off (off is for benchmarks and trusted networks)")
 	fs.StringVar(&c.logLevel, "log-level", env("log-level", "info"), "log level: debug | info | warn | error")
 	fs.StringVar(&c.auditSink, "audit-sink", env("audit-sink", ""), "also stream committed audit events as JSON lines: stdout | file:<path> (default none)")
@@ -95,36 +94,28 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 			}
 			return err
 		}
-		if v := env(l.name, ""); v != "" {
-			if err := set(v); err != nil {
-				return nil, fmt.Errorf("CLAVIS_%s: %v", strings.ToUpper(strings.ReplaceAll(l.name, "-", "_")), err)
-			}
-		}
-		fs.Func(l.name, l.help, set)
+		s.funcVar(l.name, l.help, set)
 	}
 	c.ipv6Prefix = ratelimit.DefaultIPv6Prefix
-	if v := env("rate-limit-ipv6-prefix", ""); v != "" {
-		if err := parseIPv6Prefix(v, &c.ipv6Prefix); err != nil {
-			return nil, fmt.Errorf("CLAVIS_RATE_LIMIT_IPV6_PREFIX: %v", err)
-		}
-	}
-	fs.Func("rate-limit-ipv6-prefix", "IPv6 network length (1–128) that counts as one client IP in per-IP rate limits (default 64); IPv4 and IPv4-mapped addresses count singly",
-		func(s string) error { return parseIPv6Prefix(s, &c.ipv6Prefix) })
+	s.funcVar("rate-limit-ipv6-prefix", "IPv6 network length (1–128) that counts as one client IP in per-IP rate limits (default 64); IPv4 and IPv4-mapped addresses count singly",
+		func(v string) error { return parseIPv6Prefix(v, &c.ipv6Prefix) })
 	leeway := env("jwt-leeway", "5s")
 	fs.Func("jwt-leeway", "clock skew tolerated on token expiry, 0s–60s (default 5s)", func(s string) error { leeway = s; return nil })
-	devDefault := env("dev", "false") == "true"
-	fs.BoolVar(&c.dev, "dev", devDefault, "development mode: open signup, loopback only, friendly banner")
-	if err := fs.Parse(args); err != nil {
-		return nil, errUsage
-	}
-	for name := range file {
-		return nil, fmt.Errorf("config file: unknown setting %q", name)
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
+	s.boolVar(&c.dev, "dev", false, "development mode: open signup, loopback only, friendly banner")
+	fs.StringVar(&c.tlsCert, "tls-cert", env("tls-cert", ""), "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on SIGHUP)")
+	fs.StringVar(&c.tlsKey, "tls-key", env("tls-key", ""), "PEM private key of --tls-cert (a file only the server's user can read)")
+	s.boolVar(&c.insecureHTTP, "insecure-http", false, "allow plaintext HTTP on a non-loopback address (behind a TLS-terminating proxy)")
+	return c, &leeway
+}
+
+// check validates c and fills in the defaults that depend on other settings.
+func (c *serverConfig) check(leeway string) error {
+	var err error
 	if c.leeway, err = time.ParseDuration(leeway); err != nil || c.leeway < 0 || c.leeway > time.Minute {
-		return nil, fmt.Errorf("--jwt-leeway must be a duration between 0s and 60s")
+		return fmt.Errorf("--jwt-leeway must be a duration between 0s and 60s")
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
 	}
 	if c.signup == "" {
 		c.signup = engine.SignupFirstUser
@@ -135,10 +126,10 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	switch c.signup {
 	case engine.SignupOpen, engine.SignupFirstUser, engine.SignupClosed:
 	default:
-		return nil, fmt.Errorf("--signup must be open, first-user or closed")
+		return fmt.Errorf("--signup must be open, first-user or closed")
 	}
 	if c.rateLimits != "on" && c.rateLimits != "off" {
-		return nil, fmt.Errorf("--rate-limits must be on or off")
+		return fmt.Errorf("--rate-limits must be on or off")
 	}
 	if c.database == "" {
 		c.database = "sqlite:" + filepath.Join(c.dataDir, "clavis.db")
@@ -146,7 +137,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverConfig, error) {
 	if c.rootKey == "" {
 		c.rootKey = "file:" + filepath.Join(c.dataDir, "root.key")
 	}
-	return c, nil
+	return nil
 }
 
 func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -169,8 +160,19 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		ln.Close()
 		return fmt.Errorf("--dev serves loopback only; %s is not a loopback address", cfg.listen)
 	}
+	certs, err := listenSecurity(cfg, addr, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if certs != nil {
+		defer certs.reloadOnSIGHUP(log)()
+	}
 	if cfg.publicURL == "" {
 		cfg.publicURL = "http://" + addr.String()
+		if certs != nil {
+			cfg.publicURL = "https://" + addr.String()
+		}
 	}
 	cfg.publicURL = strings.TrimRight(cfg.publicURL, "/")
 	proxies, err := parsePrefixes(cfg.trustedProxies)
@@ -258,7 +260,12 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if certs != nil {
+		srv.TLSConfig = certs.tlsConfig()
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -308,45 +315,6 @@ func serveMetrics(addr string, dev bool, reg *prometheus.Registry, log *slog.Log
 	log.Info("metrics listening", "addr", ln.Addr().String())
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
-}
-
-// loadConfigFile reads the --config file (or CLAVIS_CONFIG) named in args: a JSON object whose keys are
-// flag names and whose values are strings, numbers or booleans. Secrets do not belong in it (key contents
-// are files named by --root-key).
-func loadConfigFile(args []string) (map[string]string, error) {
-	path := os.Getenv("CLAVIS_CONFIG")
-	for i, a := range args {
-		if v, ok := strings.CutPrefix(a, "--config="); ok {
-			path = v
-		} else if v, ok := strings.CutPrefix(a, "-config="); ok {
-			path = v
-		} else if (a == "--config" || a == "-config") && i+1 < len(args) {
-			path = args[i+1]
-		}
-	}
-	if path == "" {
-		return map[string]string{}, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config file: %w", err)
-	}
-	var raw map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("config file %s: want a JSON object of flag names to values: %v", path, err)
-	}
-	out := make(map[string]string, len(raw))
-	for k, v := range raw {
-		switch x := v.(type) {
-		case string:
-			out[k] = x
-		case bool, float64:
-			out[k] = fmt.Sprint(x)
-		default:
-			return nil, fmt.Errorf("config file %s: %q must be a string, number or boolean", path, k)
-		}
-	}
-	return out, nil
 }
 
 // parseRule parses BURST:PER_SECOND.

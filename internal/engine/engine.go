@@ -63,7 +63,13 @@ type Config struct {
 	// Clock is the engine's time source; default time.Now. Tests set it to step through expiries
 	// (secrets, agents, tokens, lockouts, TOTP steps) without sleeping.
 	Clock func() time.Time
+	// ExistingKeysOnly makes New fail with an error wrapping ErrNoServerKeys instead of creating a missing
+	// server key: operator commands must not initialise a database on which no server has started.
+	ExistingKeysOnly bool
 }
+
+// ErrNoServerKeys is returned by New with Config.ExistingKeysOnly when the store lacks a server key.
+var ErrNoServerKeys = errors.New("the database has no server keys yet")
 
 func (c *Config) defaults() {
 	if c.Clock == nil {
@@ -226,7 +232,9 @@ func (e *Engine) serverSecret(ctx context.Context, name string, gen func() ([]by
 		wrapped, err = tx.ServerKey(name)
 		return err
 	})
-	if clavis.IsKind(err, clavis.KindNotFound) {
+	if clavis.IsKind(err, clavis.KindNotFound) && e.cfg.ExistingKeysOnly {
+		return nil, fmt.Errorf("%w (%s is missing)", ErrNoServerKeys, name)
+	} else if clavis.IsKind(err, clavis.KindNotFound) {
 		fresh, err := gen()
 		if err != nil {
 			return nil, err

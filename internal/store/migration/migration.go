@@ -47,3 +47,31 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	}
 	return ms, nil
 }
+
+// VersionError says that a database's schema is not the version this binary works with. It is returned
+// by the stores' open modes that check the schema without changing it (OpenCurrent).
+type VersionError struct {
+	Have int // the database's schema version; 0 for a database with no Clavis schema (empty or new)
+	Want int // the newest version this binary knows
+}
+
+func (e *VersionError) Error() string {
+	switch {
+	case e.Have == 0:
+		return fmt.Sprintf("the database holds no Clavis schema yet (this binary needs schema version %d)", e.Want)
+	case e.Have < e.Want:
+		return fmt.Sprintf("database schema version %d is older than this binary's %d", e.Have, e.Want)
+	}
+	return fmt.Sprintf("database schema version %d is newer than this binary supports (%d); upgrade clavis", e.Have, e.Want)
+}
+
+// Outdated reports whether migrating the database would bring it to the binary's version.
+func (e *VersionError) Outdated() bool { return e.Have < e.Want }
+
+// Check returns nil when have == want, and a *VersionError otherwise.
+func Check(have, want int) error {
+	if have == want {
+		return nil
+	}
+	return &VersionError{Have: have, Want: want}
+}

@@ -36,19 +36,19 @@ const migrateLockKey int64 = 0x636c617669732e6d
 // migrate brings the schema up to the newest embedded migration in one transaction that first takes an
 // advisory lock, so that replicas starting at once wait for each other and each migration is applied once;
 // a failed migration leaves the schema untouched. It refuses a database whose schema is newer than the
-// newest embedded migration (written by a newer binary).
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+// newest embedded migration (written by a newer binary). It returns the versions before and after.
+func migrate(ctx context.Context, pool *pgxpool.Pool) (from, to int, err error) {
 	ms, err := migrations()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		return 0, 0, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	defer tx.Rollback(ctx) // no-op after Commit
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLockKey); err != nil {
-		return fmt.Errorf("postgres: migrate: lock: %w", err)
+		return 0, 0, fmt.Errorf("postgres: migrate: lock: %w", err)
 	}
 	// Under the lock, each statement of this READ COMMITTED transaction sees every earlier migration.
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -56,26 +56,43 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		name       TEXT NOT NULL,
 		applied_at TIMESTAMPTZ NOT NULL
 	)`); err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		return 0, 0, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	var current int
 	if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		return 0, 0, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	if current > len(ms) {
-		return fmt.Errorf("postgres: database schema version %d is newer than this binary supports (%d); upgrade clavis", current, len(ms))
+		return current, 0, fmt.Errorf("postgres: database schema version %d is newer than this binary supports (%d); upgrade clavis", current, len(ms))
 	}
 	for _, m := range ms[current:] {
 		if _, err := tx.Exec(ctx, m.SQL); err != nil { // no arguments: simple protocol, several statements
-			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+			return current, 0, fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
 			m.Version, m.Name, clavis.Now()); err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
+			return current, 0, fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		return current, 0, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return nil
+	return current, len(ms), nil
+}
+
+// schemaVersion returns the database's schema version, 0 when it has no schema_migrations table (in the
+// schemas of its search_path). It creates and changes nothing.
+func schemaVersion(ctx context.Context, pool *pgxpool.Pool) (int, error) {
+	var exists bool
+	if err := pool.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return 0, fmt.Errorf("postgres: schema version: %w", err)
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v int
+	if err := pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+		return 0, fmt.Errorf("postgres: schema version: %w", err)
+	}
+	return v, nil
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"clavis.dev/clavis/internal/store"
+	"clavis.dev/clavis/internal/store/migration"
 )
 
 var (
@@ -58,6 +59,56 @@ type Store struct {
 // under an advisory lock. It refuses a database whose schema version is newer than this binary knows.
 // The caller must Close the Store.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	pool, err := connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+// OpenCurrent connects to the database named by dsn without changing its schema: it returns a
+// *migration.VersionError, having created nothing, when the schema is not the newest this binary knows
+// (older, newer, or none: an empty database). Operator commands open a live database this way;
+// migrating is for the server and `clavis migrate`. The caller must Close the Store.
+func OpenCurrent(ctx context.Context, dsn string) (*Store, error) {
+	pool, err := connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := migrations()
+	if err == nil {
+		var have int
+		if have, err = schemaVersion(ctx, pool); err == nil {
+			if err = migration.Check(have, len(ms)); err != nil {
+				err = fmt.Errorf("postgres: %w", err)
+			}
+		}
+	}
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Migrate brings the database named by dsn to the newest schema this binary knows and returns the
+// schema versions before and after. It refuses a newer schema. Servers using the database may keep
+// running: migrations run in one transaction under the advisory lock that servers starting take too.
+func Migrate(ctx context.Context, dsn string) (from, to int, err error) {
+	pool, err := connect(ctx, dsn)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer pool.Close()
+	return migrate(ctx, pool)
+}
+
+// connect makes the pool for dsn.
+func connect(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -70,11 +121,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return &Store{pool: pool}, nil
+	return pool, nil
 }
 
 // afterConnect prepares each new connection: timestamptz values scan in UTC, and a commit is durable

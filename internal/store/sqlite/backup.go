@@ -45,3 +45,35 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	}
 	return out.Sync()
 }
+
+// Checkpoint folds the write-ahead log of the existing database file at path into the file itself
+// (wal_checkpoint(TRUNCATE), after SQLite's recovery has read a log left by a crash), so that the file
+// alone is a complete copy of every committed write. It fails, changing nothing, when a connection of
+// another process keeps the log from being folded in completely (a server still running).
+func Checkpoint(ctx context.Context, path string) error {
+	abs, err := absPath(path)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return fmt.Errorf("sqlite checkpoint: %w", err)
+	}
+	db, err := sql.Open("sqlite", abs+fmt.Sprintf("?_pragma=busy_timeout(%d)", busyTimeoutMS))
+	if err != nil {
+		return fmt.Errorf("sqlite checkpoint: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var busy, frames, done int
+	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done); err != nil {
+		return fmt.Errorf("sqlite checkpoint %s: %w", path, err)
+	}
+	if busy != 0 || frames != done {
+		return fmt.Errorf("sqlite checkpoint %s: the write-ahead log could not be folded in completely (%d of %d frames); "+
+			"is a server still using the database?", path, done, frames)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("sqlite checkpoint: %w", err)
+	}
+	return nil
+}

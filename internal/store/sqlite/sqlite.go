@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"clavis.dev/clavis/internal/store"
+	"clavis.dev/clavis/internal/store/migration"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -42,18 +43,11 @@ const busyTimeoutMS = 10000
 
 // Open opens the database file at path, creating it with mode 0600 if it does not exist, applies the
 // embedded migrations and returns the Store. It refuses a database whose schema version is newer than
-// this binary knows. The caller must Close the Store.
+// this binary knows. The caller must Close the Store. The server opens its database this way.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("sqlite: empty database path")
-	}
-	if strings.ContainsRune(path, '?') {
-		// The driver takes everything after '?' as DSN parameters.
-		return nil, fmt.Errorf("sqlite: database path %q must not contain '?'", path)
-	}
-	abs, err := filepath.Abs(path) // also keeps a relative "file:..." name from being read as a URI
+	abs, err := absPath(path)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, err
 	}
 	// SQLite would create a missing file with mode 0644; create it first so it is private. SQLite gives
 	// the -wal and -shm files the mode of the database file.
@@ -64,7 +58,102 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	return openFile(ctx, path, abs, true)
+}
 
+// OpenCurrent opens the existing database file at path without changing its schema: it returns a
+// *migration.VersionError, and changes nothing, when the schema is not the newest this binary knows
+// (older, newer, or none: an empty file), and an error wrapping fs.ErrNotExist when there is no file.
+// Operator commands open a live database this way; migrating is for the server and `clavis migrate`.
+// The caller must Close the Store.
+func OpenCurrent(ctx context.Context, path string) (*Store, error) {
+	have, want, err := SchemaVersion(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := migration.Check(have, want); err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	abs, err := absPath(path)
+	if err != nil {
+		return nil, err
+	}
+	return openFile(ctx, path, abs, false)
+}
+
+// SchemaVersion returns the schema version of the existing database file at path (0 when it holds no
+// Clavis schema) and the newest version this binary knows. It writes nothing and creates no file; a
+// missing file is an error wrapping fs.ErrNotExist, a file that is not a database another error.
+func SchemaVersion(ctx context.Context, path string) (have, want int, err error) {
+	ms, err := migrations()
+	if err != nil {
+		return 0, 0, err
+	}
+	abs, err := absPath(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return 0, 0, fmt.Errorf("sqlite: %w", err)
+	}
+	db, err := sql.Open("sqlite", abs+fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=query_only(1)", busyTimeoutMS))
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite: %w", err)
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRowContext(ctx,
+		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").Scan(&tables); err != nil {
+		return 0, 0, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	if tables == 0 {
+		return 0, len(ms), nil
+	}
+	if err := db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&have); err != nil {
+		return 0, 0, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	return have, len(ms), nil
+}
+
+// Migrate brings the database file at path to the newest schema this binary knows, creating the file
+// (0600) if it does not exist, and returns the schema versions before and after. It refuses a newer
+// schema. Processes that have the database open may keep running: migrations take the write lock.
+func Migrate(ctx context.Context, path string) (from, to int, err error) {
+	if _, err := os.Stat(path); err == nil {
+		if from, _, err = SchemaVersion(ctx, path); err != nil {
+			return 0, 0, err
+		}
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		return from, 0, err
+	}
+	defer s.Close()
+	if err := s.write.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&to); err != nil {
+		return from, 0, fmt.Errorf("sqlite: %w", err)
+	}
+	return from, to, nil
+}
+
+// absPath checks path and makes it absolute.
+func absPath(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("sqlite: empty database path")
+	}
+	if strings.ContainsRune(path, '?') {
+		// The driver takes everything after '?' as DSN parameters.
+		return "", fmt.Errorf("sqlite: database path %q must not contain '?'", path)
+	}
+	abs, err := filepath.Abs(path) // also keeps a relative "file:..." name from being read as a URI
+	if err != nil {
+		return "", fmt.Errorf("sqlite: %w", err)
+	}
+	return abs, nil
+}
+
+// openFile opens the database file abs (which exists), migrating its schema first when migrateSchema is set.
+func openFile(ctx context.Context, path, abs string, migrateSchema bool) (*Store, error) {
+	var err error
 	s := &Store{path: path}
 	ok := false
 	defer func() {
@@ -85,8 +174,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.write.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
-	if err := migrate(ctx, s.write); err != nil {
-		return nil, err
+	if migrateSchema {
+		if err := migrate(ctx, s.write); err != nil {
+			return nil, err
+		}
 	}
 
 	s.read, err = sql.Open("sqlite", dsn(abs, true))
