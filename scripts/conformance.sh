@@ -73,8 +73,15 @@ done
 [ -n "$url" ] || { echo "clavis server did not become healthy"; cat "$work/server.log"; exit 1; }
 echo "conformance: server at $url, suite $suite, running -run '$groups'"
 
+# CONFORMANCE_SKIP (a go test -skip expression) leaves out tests known to contradict the spec upstream;
+# conformance/UPSTREAM lists them, and the in-repo copy runs them corrected.
+skip=()
+if [ -n "${CONFORMANCE_SKIP:-}" ]; then
+  echo "conformance: skipping '$CONFORMANCE_SKIP' (contradicts the spec upstream; see conformance/UPSTREAM)"
+  skip=(-skip "$CONFORMANCE_SKIP")
+fi
 status=0
-(cd "$suite" && CLAVIS_URL="$url" go test ./... -count=1 -run "$groups") || status=$?
+(cd "$suite" && CLAVIS_URL="$url" go test ./... -count=1 -run "$groups" ${skip[@]+"${skip[@]}"}) || status=$?
 if [ "$status" -ne 0 ]; then
   echo "---- last server log lines ----"
   tail -n 40 "$work/server.log"
