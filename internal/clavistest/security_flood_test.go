@@ -38,8 +38,7 @@ func TestLoginFloodMemory(t *testing.T) {
 	)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "clavis")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	build := exec.Command(goTool, "build", "-o", bin, "clavis.dev/clavis/cmd/clavis")
+	build := exec.Command("go", "build", "-o", bin, "clavis.dev/clavis/cmd/clavis")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

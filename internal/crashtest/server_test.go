@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,23 +21,13 @@ import (
 // buildBinary builds cmd/clavis once into a temporary directory and returns its path.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	goTool := "go"
-	if root := runtime.GOROOT(); root != "" {
-		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
-			goTool = p
-		}
-	}
+	goTool := "go" // from PATH, as the go command that runs the tests has it
 	bin := filepath.Join(t.TempDir(), "clavis")
 	out, err := exec.Command(goTool, "build", "-o", bin, "clavis.dev/clavis/cmd/clavis").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build clavis.dev/clavis/cmd/clavis: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
 }
 
 // serverProc is one running `clavis server` process. Its stderr (JSON logs) goes to logPath.

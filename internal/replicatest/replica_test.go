@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,7 +61,7 @@ func startReplicas(t *testing.T, n int, dsn string) []string {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "clavis")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "clavis.dev/clavis/cmd/clavis")
+	build := exec.Command("go", "build", "-o", bin, "clavis.dev/clavis/cmd/clavis")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}

@@ -27,7 +27,7 @@ import (
 
 const (
 	formatV1    byte = 1  // leads every Wrap output
-	ivSize           = 12 // 96-bit GCM IV
+	ivSize      int  = 12 // 96-bit GCM IV
 	tagSize          = 16 // 128-bit GCM tag
 	keyBytes         = 32 // AES-256
 	maxSessions      = 8  // session pool bound (lowered to the token's own limit if smaller)
