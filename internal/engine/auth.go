@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/password"
 	"clavis.dev/clavis/internal/policy"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/token"
@@ -70,7 +71,7 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 	if in.Password == "" {
 		return nil, clavis.Invalid("password", "password is required")
 	}
-	if err := token.CheckPassword(string(in.Password)); err != nil {
+	if err := password.CheckPassword(string(in.Password)); err != nil {
 		return nil, err
 	}
 	if err := checkLen("display_name", in.DisplayName, 0, 255); err != nil {
@@ -664,7 +665,7 @@ func (e *Engine) ChangePassword(ctx context.Context, c *clavis.Caller, current, 
 	if next == "" {
 		return clavis.Invalid("new_password", "new_password is required")
 	}
-	if err := token.CheckPassword(next); err != nil {
+	if err := password.CheckPassword(next); err != nil {
 		var ce *clavis.Error
 		if !errors.As(err, &ce) {
 			return clavis.Internal(err)
