@@ -225,7 +225,7 @@ func pwEnableMFA(t *testing.T, env *clavistest.Env, tok string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := totp.TOTPCode(key, time.Now().Unix()/totp.TOTPPeriod)
+	code := totp.Code(key, time.Now().Unix()/totp.Period)
 	if ans := pwDo(t, "POST", env.URL+"/v1/auth/mfa/verify-setup", tok, `{"code":"`+code+`"}`, nil); ans.Status != http.StatusOK {
 		t.Fatalf("mfa verify-setup: %d %s", ans.Status, ans.Body)
 	}

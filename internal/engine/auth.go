@@ -71,7 +71,7 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 	if in.Password == "" {
 		return nil, clavis.Invalid("password", "password is required")
 	}
-	if err := password.CheckPassword(string(in.Password)); err != nil {
+	if err := password.Check(string(in.Password)); err != nil {
 		return nil, err
 	}
 	if err := checkLen("display_name", in.DisplayName, 0, 255); err != nil {
@@ -665,7 +665,7 @@ func (e *Engine) ChangePassword(ctx context.Context, c *clavis.Caller, current, 
 	if next == "" {
 		return clavis.Invalid("new_password", "new_password is required")
 	}
-	if err := password.CheckPassword(next); err != nil {
+	if err := password.Check(next); err != nil {
 		var ce *clavis.Error
 		if !errors.As(err, &ce) {
 			return clavis.Internal(err)

@@ -87,7 +87,7 @@ func (e *Engine) checkSecondFactor(ctx context.Context, m *clavis.MFA, code stri
 	if err != nil {
 		return false, err
 	}
-	step, ok := totp.MatchTOTP(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/totp.TOTPPeriod, m.LastStep)
+	step, ok := totp.Match(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/totp.Period, m.LastStep)
 	clear(key)
 	if ok {
 		m.LastStep = step
@@ -131,7 +131,7 @@ func (e *Engine) MFASetup(ctx context.Context, c *clavis.Caller) (string, clavis
 	if err := requireUser(c); err != nil {
 		return "", "", err
 	}
-	key, secret, err := totp.NewTOTPKey()
+	key, secret, err := totp.NewKey()
 	if err != nil {
 		return "", "", e.classify(ctx, clavis.Internal(err))
 	}
@@ -197,7 +197,7 @@ func (e *Engine) MFAVerifySetup(ctx context.Context, c *clavis.Caller, code stri
 		if err != nil {
 			return err
 		}
-		step, ok := totp.MatchTOTP(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/totp.TOTPPeriod, m.LastStep)
+		step, ok := totp.Match(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/totp.Period, m.LastStep)
 		clear(key)
 		if !ok {
 			return clavis.Invalid("code", "wrong code")

@@ -267,25 +267,25 @@ func TestCheckPassword(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := password.CheckPassword(tt.pw)
+			err := password.Check(tt.pw)
 			if tt.want == "" {
 				if err != nil {
-					t.Errorf("CheckPassword = %v, want nil", err)
+					t.Errorf("Check = %v, want nil", err)
 				}
 				return
 			}
 			var e *clavis.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("CheckPassword = %v, want *clavis.Error", err)
+				t.Fatalf("Check = %v, want *clavis.Error", err)
 			}
 			if e.Kind != clavis.KindInvalid || e.Message != tt.want || e.Fields["password"] != tt.want {
-				t.Errorf("CheckPassword = {%v %q %v}, want {invalid %q map[password:%q]}", e.Kind, e.Message, e.Fields, tt.want, tt.want)
+				t.Errorf("Check = {%v %q %v}, want {invalid %q map[password:%q]}", e.Kind, e.Message, e.Fields, tt.want, tt.want)
 			}
 		})
 	}
 }
 
-// TestCommonPasswordList checks the embedded list itself and that CheckPassword refuses every entry.
+// TestCommonPasswordList checks the embedded list itself and that Check refuses every entry.
 func TestCommonPasswordList(t *testing.T) {
 	f, err := os.Open("common_passwords.txt")
 	if err != nil {
@@ -308,8 +308,8 @@ func TestCommonPasswordList(t *testing.T) {
 		}
 		seen[pw] = true
 		for _, v := range []string{pw, strings.ToUpper(pw), strings.ToUpper(pw[:1]) + pw[1:]} {
-			if err := password.CheckPassword(v); !clavis.IsKind(err, clavis.KindInvalid) {
-				t.Errorf("CheckPassword(%q) = %v, want invalid", v, err)
+			if err := password.Check(v); !clavis.IsKind(err, clavis.KindInvalid) {
+				t.Errorf("Check(%q) = %v, want invalid", v, err)
 			}
 		}
 	}

@@ -1,5 +1,5 @@
-// Package token mints and verifies Clavis access tokens (compact JWS, EdDSA only), mints and hashes API
-// keys, and hashes passwords with argon2id (spec §2.2–§2.6).
+// Package token mints and verifies Clavis access tokens (compact JWS, EdDSA only) and mints and hashes
+// API keys (spec §2.2–§2.5). Passwords are internal/password's, TOTP codes internal/totp's.
 package token
 
 import (
