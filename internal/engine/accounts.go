@@ -81,14 +81,30 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 
 // Login checks an email and password. Unknown email, wrong password, disabled and locked accounts all
 // answer ErrBadCredential after comparable work.
-func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Addr) (*clavis.Token, error) {
+func (e *Engine) Login(ctx context.Context, email, pw string, ip netip.Addr) (*clavis.Token, error) {
 	if email == "" {
 		return nil, clavis.Invalid("email", "email is required")
 	}
-	if password == "" {
+	if pw == "" {
 		return nil, clavis.Invalid("password", "password is required")
 	}
-	email = strings.ToLower(email)
+	u, err := e.loginUser(ctx, strings.ToLower(email), ip)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.checkPassword(ctx, u, pw, ip, clavis.ErrBadCredential, e.recordPasswordLogin(ip)); err != nil {
+		return nil, err
+	}
+	if u.TOTPEnabled {
+		return e.mfaChallenge(ctx, u)
+	}
+	return e.userToken(ctx, u, nil)
+}
+
+// loginUser returns the account of a login's (lower-cased) email. For an unknown email it spends one
+// password hash's work, reports auth.failure to the sinks only (there is no org to chain it in) and
+// returns ErrBadCredential, so that an unknown email looks like a wrong password.
+func (e *Engine) loginUser(ctx context.Context, email string, ip netip.Addr) (*clavis.User, error) {
 	var u *clavis.User
 	err := e.read(ctx, func(tx store.Tx) error {
 		var err error
@@ -100,24 +116,20 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 		e.sinkOnly(ctx, "auth.failure", "password", "unknown_email", ipString(ip))
 		return nil, clavis.ErrBadCredential
 	}
-	if err != nil {
-		return nil, err
-	}
-	err = e.checkPassword(ctx, u, password, ip, clavis.ErrBadCredential, func(tx store.Tx, u *clavis.User) error {
+	return u, err
+}
+
+// recordPasswordLogin returns Login's onSuccess for checkPassword: it audits auth.success, except for an
+// account with MFA, whose login succeeds only at /v1/auth/mfa/verify.
+func (e *Engine) recordPasswordLogin(ip netip.Addr) func(tx store.Tx, u *clavis.User) error {
+	return func(tx store.Tx, u *clavis.User) error {
 		if u.TOTPEnabled {
-			return nil // the login succeeds only at /v1/auth/mfa/verify
+			return nil
 		}
 		return e.record(tx, event{org: u.OrgID, action: "auth.success", resType: "user", resID: u.ID,
 			actor: clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}, ip: ipString(ip),
 			details: map[string]any{"method": "password"}})
-	})
-	if err != nil {
-		return nil, err
 	}
-	if u.TOTPEnabled {
-		return e.mfaChallenge(ctx, u)
-	}
-	return e.userToken(ctx, u, nil)
 }
 
 // checkPassword checks u's password under the login lockout (spec §6.3); every password check (login,
@@ -126,49 +138,25 @@ func (e *Engine) Login(ctx context.Context, email, password string, ip netip.Add
 // password, after the same work, and audited. All of these return wrong, the caller's wrong-password
 // answer, so that they cannot be told apart. A right password resets the counter, and onSuccess (if not
 // nil) runs in the same transaction with the fresh user row.
-func (e *Engine) checkPassword(ctx context.Context, u *clavis.User, password string, ip netip.Addr, wrong error,
+func (e *Engine) checkPassword(ctx context.Context, u *clavis.User, pw string, ip netip.Addr, wrong error,
 	onSuccess func(tx store.Tx, u *clavis.User) error) error {
-	ok, err := e.hasher.Verify(ctx, u.PasswordHash, password)
+	ok, err := e.hasher.Verify(ctx, u.PasswordHash, pw)
 	if err != nil {
 		return e.classify(ctx, err)
 	}
 	now := e.now()
-	actor := clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}
-	fail := func(tx store.Tx, u *clavis.User, reason string) error {
-		return e.record(tx, event{org: u.OrgID, action: "auth.failure", resType: "user", resID: u.ID, actor: actor,
-			ip: ipString(ip), details: map[string]any{"method": "password", "reason": reason}})
-	}
 	return e.write(ctx, func(tx store.Tx) error {
 		u, err := tx.GetUser(u.ID) // fresh state inside the transaction
 		if err != nil {
 			return err
 		}
-		locked := u.LockedUntil != nil && now.Before(*u.LockedUntil)
 		switch {
 		case u.Disabled:
-			return keepAfter(fail(tx, u, "disabled"), wrong)
-		case locked:
-			return keepAfter(fail(tx, u, "locked"), wrong)
+			return keepAfter(e.recordPasswordFailure(tx, u, ip, "disabled"), wrong)
+		case u.LockedUntil != nil && now.Before(*u.LockedUntil):
+			return keepAfter(e.recordPasswordFailure(tx, u, ip, "locked"), wrong)
 		case !ok:
-			if u.LockedUntil != nil { // an expired lock resets the counter
-				u.LockedUntil, u.FailedLogins = nil, 0
-			}
-			u.FailedLogins++
-			if err := fail(tx, u, "wrong_password"); err != nil {
-				return err
-			}
-			if u.FailedLogins >= maxFailedLogins {
-				until := now.Add(lockoutPeriod)
-				u.LockedUntil, u.FailedLogins = &until, 0
-				if err := e.record(tx, event{org: u.OrgID, action: "auth.lockout", resType: "user", resID: u.ID,
-					actor: actor, ip: ipString(ip), details: map[string]any{"method": "password"}}); err != nil {
-					return err
-				}
-			}
-			if err := tx.UpdateUser(u); err != nil {
-				return err
-			}
-			return keep(wrong)
+			return keepAfter(e.countWrongPassword(tx, u, ip, now), wrong)
 		}
 		if u.FailedLogins != 0 || u.LockedUntil != nil {
 			u.FailedLogins, u.LockedUntil = 0, nil
@@ -181,6 +169,39 @@ func (e *Engine) checkPassword(ctx context.Context, u *clavis.User, password str
 		}
 		return onSuccess(tx, u)
 	})
+}
+
+// countWrongPassword counts a wrong password against u (an expired lock first resets the count) and
+// audits it; the maxFailedLogins-th failure in a row locks the account for lockoutPeriod, audited as
+// auth.lockout. It saves u.
+func (e *Engine) countWrongPassword(tx store.Tx, u *clavis.User, ip netip.Addr, now time.Time) error {
+	if u.LockedUntil != nil {
+		u.LockedUntil, u.FailedLogins = nil, 0
+	}
+	u.FailedLogins++
+	if err := e.recordPasswordFailure(tx, u, ip, "wrong_password"); err != nil {
+		return err
+	}
+	if u.FailedLogins >= maxFailedLogins {
+		until := now.Add(lockoutPeriod)
+		u.LockedUntil, u.FailedLogins = &until, 0
+		if err := e.record(tx, event{org: u.OrgID, action: "auth.lockout", resType: "user", resID: u.ID,
+			actor: userActor(u), ip: ipString(ip), details: map[string]any{"method": "password"}}); err != nil {
+			return err
+		}
+	}
+	return tx.UpdateUser(u)
+}
+
+// recordPasswordFailure audits a refused password check of u (auth.failure) with its reason.
+func (e *Engine) recordPasswordFailure(tx store.Tx, u *clavis.User, ip netip.Addr, reason string) error {
+	return e.record(tx, event{org: u.OrgID, action: "auth.failure", resType: "user", resID: u.ID, actor: userActor(u),
+		ip: ipString(ip), details: map[string]any{"method": "password", "reason": reason}})
+}
+
+// userActor is u as the actor of an audit event.
+func userActor(u *clavis.User) clavis.Principal {
+	return clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}
 }
 
 // keepAfter returns err if it is non-nil, else keep(result).

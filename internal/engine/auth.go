@@ -113,13 +113,9 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 	isKey := strings.HasPrefix(bearer, token.AgentKeyPrefix) || strings.HasPrefix(bearer, token.UserKeyPrefix)
 	var claims *token.Claims
 	if !isKey { // the signature is checked before any database work (and once per distinct token)
-		if claims = e.verified.get(bearer, e.cfg.Clock()); claims == nil {
-			var err error
-			if claims, err = e.verifyToken(bearer, token.KindAccess); err != nil {
-				e.sinkOnly(ctx, "auth.failure", "token", "invalid_credential", ipString(ip))
-				return nil, clavis.ErrUnauthorized
-			}
-			e.verified.put(bearer, claims)
+		if claims = e.verifiedClaims(bearer); claims == nil {
+			e.sinkOnly(ctx, "auth.failure", "token", "invalid_credential", ipString(ip))
+			return nil, clavis.ErrUnauthorized
 		}
 	}
 	err := e.read(ctx, func(tx store.Tx) error {
@@ -139,39 +135,7 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 			userCaller(c, u, k)
 			return nil
 		}
-		if revoked, err := tx.TokenRevoked(claims.ID); err != nil {
-			return err
-		} else if revoked {
-			return clavis.ErrUnauthorized
-		}
-		c.TokenID, c.TokenExpires = claims.ID, time.Unix(claims.Expires, 0)
-		typ, id, _ := strings.Cut(claims.Subject, ":")
-		switch clavis.PrincipalType(typ) {
-		case clavis.PrincipalUser:
-			u, err := tx.GetUser(id)
-			if err := liveOrUnauthorized(err, u != nil && !u.Disabled && u.OrgID == claims.Org && u.TokenGen == claims.Gen); err != nil {
-				return err
-			}
-			var k *clavis.APIKey
-			if claims.APIKeyID != "" {
-				k, err = tx.GetAPIKey(claims.APIKeyID)
-				if err := liveOrUnauthorized(err, k != nil && k.Active && k.UserID == u.ID &&
-					(k.ExpiresAt == nil || now.Before(*k.ExpiresAt))); err != nil {
-					return err
-				}
-			}
-			userCaller(c, u, k)
-		case clavis.PrincipalAgent:
-			a, err := tx.GetAgent(id)
-			if err := liveOrUnauthorized(err, a != nil && a.Active && a.OrgID == claims.Org && a.TokenGen == claims.Gen &&
-				(a.ExpiresAt == nil || now.Before(*a.ExpiresAt))); err != nil {
-				return err
-			}
-			agentCaller(c, a)
-		default:
-			return clavis.ErrUnauthorized
-		}
-		return nil
+		return tokenCaller(tx, c, claims, now)
 	})
 	if err != nil {
 		if clavis.IsKind(err, clavis.KindUnauthorized) {
@@ -181,6 +145,59 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 		return nil, err
 	}
 	return c, nil
+}
+
+// verifiedClaims returns the claims of bearer if it is a valid access token, from the cache of verified
+// tokens or by checking its signature and claims (and then caching them); else nil.
+func (e *Engine) verifiedClaims(bearer string) *token.Claims {
+	if claims := e.verified.get(bearer, e.cfg.Clock()); claims != nil {
+		return claims
+	}
+	claims, err := e.verifyToken(bearer, token.KindAccess)
+	if err != nil {
+		return nil
+	}
+	e.verified.put(bearer, claims)
+	return claims
+}
+
+// tokenCaller fills c from the verified claims of an access token, after checking what the signature
+// cannot: the token is not revoked, and its principal (and the 1ck_ key it was minted from, if any) is
+// still live, in the token's org, at the token's credential generation.
+func tokenCaller(tx store.Tx, c *clavis.Caller, claims *token.Claims, now time.Time) error {
+	if revoked, err := tx.TokenRevoked(claims.ID); err != nil {
+		return err
+	} else if revoked {
+		return clavis.ErrUnauthorized
+	}
+	c.TokenID, c.TokenExpires = claims.ID, time.Unix(claims.Expires, 0)
+	typ, id, _ := strings.Cut(claims.Subject, ":")
+	switch clavis.PrincipalType(typ) {
+	case clavis.PrincipalUser:
+		u, err := tx.GetUser(id)
+		if err := liveOrUnauthorized(err, u != nil && !u.Disabled && u.OrgID == claims.Org && u.TokenGen == claims.Gen); err != nil {
+			return err
+		}
+		var k *clavis.APIKey
+		if claims.APIKeyID != "" {
+			k, err = tx.GetAPIKey(claims.APIKeyID)
+			if err := liveOrUnauthorized(err, k != nil && k.Active && k.UserID == u.ID &&
+				(k.ExpiresAt == nil || now.Before(*k.ExpiresAt))); err != nil {
+				return err
+			}
+		}
+		userCaller(c, u, k)
+	case clavis.PrincipalAgent:
+		a, err := tx.GetAgent(id)
+		if err := liveOrUnauthorized(err, a != nil && a.Active && a.OrgID == claims.Org && a.TokenGen == claims.Gen &&
+			(a.ExpiresAt == nil || now.Before(*a.ExpiresAt))); err != nil {
+			return err
+		}
+		agentCaller(c, a)
+	default:
+		return clavis.ErrUnauthorized
+	}
+	return nil
 }
 
 // liveOrUnauthorized turns a principal lookup into the authentication outcome: a missing row or a

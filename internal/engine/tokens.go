@@ -89,32 +89,15 @@ func (e *Engine) AgentToken(ctx context.Context, apiKey, agentID string, ip neti
 	return e.exchangeAgentKey(ctx, apiKey, agentID, agentID == "", ip)
 }
 
+// exchangeAgentKey mints an agent token for an ocv_ key (and, when agentID is given, only for that agent),
+// and audits the exchange. The key's agent is looked up and judged in a read snapshot; only the audit
+// event (and an occasional last_active_at) goes through the group commit. echo sets the token's agent_id.
 func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, echo bool, ip netip.Addr) (*clavis.Token, error) {
 	now := e.now()
-	var a *clavis.Agent
-	var patterns []string
-	// Look up and decide in a read snapshot; only the audit event (and an occasional last_active_at)
-	// goes through the group commit.
-	var refused error
-	err := e.read(ctx, func(tx store.Tx) error {
-		var err error
-		a, err = e.findAgentByKey(tx, apiKey, now)
-		if err != nil {
-			if a != nil { // a known agent refused: audited below
-				refused = err
-				return nil
-			}
-			return err
-		}
-		if len(a.Scopes) == 0 {
-			patterns, err = e.allowPatterns(tx, a.ID, now)
-		}
-		return err
-	})
+	a, patterns, refused, err := e.agentForKey(ctx, apiKey, now)
 	if err != nil {
 		return nil, err
 	}
-	actor := clavis.Principal{Type: clavis.PrincipalAgent, ID: a.ID, OrgID: a.OrgID}
 	reason := ""
 	switch {
 	case refused == errAgentDeactivated:
@@ -126,7 +109,7 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 	}
 	if refused != nil {
 		err := e.write(ctx, func(tx store.Tx) error {
-			return e.record(tx, event{org: a.OrgID, action: "auth.failure", resType: "agent", resID: a.ID, actor: actor,
+			return e.record(tx, event{org: a.OrgID, action: "auth.failure", resType: "agent", resID: a.ID, actor: agentActor(a),
 				ip: ipString(ip), details: map[string]any{"method": "agent_key", "reason": reason}})
 		})
 		if err != nil {
@@ -138,7 +121,41 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 	if err != nil {
 		return nil, err
 	}
-	err = e.write(ctx, func(tx store.Tx) error {
+	if err := e.recordAgentKeyExchange(ctx, a, ip, now); err != nil {
+		return nil, err
+	}
+	if echo {
+		t.AgentID = a.ID
+	}
+	return t, nil
+}
+
+// agentForKey resolves an ocv_ key to its agent and, for an agent without scopes, its allow patterns. A
+// known agent that may not exchange (deactivated, expired) comes back with the refusal in refused, so
+// that it can be audited; an unknown key is err (401).
+func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) (a *clavis.Agent, patterns []string, refused, err error) {
+	err = e.read(ctx, func(tx store.Tx) error {
+		var err error
+		a, err = e.findAgentByKey(tx, apiKey, now)
+		if err != nil {
+			if a != nil { // a known agent refused: audited by the caller
+				refused = err
+				return nil
+			}
+			return err
+		}
+		if len(a.Scopes) == 0 {
+			patterns, err = e.allowPatterns(tx, a.ID, now)
+		}
+		return err
+	})
+	return a, patterns, refused, err
+}
+
+// recordAgentKeyExchange audits a successful key exchange of a (auth.success) and refreshes its
+// last_active_at when it is more than lastActiveResolution old.
+func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *clavis.Agent, ip netip.Addr, now time.Time) error {
+	return e.write(ctx, func(tx store.Tx) error {
 		if a.LastActiveAt == nil || now.Sub(*a.LastActiveAt) >= lastActiveResolution {
 			fresh, err := tx.GetAgent(a.ID) // the row as it is now: never write back a stale snapshot
 			if clavis.IsKind(err, clavis.KindNotFound) {
@@ -152,16 +169,14 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 				return err
 			}
 		}
-		return e.record(tx, event{org: a.OrgID, action: "auth.success", resType: "agent", resID: a.ID, actor: actor,
+		return e.record(tx, event{org: a.OrgID, action: "auth.success", resType: "agent", resID: a.ID, actor: agentActor(a),
 			ip: ipString(ip), details: map[string]any{"method": "agent_key"}})
 	})
-	if err != nil {
-		return nil, err
-	}
-	if echo {
-		t.AgentID = a.ID
-	}
-	return t, nil
+}
+
+// agentActor is a as the actor of an audit event.
+func agentActor(a *clavis.Agent) clavis.Principal {
+	return clavis.Principal{Type: clavis.PrincipalAgent, ID: a.ID, OrgID: a.OrgID}
 }
 
 // APIKeyToken exchanges a 1ck_ key (user token) or an ocv_ key (agent token, never echoing agent_id).
