@@ -33,3 +33,7 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// Test only: the independent JWS implementation that internal/token's differential fuzz test checks
+// Verify against. Not linked into the binary (go list -deps ./cmd/clavis | grep golang-jwt is empty).
+require github.com/golang-jwt/jwt/v5 v5.3.1

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 fuzztime=${FUZZTIME:-30s}
 targets=(
   policy:FuzzMatch policy:FuzzEvaluate policy:FuzzParseConditions policy:FuzzValidatePath
-  policy:FuzzSplitVersionPath keyring:FuzzOpen token:FuzzVerify httpapi:FuzzDecode
+  policy:FuzzSplitVersionPath keyring:FuzzOpen token:FuzzVerify token:FuzzVerifyDifferential httpapi:FuzzDecode
 )
 status=0
 for t in "${targets[@]}"; do

@@ -20,9 +20,9 @@ import (
 	"clavis.dev/clavis/internal/httpapi"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
+	"clavis.dev/clavis/internal/password"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/sqlite"
-	"clavis.dev/clavis/internal/token"
 )
 
 // Env is one running server with its data directory.
@@ -111,9 +111,9 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	e.URL = "http://" + srv.Listener.Addr().String()
-	hashing := token.Params{Memory: 1024, Time: 1, Threads: 1}
+	hashing := password.Params{Memory: 1024, Time: 1, Threads: 1}
 	if o.ProductionHashing {
-		hashing = token.DefaultParams
+		hashing = password.DefaultParams
 	}
 	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
 		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log, PasswordHash: hashing, Version: "test",

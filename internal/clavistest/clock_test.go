@@ -10,7 +10,7 @@ import (
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
-	"clavis.dev/clavis/internal/token"
+	"clavis.dev/clavis/internal/totp"
 )
 
 // The engine's clock is injected: every expiry is decided at its exact instant, tested without sleeping.
@@ -139,10 +139,10 @@ func TestTOTPStepReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step := func() int64 { return clk.Now().Unix() / token.TOTPPeriod }
+	step := func() int64 { return clk.Now().Unix() / totp.Period }
 	// start at the beginning of a step, so that a tick later is still the same step
-	clk.Set(time.Unix((step()+1)*token.TOTPPeriod, 0))
-	if _, err := env.Engine.MFAVerifySetup(ctx, caller, token.TOTPCode(key, step())); err != nil {
+	clk.Set(time.Unix((step()+1)*totp.Period, 0))
+	if _, err := env.Engine.MFAVerifySetup(ctx, caller, totp.Code(key, step())); err != nil {
 		t.Fatalf("verify setup: %v", err)
 	}
 	login := func(code string) error {
@@ -153,17 +153,17 @@ func TestTOTPStepReplay(t *testing.T) {
 		_, err = env.Engine.MFAVerify(ctx, string(chal.MFAToken), code, ip)
 		return err
 	}
-	clk.Set(clk.Now().Add(token.TOTPPeriod * time.Second)) // the setup's step is spent
-	code := token.TOTPCode(key, step())
+	clk.Set(clk.Now().Add(totp.Period * time.Second)) // the setup's step is spent
+	code := totp.Code(key, step())
 	if err := login(code); err != nil {
 		t.Fatalf("a fresh step's code: %v", err)
 	}
-	clk.Advance(token.TOTPPeriod*time.Second - time.Second) // the last second of the same step
+	clk.Advance(totp.Period*time.Second - time.Second) // the last second of the same step
 	if err := login(code); err == nil {
 		t.Fatal("the same code was accepted twice in its step (replay)")
 	}
 	clk.Advance(time.Second) // the next step
-	if err := login(token.TOTPCode(key, step())); err != nil {
+	if err := login(totp.Code(key, step())); err != nil {
 		t.Fatalf("the next step's code: %v", err)
 	}
 }

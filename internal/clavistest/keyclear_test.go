@@ -13,7 +13,7 @@ import (
 	"clavis.dev/clavis/internal/clavistest"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
-	"clavis.dev/clavis/internal/token"
+	"clavis.dev/clavis/internal/totp"
 )
 
 // unwrapRecorder is a real root key that remembers every plaintext it hands out, with its AAD, so that a
@@ -93,15 +93,15 @@ func TestUnwrappedKeysAreCleared(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decode the TOTP secret: %v", err)
 	}
-	step := time.Now().Unix() / token.TOTPPeriod
-	if _, err := env.Engine.MFAVerifySetup(ctx, c, token.TOTPCode(totpKey, step)); err != nil {
+	step := time.Now().Unix() / totp.Period
+	if _, err := env.Engine.MFAVerifySetup(ctx, c, totp.Code(totpKey, step)); err != nil {
 		t.Fatalf("mfa verify-setup: %v", err)
 	}
 	challenge, err := env.Engine.Login(ctx, u.Email, u.Password, ip)
 	if err != nil {
 		t.Fatalf("login with MFA: %v", err)
 	}
-	if _, err := env.Engine.MFAVerify(ctx, string(challenge.MFAToken), token.TOTPCode(totpKey, step+1), ip); err != nil {
+	if _, err := env.Engine.MFAVerify(ctx, string(challenge.MFAToken), totp.Code(totpKey, step+1), ip); err != nil {
 		t.Fatalf("mfa verify: %v", err)
 	}
 

@@ -13,7 +13,7 @@ import (
 
 	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
-	"clavis.dev/clavis/internal/token"
+	"clavis.dev/clavis/internal/totp"
 )
 
 // Every password check — login, change-password, MFA disable with X-Auth-Confirm — shares the login
@@ -225,7 +225,7 @@ func pwEnableMFA(t *testing.T, env *clavistest.Env, tok string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := token.TOTPCode(key, time.Now().Unix()/token.TOTPPeriod)
+	code := totp.Code(key, time.Now().Unix()/totp.Period)
 	if ans := pwDo(t, "POST", env.URL+"/v1/auth/mfa/verify-setup", tok, `{"code":"`+code+`"}`, nil); ans.Status != http.StatusOK {
 		t.Fatalf("mfa verify-setup: %d %s", ans.Status, ans.Body)
 	}

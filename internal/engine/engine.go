@@ -20,6 +20,7 @@ import (
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/audit"
 	"clavis.dev/clavis/internal/keyring"
+	"clavis.dev/clavis/internal/password"
 	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/token"
@@ -34,16 +35,16 @@ const (
 
 // Config holds the engine's settings. Zero values take the spec's defaults.
 type Config struct {
-	Issuer        string        // public base URL, JWT iss
-	SignupMode    string        // open | first-user | closed; default first-user
-	UserTokenTTL  time.Duration // default 900 s
-	AgentTokenTTL time.Duration // default 3600 s
-	Leeway        time.Duration // default 5 s
-	MaxValueBytes int           // default 512 KiB
-	PasswordHash  token.Params  // default token.DefaultParams
-	HashWorkers   int           // concurrent password hashes; default min(NumCPU, 4), bounding hash memory
-	Version       string        // reported by /v1/health
-	Logger        *slog.Logger  // default slog.Default()
+	Issuer        string          // public base URL, JWT iss
+	SignupMode    string          // open | first-user | closed; default first-user
+	UserTokenTTL  time.Duration   // default 900 s
+	AgentTokenTTL time.Duration   // default 3600 s
+	Leeway        time.Duration   // default 5 s
+	MaxValueBytes int             // default 512 KiB
+	PasswordHash  password.Params // default password.DefaultParams
+	HashWorkers   int             // concurrent password hashes; default min(NumCPU, 4), bounding hash memory
+	Version       string          // reported by /v1/health
+	Logger        *slog.Logger    // default slog.Default()
 	// AuditTimeout bounds how long a request waits for the commit holding its audit event before it is
 	// answered 503 (spec §5.4); default 2 s.
 	AuditTimeout time.Duration
@@ -93,8 +94,8 @@ func (c *Config) defaults() {
 	if c.HashWorkers <= 0 {
 		c.HashWorkers = min(runtime.NumCPU(), 4)
 	}
-	if c.PasswordHash == (token.Params{}) {
-		c.PasswordHash = token.DefaultParams
+	if c.PasswordHash == (password.Params{}) {
+		c.PasswordHash = password.DefaultParams
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -122,7 +123,7 @@ type Engine struct {
 	// keysChecked (unix nanoseconds) limits how often a verification failure may look for a new key.
 	keysChecked    atomic.Int64
 	signingVersion atomic.Int64 // the newest signing key version loaded
-	hasher         *token.Hasher
+	hasher         *password.Hasher
 	pepper         []byte // keys API-key hashes
 	auditKey       []byte // keys the audit chain
 	log            *slog.Logger
@@ -159,7 +160,7 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	cfg.defaults()
 	e := &Engine{cfg: cfg, store: st, keys: kr, log: cfg.Logger}
 	e.healthy.Store(true)
-	e.hasher = token.NewHasher(cfg.PasswordHash, cfg.HashWorkers)
+	e.hasher = password.NewHasher(cfg.PasswordHash, cfg.HashWorkers)
 	seed, err := e.serverSecret(ctx, keyJWT, newSigningSeed) // created on first start; loaded below
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/token"
+	"clavis.dev/clavis/internal/totp"
 )
 
 const (
@@ -70,7 +71,7 @@ func (e *Engine) mfaChallenge(ctx context.Context, u *clavis.User) (*clavis.Toke
 
 func (e *Engine) recoveryHash(code string) string {
 	m := hmac.New(sha256.New, e.pepper)
-	m.Write([]byte("recovery:" + token.NormalizeRecoveryCode(code)))
+	m.Write([]byte("recovery:" + totp.NormalizeRecoveryCode(code)))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
@@ -86,7 +87,7 @@ func (e *Engine) checkSecondFactor(ctx context.Context, m *clavis.MFA, code stri
 	if err != nil {
 		return false, err
 	}
-	step, ok := token.MatchTOTP(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/token.TOTPPeriod, m.LastStep)
+	step, ok := totp.Match(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/totp.Period, m.LastStep)
 	clear(key)
 	if ok {
 		m.LastStep = step
@@ -130,7 +131,7 @@ func (e *Engine) MFASetup(ctx context.Context, c *clavis.Caller) (string, clavis
 	if err := requireUser(c); err != nil {
 		return "", "", err
 	}
-	key, secret, err := token.NewTOTPKey()
+	key, secret, err := totp.NewKey()
 	if err != nil {
 		return "", "", e.classify(ctx, clavis.Internal(err))
 	}
@@ -176,7 +177,7 @@ func (e *Engine) MFAVerifySetup(ctx context.Context, c *clavis.Caller, code stri
 	if code == "" {
 		return nil, clavis.Invalid("code", "code is required")
 	}
-	codes, err := token.NewRecoveryCodes(recoveryCodes)
+	codes, err := totp.NewRecoveryCodes(recoveryCodes)
 	if err != nil {
 		return nil, e.classify(ctx, clavis.Internal(err))
 	}
@@ -196,7 +197,7 @@ func (e *Engine) MFAVerifySetup(ctx context.Context, c *clavis.Caller, code stri
 		if err != nil {
 			return err
 		}
-		step, ok := token.MatchTOTP(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/token.TOTPPeriod, m.LastStep)
+		step, ok := totp.Match(key, strings.TrimSpace(code), e.cfg.Clock().Unix()/totp.Period, m.LastStep)
 		clear(key)
 		if !ok {
 			return clavis.Invalid("code", "wrong code")

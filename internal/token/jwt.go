@@ -1,5 +1,5 @@
-// Package token mints and verifies Clavis access tokens (compact JWS, EdDSA only), mints and hashes API
-// keys, and hashes passwords with argon2id (spec §2.2–§2.6).
+// Package token mints and verifies Clavis access tokens (compact JWS, EdDSA only) and mints and hashes
+// API keys (spec §2.2–§2.5). Passwords are internal/password's, TOTP codes internal/totp's.
 package token
 
 import (
@@ -213,20 +213,25 @@ func (i *Issuer) Mint(kind Kind, c Claims) (string, error) {
 	if n > maxTokenLen {
 		return "", clavis.Internal(fmt.Errorf("token: mint: token of %d bytes exceeds %d", n, maxTokenLen))
 	}
-	buf := make([]byte, 0, n)
-	buf = append(buf, header...)
-	buf = append(buf, '.')
-	buf = base64.RawURLEncoding.AppendEncode(buf, payload)
 	i.mu.RLock()
+	defer i.mu.RUnlock()
 	if i.retired {
-		i.mu.RUnlock()
 		return "", ErrRetired
 	}
-	sig := ed25519.Sign(i.keys[0].Private, buf)
-	i.mu.RUnlock()
-	buf = append(buf, '.')
-	buf = base64.RawURLEncoding.AppendEncode(buf, sig)
-	return string(buf), nil
+	return string(appendCompact(make([]byte, 0, n), header, payload, i.keys[0].Private)), nil
+}
+
+// appendCompact appends to dst the compact JWS (RFC 7515 §7.1) of payload under the already encoded
+// protected header, signed with priv (EdDSA, RFC 8037 §3.1): header "." base64url(payload) "."
+// base64url(signature), where the signature is over the first two parts.
+func appendCompact(dst []byte, header string, payload []byte, priv ed25519.PrivateKey) []byte {
+	start := len(dst)
+	dst = append(dst, header...)
+	dst = append(dst, '.')
+	dst = base64.RawURLEncoding.AppendEncode(dst, payload)
+	sig := ed25519.Sign(priv, dst[start:])
+	dst = append(dst, '.')
+	return base64.RawURLEncoding.AppendEncode(dst, sig)
 }
 
 // Verify checks raw as a token of kind want at instant now and returns its claims (spec §2.3, RFC 8725).
@@ -249,38 +254,20 @@ func (i *Issuer) Verify(raw string, want Kind, now time.Time) (*Claims, error) {
 }
 
 func (i *Issuer) verify(raw string, want Kind, now time.Time) (*Claims, bool) {
-	if !want.valid() || len(raw) > maxTokenLen {
+	if !want.valid() {
 		return nil, false
 	}
-	h, rest, ok := strings.Cut(raw, ".")
+	_, payload, ok := verifyCompact(raw, func(header []byte) ed25519.PublicKey {
+		kid, ok := checkHeader(header, want)
+		if !ok {
+			return nil
+		}
+		return i.pubs[kid]
+	})
 	if !ok {
-		return nil, false
-	}
-	p, s, ok := strings.Cut(rest, ".")
-	if !ok || h == "" || p == "" || len(s) != sigLen || !isBase64URL(h) || !isBase64URL(p) || !isBase64URL(s) {
-		return nil, false // also rejects a fourth part: '.' is not base64url
-	}
-	headerJSON, err := b64.DecodeString(h)
-	if err != nil {
-		return nil, false
-	}
-	kid, ok := checkHeader(headerJSON, want)
-	if !ok {
-		return nil, false
-	}
-	pub, ok := i.pubs[kid]
-	if !ok {
-		return nil, false
-	}
-	sig, err := b64.DecodeString(s)
-	if err != nil || !ed25519.Verify(pub, []byte(raw[:len(h)+1+len(p)]), sig) {
 		return nil, false
 	}
 	// Only signed bytes are parsed from here on.
-	payload, err := b64.DecodeString(p)
-	if err != nil {
-		return nil, false
-	}
 	var w wireClaims
 	if err := json.Unmarshal(payload, &w); err != nil {
 		return nil, false
@@ -302,6 +289,42 @@ func (i *Issuer) verify(raw string, want Kind, now time.Time) (*Claims, bool) {
 		Issuer: *w.Issuer, Subject: w.Subject, Org: w.Org, Scopes: w.Scopes, VaultIDs: w.VaultIDs,
 		IssuedAt: w.IssuedAt, Expires: *w.Expires, NotBefore: nbf, ID: w.ID, Gen: w.Gen, APIKeyID: w.APIKeyID,
 	}, true
+}
+
+// verifyCompact checks the JWS layer of raw (RFC 7515 compact serialization, EdDSA per RFC 8037): at
+// most 64 KiB; exactly three non-empty parts of unpadded base64url, canonically encoded; a signature of
+// ed25519.SignatureSize bytes that verifies over the first two parts with the key that keyFor returns for
+// the decoded protected header (nil refuses the token). It returns the decoded header and payload; it
+// does not interpret either beyond keyFor.
+func verifyCompact(raw string, keyFor func(header []byte) ed25519.PublicKey) (header, payload []byte, ok bool) {
+	if len(raw) > maxTokenLen {
+		return nil, nil, false
+	}
+	h, rest, ok := strings.Cut(raw, ".")
+	if !ok {
+		return nil, nil, false
+	}
+	p, s, ok := strings.Cut(rest, ".")
+	if !ok || h == "" || p == "" || len(s) != sigLen || !isBase64URL(h) || !isBase64URL(p) || !isBase64URL(s) {
+		return nil, nil, false // also rejects a fourth part: '.' is not base64url
+	}
+	header, err := b64.DecodeString(h)
+	if err != nil {
+		return nil, nil, false
+	}
+	pub := keyFor(header)
+	if pub == nil {
+		return nil, nil, false
+	}
+	sig, err := b64.DecodeString(s)
+	if err != nil || !ed25519.Verify(pub, []byte(raw[:len(h)+1+len(p)]), sig) {
+		return nil, nil, false
+	}
+	payload, err = b64.DecodeString(p)
+	if err != nil {
+		return nil, nil, false
+	}
+	return header, payload, true
 }
 
 // checkHeader returns the kid of a JOSE header that may be verified as kind want. Keys are matched

@@ -1,4 +1,4 @@
-package token_test
+package password_test
 
 import (
 	"bufio"
@@ -14,13 +14,13 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/internal/token"
+	"clavis.dev/clavis/internal/password"
 )
 
 // fast are cheap parameters so that tests do not spend their time in argon2.
-var fast = token.Params{Memory: 64, Time: 1, Threads: 1}
+var fast = password.Params{Memory: 64, Time: 1, Threads: 1}
 
-func hash(t *testing.T, h *token.Hasher, pw string) string {
+func hash(t *testing.T, h *password.Hasher, pw string) string {
 	t.Helper()
 	enc, err := h.Hash(context.Background(), pw)
 	if err != nil {
@@ -32,17 +32,17 @@ func hash(t *testing.T, h *token.Hasher, pw string) string {
 func TestPasswordRoundTrip(t *testing.T) {
 	tests := []struct {
 		name       string
-		params     token.Params
+		params     password.Params
 		wantPrefix string
 	}{
 		{"small params", fast, "$argon2id$v=19$m=64,t=1,p=1$"},
-		{"default params", token.DefaultParams, "$argon2id$v=19$m=19456,t=2,p=1$"},
-		{"two lanes", token.Params{Memory: 128, Time: 2, Threads: 2}, "$argon2id$v=19$m=128,t=2,p=2$"},
+		{"default params", password.DefaultParams, "$argon2id$v=19$m=19456,t=2,p=1$"},
+		{"two lanes", password.Params{Memory: 128, Time: 2, Threads: 2}, "$argon2id$v=19$m=128,t=2,p=2$"},
 	}
 	shape := regexp.MustCompile(`^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := token.NewHasher(tt.params, 2)
+			h := password.NewHasher(tt.params, 2)
 			const pw = "correct horse battery staple ✓"
 			enc := hash(t, h, pw)
 			if !strings.HasPrefix(enc, tt.wantPrefix) || !shape.MatchString(enc) {
@@ -74,8 +74,8 @@ func TestPasswordRoundTrip(t *testing.T) {
 }
 
 func TestVerifyReadsParamsFromEncoding(t *testing.T) {
-	enc := hash(t, token.NewHasher(token.Params{Memory: 128, Time: 2, Threads: 1}, 1), "a long enough password")
-	other := token.NewHasher(fast, 1)
+	enc := hash(t, password.NewHasher(password.Params{Memory: 128, Time: 2, Threads: 1}, 1), "a long enough password")
+	other := password.NewHasher(fast, 1)
 	if ok, err := other.Verify(context.Background(), enc, "a long enough password"); !ok || err != nil {
 		t.Errorf("Verify with other Hasher params = %v, %v; want true, nil", ok, err)
 	}
@@ -88,7 +88,7 @@ func TestVerifyReadsParamsFromEncoding(t *testing.T) {
 }
 
 func TestVerifyTamperedEncoding(t *testing.T) {
-	h := token.NewHasher(fast, 1)
+	h := password.NewHasher(fast, 1)
 	const pw = "a long enough password"
 	enc := hash(t, h, pw)
 	f := strings.Split(enc, "$") // "", argon2id, v=19, m=64,t=1,p=1, salt, hash
@@ -193,13 +193,13 @@ func TestVerifyTamperedEncoding(t *testing.T) {
 }
 
 func TestDummy(t *testing.T) {
-	if err := token.NewHasher(fast, 1).Dummy(context.Background()); err != nil {
+	if err := password.NewHasher(fast, 1).Dummy(context.Background()); err != nil {
 		t.Errorf("Dummy: %v", err)
 	}
 }
 
 func TestHasherHonoursDoneContext(t *testing.T) {
-	h := token.NewHasher(fast, 4) // free slots: only the context can stop the calls
+	h := password.NewHasher(fast, 4) // free slots: only the context can stop the calls
 	enc := hash(t, h, "a long enough password")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -215,7 +215,7 @@ func TestHasherHonoursDoneContext(t *testing.T) {
 }
 
 func TestNewHasherRejectsBadParams(t *testing.T) {
-	for _, p := range []token.Params{
+	for _, p := range []password.Params{
 		{Memory: 256<<10 + 1, Time: 1, Threads: 1},
 		{Memory: 64, Time: 11, Threads: 1},
 		{Memory: 64, Time: 1, Threads: 5},
@@ -227,7 +227,7 @@ func TestNewHasherRejectsBadParams(t *testing.T) {
 					t.Errorf("NewHasher(%+v) did not panic", p)
 				}
 			}()
-			token.NewHasher(p, 1)
+			password.NewHasher(p, 1)
 		}()
 	}
 }
@@ -267,25 +267,25 @@ func TestCheckPassword(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := token.CheckPassword(tt.pw)
+			err := password.Check(tt.pw)
 			if tt.want == "" {
 				if err != nil {
-					t.Errorf("CheckPassword = %v, want nil", err)
+					t.Errorf("Check = %v, want nil", err)
 				}
 				return
 			}
 			var e *clavis.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("CheckPassword = %v, want *clavis.Error", err)
+				t.Fatalf("Check = %v, want *clavis.Error", err)
 			}
 			if e.Kind != clavis.KindInvalid || e.Message != tt.want || e.Fields["password"] != tt.want {
-				t.Errorf("CheckPassword = {%v %q %v}, want {invalid %q map[password:%q]}", e.Kind, e.Message, e.Fields, tt.want, tt.want)
+				t.Errorf("Check = {%v %q %v}, want {invalid %q map[password:%q]}", e.Kind, e.Message, e.Fields, tt.want, tt.want)
 			}
 		})
 	}
 }
 
-// TestCommonPasswordList checks the embedded list itself and that CheckPassword refuses every entry.
+// TestCommonPasswordList checks the embedded list itself and that Check refuses every entry.
 func TestCommonPasswordList(t *testing.T) {
 	f, err := os.Open("common_passwords.txt")
 	if err != nil {
@@ -308,8 +308,8 @@ func TestCommonPasswordList(t *testing.T) {
 		}
 		seen[pw] = true
 		for _, v := range []string{pw, strings.ToUpper(pw), strings.ToUpper(pw[:1]) + pw[1:]} {
-			if err := token.CheckPassword(v); !clavis.IsKind(err, clavis.KindInvalid) {
-				t.Errorf("CheckPassword(%q) = %v, want invalid", v, err)
+			if err := password.Check(v); !clavis.IsKind(err, clavis.KindInvalid) {
+				t.Errorf("Check(%q) = %v, want invalid", v, err)
 			}
 		}
 	}
@@ -327,7 +327,7 @@ func TestCommonPasswordList(t *testing.T) {
 }
 
 func BenchmarkPasswordHashDefault(b *testing.B) {
-	h := token.NewHasher(token.DefaultParams, 1)
+	h := password.NewHasher(password.DefaultParams, 1)
 	for b.Loop() {
 		if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
 			b.Fatal(err)

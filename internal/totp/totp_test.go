@@ -1,4 +1,4 @@
-package token
+package totp
 
 import (
 	"strings"
@@ -12,8 +12,8 @@ func TestTOTPCodeRFC6238(t *testing.T) {
 		unix int64
 		want string
 	}{{59, "287082"}, {1111111109, "081804"}, {1111111111, "050471"}, {1234567890, "005924"}, {2000000000, "279037"}, {20000000000, "353130"}} {
-		if got := TOTPCode(key, c.unix/TOTPPeriod); got != c.want {
-			t.Errorf("TOTPCode at %d = %s, want %s", c.unix, got, c.want)
+		if got := Code(key, c.unix/Period); got != c.want {
+			t.Errorf("Code at %d = %s, want %s", c.unix, got, c.want)
 		}
 	}
 }
@@ -35,12 +35,12 @@ func TestMatchTOTP(t *testing.T) {
 		{"replay of the accepted step", now, now, false, 0},
 		{"an earlier step after a later one was accepted", now - 1, now, false, 0},
 	} {
-		got, ok := MatchTOTP(key, TOTPCode(key, c.step), now, c.last)
+		got, ok := Match(key, Code(key, c.step), now, c.last)
 		if ok != c.wantOK || got != c.wantStep {
-			t.Errorf("%s: MatchTOTP = %d, %v; want %d, %v", c.name, got, ok, c.wantStep, c.wantOK)
+			t.Errorf("%s: Match = %d, %v; want %d, %v", c.name, got, ok, c.wantStep, c.wantOK)
 		}
 	}
-	if _, ok := MatchTOTP(key, "12345", now, 0); ok {
+	if _, ok := Match(key, "12345", now, 0); ok {
 		t.Errorf("a 5-digit code matched")
 	}
 }

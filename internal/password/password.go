@@ -1,4 +1,6 @@
-package token
+// Package password hashes and verifies passwords with argon2id behind a bounded pool of concurrent
+// computations, and enforces the password rules (length, common-password deny list) of spec §2.5–§2.6.
+package password
 
 import (
 	"context"
@@ -44,7 +46,7 @@ const (
 var b64Std = base64.RawStdEncoding.Strict()
 
 // errMalformedHash is the cause returned (wrapped in clavis.Internal) for an unusable stored hash.
-var errMalformedHash = errors.New("token: malformed password hash")
+var errMalformedHash = errors.New("password: malformed password hash")
 
 // Hasher hashes and verifies passwords with argon2id. At most maxConcurrent computations run at once,
 // so a login flood cannot exhaust memory; callers beyond that wait until a slot frees or their ctx ends.
@@ -71,7 +73,7 @@ func NewHasher(p Params, maxConcurrent int) *Hasher {
 		p.Threads = DefaultParams.Threads
 	}
 	if !p.valid() {
-		panic(fmt.Sprintf("token: NewHasher: argon2id parameters out of range: %+v", p))
+		panic(fmt.Sprintf("password: NewHasher: argon2id parameters out of range: %+v", p))
 	}
 	if maxConcurrent <= 0 {
 		maxConcurrent = runtime.NumCPU()
@@ -110,7 +112,7 @@ func (h *Hasher) release() { <-h.sem }
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
-		return "", clavis.Internal(fmt.Errorf("token: password salt: %w", err))
+		return "", clavis.Internal(fmt.Errorf("password: password salt: %w", err))
 	}
 	if err := h.acquire(ctx); err != nil {
 		return "", err
@@ -206,10 +208,10 @@ const (
 //go:embed common_passwords.txt
 var commonPasswords string
 
-// CheckPassword enforces the password rules of spec §2.6: valid UTF-8, 12 to 256 Unicode code points,
+// Check enforces the password rules of spec §2.6: valid UTF-8, 12 to 256 Unicode code points,
 // and not in the embedded list of common passwords (compared case-insensitively). A violation is
 // clavis.Invalid("password", msg) with a message that says which rule failed.
-func CheckPassword(pw string) error {
+func Check(pw string) error {
 	if !utf8.ValidString(pw) {
 		return clavis.Invalid("password", "password must be valid UTF-8")
 	}

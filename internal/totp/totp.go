@@ -1,4 +1,6 @@
-package token
+// Package totp computes and matches RFC 6238 time-based one-time codes and mints recovery codes for
+// multi-factor login (spec §4.13).
+package totp
 
 import (
 	"crypto/hmac"
@@ -13,16 +15,16 @@ import (
 
 // TOTP per RFC 6238 with the parameters of spec §4.13: HMAC-SHA-1, 6 digits, 30-second steps.
 const (
-	TOTPPeriod = 30
-	totpDigits = 1_000_000
+	Period     = 30        // seconds per time step
+	totpDigits = 1_000_000 // 10^6: six-digit codes
 )
 
 // b32 is RFC 4648 base32, upper case, without padding.
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// NewTOTPKey returns 20 random bytes and their base32 form for authenticator apps. The caller owns the
+// NewKey returns 20 random bytes and their base32 form for authenticator apps. The caller owns the
 // key and clears it once it is wrapped.
-func NewTOTPKey() ([]byte, string, error) {
+func NewKey() ([]byte, string, error) {
 	k := make([]byte, 20)
 	if _, err := rand.Read(k); err != nil {
 		return nil, "", err
@@ -30,9 +32,9 @@ func NewTOTPKey() ([]byte, string, error) {
 	return k, b32.EncodeToString(k), nil
 }
 
-// TOTPCode returns the 6-digit code of key for a time step (unix seconds / 30). It keeps no reference to
+// Code returns the 6-digit code of key for a time step (unix seconds / 30). It keeps no reference to
 // key; the caller clears it when done.
-func TOTPCode(key []byte, step int64) string {
+func Code(key []byte, step int64) string {
 	var msg [8]byte
 	binary.BigEndian.PutUint64(msg[:], uint64(step))
 	mac := hmac.New(sha1.New, key)
@@ -43,15 +45,15 @@ func TOTPCode(key []byte, step int64) string {
 	return fmt.Sprintf("%06d", v%totpDigits)
 }
 
-// MatchTOTP returns the step in [now-1, now+1] whose code equals code and that is later than lastStep
+// Match returns the step in [now-1, now+1] whose code equals code and that is later than lastStep
 // (a code of an accepted or earlier step is a replay), or false. The comparison is constant time. It keeps
 // no reference to key; the caller clears it when done.
-func MatchTOTP(key []byte, code string, nowStep, lastStep int64) (int64, bool) {
+func Match(key []byte, code string, nowStep, lastStep int64) (int64, bool) {
 	if len(code) != 6 {
 		return 0, false
 	}
 	for step := nowStep - 1; step <= nowStep+1; step++ {
-		if step > lastStep && subtle.ConstantTimeCompare([]byte(TOTPCode(key, step)), []byte(code)) == 1 {
+		if step > lastStep && subtle.ConstantTimeCompare([]byte(Code(key, step)), []byte(code)) == 1 {
 			return step, true
 		}
 	}

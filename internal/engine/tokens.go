@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"time"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/store"
+	"clavis.dev/clavis/internal/token"
+)
+
+// lastActiveResolution is how stale an agent's last_active_at may get before a key exchange
+// refreshes it (saves a row write per exchange for busy agents).
+const lastActiveResolution = time.Minute
+
+// userToken mints a user access token, scoped by key when it was minted from a personal API key.
+func (e *Engine) userToken(ctx context.Context, u *clavis.User, key *clavis.APIKey) (*clavis.Token, error) {
+	now := e.cfg.Clock()
+	ttl := e.cfg.UserTokenTTL
+	c := token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
+		Expires: now.Add(ttl).Unix(), ID: newID(), Gen: u.TokenGen}
+	if key != nil {
+		c.APIKeyID = key.ID
+		if len(key.Scopes) > 0 {
+			s := append([]string(nil), key.Scopes...)
+			c.Scopes = &s
+		}
+	}
+	raw, err := e.mint(token.KindAccess, c)
+	if err != nil {
+		return nil, e.classify(ctx, clavis.Internal(err))
+	}
+	return &clavis.Token{AccessToken: clavis.Sensitive(raw), ExpiresIn: int(ttl / time.Second)}, nil
+}
+
+// agentToken mints an agent access token (spec §2.3, §2.8). patterns are the agent's allow patterns,
+// the informational scopes claim of an agent without scopes.
+func (e *Engine) agentToken(ctx context.Context, a *clavis.Agent, patterns []string) (*clavis.Token, error) {
+	now := e.cfg.Clock()
+	ttl := e.cfg.AgentTokenTTL
+	if a.TokenTTL > 0 {
+		ttl = time.Duration(a.TokenTTL) * time.Second
+	}
+	scopes := append([]string{}, a.Scopes...)
+	if len(scopes) == 0 {
+		scopes = append(scopes, patterns...)
+	}
+	vaultIDs := append([]string{}, a.VaultIDs...)
+	c := token.Claims{Subject: "agent:" + a.ID, Org: a.OrgID, IssuedAt: now.Unix(), Expires: now.Add(ttl).Unix(),
+		ID: newID(), Gen: a.TokenGen, Scopes: &scopes, VaultIDs: &vaultIDs}
+	raw, err := e.mint(token.KindAccess, c)
+	if err != nil {
+		return nil, e.classify(ctx, clavis.Internal(err))
+	}
+	return &clavis.Token{AccessToken: clavis.Sensitive(raw), ExpiresIn: int(ttl / time.Second)}, nil
+}
+
+// allowPatterns is the union of the patterns of the agent's unexpired allow policies (informational).
+func (e *Engine) allowPatterns(tx store.Tx, agentID string, now time.Time) ([]string, error) {
+	vids, err := tx.PolicyVaultIDs(clavis.PrincipalAgent, agentID, now)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := []string{}
+	for _, vid := range vids {
+		ps, err := tx.ListPrincipalPolicies(vid, clavis.PrincipalAgent, agentID)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			if p.Effect == clavis.EffectDeny || (p.ExpiresAt != nil && !now.Before(*p.ExpiresAt)) || seen[p.Pattern] {
+				continue
+			}
+			seen[p.Pattern] = true
+			out = append(out, p.Pattern)
+		}
+	}
+	return out, nil
+}
+
+// AgentToken exchanges an agent key for an agent token (spec §4.2). agentID, when given, must match.
+func (e *Engine) AgentToken(ctx context.Context, apiKey, agentID string, ip netip.Addr) (*clavis.Token, error) {
+	if apiKey == "" {
+		return nil, clavis.Invalid("api_key", "api_key is required")
+	}
+	return e.exchangeAgentKey(ctx, apiKey, agentID, agentID == "", ip)
+}
+
+// exchangeAgentKey mints an agent token for an ocv_ key (and, when agentID is given, only for that agent),
+// and audits the exchange. The key's agent is looked up and judged in a read snapshot; only the audit
+// event (and an occasional last_active_at) goes through the group commit. echo sets the token's agent_id.
+func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, echo bool, ip netip.Addr) (*clavis.Token, error) {
+	now := e.now()
+	a, patterns, refused, err := e.agentForKey(ctx, apiKey, now)
+	if err != nil {
+		return nil, err
+	}
+	reason := ""
+	switch {
+	case refused == errAgentDeactivated:
+		reason = "deactivated"
+	case refused == errAgentExpired:
+		reason = "expired"
+	case agentID != "" && agentID != a.ID:
+		reason, refused = "agent_id_mismatch", clavis.ErrUnauthorized
+	}
+	if refused != nil {
+		err := e.write(ctx, func(tx store.Tx) error {
+			return e.record(tx, event{org: a.OrgID, action: "auth.failure", resType: "agent", resID: a.ID, actor: agentActor(a),
+				ip: ipString(ip), details: map[string]any{"method": "agent_key", "reason": reason}})
+		})
+		if err != nil {
+			return nil, err
+		}
+		return nil, refused
+	}
+	t, err := e.agentToken(ctx, a, patterns)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.recordAgentKeyExchange(ctx, a, ip, now); err != nil {
+		return nil, err
+	}
+	if echo {
+		t.AgentID = a.ID
+	}
+	return t, nil
+}
+
+// agentForKey resolves an ocv_ key to its agent and, for an agent without scopes, its allow patterns. A
+// known agent that may not exchange (deactivated, expired) comes back with the refusal in refused, so
+// that it can be audited; an unknown key is err (401).
+func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) (a *clavis.Agent, patterns []string, refused, err error) {
+	err = e.read(ctx, func(tx store.Tx) error {
+		var err error
+		a, err = e.findAgentByKey(tx, apiKey, now)
+		if err != nil {
+			if a != nil { // a known agent refused: audited by the caller
+				refused = err
+				return nil
+			}
+			return err
+		}
+		if len(a.Scopes) == 0 {
+			patterns, err = e.allowPatterns(tx, a.ID, now)
+		}
+		return err
+	})
+	return a, patterns, refused, err
+}
+
+// recordAgentKeyExchange audits a successful key exchange of a (auth.success) and refreshes its
+// last_active_at when it is more than lastActiveResolution old.
+func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *clavis.Agent, ip netip.Addr, now time.Time) error {
+	return e.write(ctx, func(tx store.Tx) error {
+		if a.LastActiveAt == nil || now.Sub(*a.LastActiveAt) >= lastActiveResolution {
+			fresh, err := tx.GetAgent(a.ID) // the row as it is now: never write back a stale snapshot
+			if clavis.IsKind(err, clavis.KindNotFound) {
+				return clavis.ErrUnauthorized
+			}
+			if err != nil {
+				return err
+			}
+			fresh.LastActiveAt = &now
+			if err := tx.UpdateAgent(fresh); err != nil {
+				return err
+			}
+		}
+		return e.record(tx, event{org: a.OrgID, action: "auth.success", resType: "agent", resID: a.ID, actor: agentActor(a),
+			ip: ipString(ip), details: map[string]any{"method": "agent_key"}})
+	})
+}
+
+// agentActor is a as the actor of an audit event.
+func agentActor(a *clavis.Agent) clavis.Principal {
+	return clavis.Principal{Type: clavis.PrincipalAgent, ID: a.ID, OrgID: a.OrgID}
+}
+
+// APIKeyToken exchanges a 1ck_ key (user token) or an ocv_ key (agent token, never echoing agent_id).
+func (e *Engine) APIKeyToken(ctx context.Context, apiKey string, ip netip.Addr) (*clavis.Token, error) {
+	if apiKey == "" {
+		return nil, clavis.Invalid("api_key", "api_key is required")
+	}
+	if strings.HasPrefix(apiKey, token.AgentKeyPrefix) {
+		return e.exchangeAgentKey(ctx, apiKey, "", false, ip)
+	}
+	now := e.now()
+	var t *clavis.Token
+	err := e.write(ctx, func(tx store.Tx) error {
+		k, u, err := e.findUserKey(tx, apiKey, now)
+		if err != nil {
+			return err
+		}
+		k.LastUsedAt = &now
+		if err := tx.UpdateAPIKey(k); err != nil {
+			return err
+		}
+		if t, err = e.userToken(ctx, u, k); err != nil {
+			return err
+		}
+		return e.record(tx, event{org: u.OrgID, action: "auth.success", resType: "user", resID: u.ID,
+			actor: clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}, ip: ipString(ip),
+			details: map[string]any{"method": "api_key"}})
+	})
+	return t, err
+}
+
+// RevokeToken revokes the JWT the caller presented (spec §2.7).
+func (e *Engine) RevokeToken(ctx context.Context, c *clavis.Caller) error {
+	if c.TokenID == "" {
+		return clavis.Invalid("", "Only access tokens can be revoked here; revoke API keys with DELETE /v1/auth/api-keys/{id} or rotate-key")
+	}
+	return e.write(ctx, func(tx store.Tx) error {
+		if err := tx.RevokeToken(c.TokenID, c.TokenExpires.Add(e.cfg.Leeway)); err != nil {
+			return err
+		}
+		return e.record(tx, callerEvent(c, "auth.token_revoked", string(c.Type), c.ID, nil))
+	})
+}
