@@ -245,6 +245,7 @@ func TestRestoreForceAfterCrashKeepsAcknowledgedWrites(t *testing.T) {
 	// Writers run until the server is killed; only the writes answered 2xx count as acknowledged.
 	var mu sync.Mutex
 	acked := map[string]string{}
+	enough := make(chan struct{}) // closed at the 200th acknowledged write
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
@@ -254,19 +255,17 @@ func TestRestoreForceAfterCrashKeepsAcknowledgedWrites(t *testing.T) {
 					return // the server is gone
 				}
 				mu.Lock()
-				acked[p] = val
+				if acked[p] = val; len(acked) == 200 {
+					close(enough)
+				}
 				mu.Unlock()
 			}
 		})
 	}
-	for {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 200 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-enough:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the writers did not get 200 writes acknowledged within 2 minutes")
 	}
 	if err := child.Process.Kill(); err != nil { // SIGKILL: no shutdown, no checkpoint
 		t.Fatal(err)
