@@ -52,6 +52,27 @@ func writeVersion(tx store.Tx, secretID string) error {
 		CreatedBy: "user:" + secretID, CreatedAt: clavis.Now()})
 }
 
+// serialAndParallel runs op as sub-benchmarks "serial" (one goroutine) and "parallel" (b.RunParallel).
+func serialAndParallel(b *testing.B, op func() error) {
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			if err := op(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := op(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
 // BenchGetVersion measures a point read of a version with its ciphertext in a Read transaction.
 func BenchGetVersion(b *testing.B, s store.Store) {
 	sec := benchSecret(b, s)
@@ -61,23 +82,7 @@ func BenchGetVersion(b *testing.B, s store.Store) {
 			return err
 		})
 	}
-	b.Run("serial", func(b *testing.B) {
-		for b.Loop() {
-			if err := get(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := get(); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
+	serialAndParallel(b, get)
 }
 
 // BenchWriteVersion measures a durable Write transaction that adds a version (NextVersion and
@@ -97,23 +102,7 @@ func BenchWriteVersion(b *testing.B, s store.Store) {
 	write := func() error {
 		return s.Write(context.Background(), func(tx store.Tx) error { return writeVersion(tx, sec.ID) })
 	}
-	b.Run("serial", func(b *testing.B) {
-		for b.Loop() {
-			if err := write(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if err := write(); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
+	serialAndParallel(b, write)
 }
 
 // BenchAppendAudit measures appending one chained audit event: alone in its own durable commit, and as
