@@ -209,12 +209,7 @@ func TestServeTLS(t *testing.T) {
 	// Reload: a new pair in the same files, then SIGHUP.
 	second := writePair(t, certFile, keyFile, 2002)
 	roots.AddCert(second)
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	logs.await(t, 10*time.Second, nil, "the reload of serial 2002", func(log string) bool {
-		return strings.Contains(log, `"msg":"TLS certificate reloaded","serial":"2002"`)
-	})
+	sighupAndAwait(t, logs, `"msg":"TLS certificate reloaded","serial":"2002"`)
 	if got := servedSerial(t, addr, roots); got != "2002" {
 		t.Fatalf("after the reload the server serves serial %s, want 2002", got)
 	}
@@ -236,15 +231,20 @@ func TestServeTLS(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	logs.await(t, 10*time.Second, nil, "the log line of the failed reload", func(log string) bool {
-		return strings.Contains(log, "TLS reload failed; keeping the previous certificate")
-	})
+	sighupAndAwait(t, logs, "TLS reload failed; keeping the previous certificate")
 	if got := servedSerial(t, addr, roots); got != "2002" {
 		t.Errorf("after a failed reload the server serves serial %s, want 2002", got)
 	}
+}
+
+// sighupAndAwait sends SIGHUP to this process (the server under test reloads its pair) and waits for a
+// log line that contains line.
+func sighupAndAwait(t *testing.T, logs *lockedBuffer, line string) {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	logs.await(t, 10*time.Second, nil, "the log line "+line, func(log string) bool { return strings.Contains(log, line) })
 }
 
 // TestTLSStartErrors: a bad or incomplete pair stops the server at start with an error naming the flags.
