@@ -21,10 +21,12 @@ import (
 //   - the root package imports only the standard library;
 //   - client imports only the standard library and the root package;
 //   - internal/engine never imports a concrete store, a concrete key provider or net/http;
-//   - the transports (internal/httpapi, internal/mcp, internal/cli) never import internal/engine, a concrete
-//     store or a concrete key provider;
+//   - the transports (internal/httpapi, internal/mcp, internal/cli, internal/web) never import
+//     internal/engine, a concrete store or a concrete key provider, nor the packages under them:
+//     internal/store, internal/token, internal/keyring (they speak the root's interfaces);
 //   - only cmd/clavis and test harnesses (a path element ending in "test": clavistest, storetest,
-//     keyringtest) import concrete implementations; an implementation may import its own subpackages.
+//     keyringtest) import concrete implementations; an implementation may import its own subpackages;
+//   - no production package (one that is not a harness) imports a test harness.
 //
 // Rules about a package and its subpackages apply to both; harnesses are exempt from the engine and
 // transport rules. Packages that do not exist yet are skipped, except the root and client.
@@ -32,7 +34,10 @@ import (
 // concrete lists the implementations that only the composition root and harnesses may know.
 var concrete = []string{"internal/store/sqlite", "internal/store/postgres", "internal/keyring/file", "internal/keyring/pkcs11"}
 
-var transports = []string{"internal/httpapi", "internal/mcp", "internal/cli"}
+var transports = []string{"internal/httpapi", "internal/mcp", "internal/cli", "internal/web"}
+
+// belowTransports lists what the transports reach only through the engine, behind the root's interfaces.
+var belowTransports = []string{"internal/engine", "internal/store", "internal/token", "internal/keyring"}
 
 // listedPackage is the part of `go list -json` output that the rules need.
 type listedPackage struct {
@@ -118,12 +123,16 @@ func importViolations(mod string, all []listedPackage) []string {
 			if under(rel, "internal/engine") && !harness && (isConcrete || under(imp, "net/http")) {
 				broken = append(broken, "internal/engine never imports a concrete store, a concrete key provider or net/http")
 			}
-			if _, isTransport := underAny(rel, transports); isTransport && !harness &&
-				(isConcrete || (isLocal && under(r, "internal/engine"))) {
-				broken = append(broken, "transports never import internal/engine, a concrete store or a concrete key provider")
+			if _, isTransport := underAny(rel, transports); isTransport && !harness && isLocal {
+				if _, below := underAny(r, belowTransports); below {
+					broken = append(broken, "transports never import internal/engine, internal/store, internal/token or internal/keyring (concrete stores and key providers included)")
+				}
 			}
 			if isConcrete && rel != "cmd/clavis" && !harness && !under(rel, impConcrete) {
 				broken = append(broken, "only cmd/clavis and test harnesses import concrete implementations")
+			}
+			if isLocal && isHarness(r) && !harness {
+				broken = append(broken, "no production package imports a test harness")
 			}
 			for _, b := range broken {
 				out = append(out, fmt.Sprintf("package %s imports %s: %s", p.ImportPath, imp, b))
@@ -266,14 +275,42 @@ func TestImportRulesCatch(t *testing.T) {
 		{
 			name: "transport imports engine",
 			pkgs: []listedPackage{pkg("internal/mcp", m("internal/engine"))},
-			want: []string{"package example.com/m/internal/mcp imports example.com/m/internal/engine: transports never import internal/engine, a concrete store or a concrete key provider"},
+			want: []string{"package example.com/m/internal/mcp imports example.com/m/internal/engine: transports never import internal/engine, internal/store, internal/token or internal/keyring (concrete stores and key providers included)"},
 		},
 		{
 			name: "transport imports a concrete store",
 			pkgs: []listedPackage{pkg("internal/cli", m("internal/store/postgres"))},
 			want: []string{
-				"package example.com/m/internal/cli imports example.com/m/internal/store/postgres: transports never import internal/engine, a concrete store or a concrete key provider",
+				"package example.com/m/internal/cli imports example.com/m/internal/store/postgres: transports never import internal/engine, internal/store, internal/token or internal/keyring (concrete stores and key providers included)",
 				"package example.com/m/internal/cli imports example.com/m/internal/store/postgres: only cmd/clavis and test harnesses import concrete implementations",
+			},
+		},
+		{
+			name: "transports import the store contract, token and keyring",
+			pkgs: []listedPackage{
+				pkg("internal/httpapi", mod, m("internal/store")),
+				pkg("internal/web", m("internal/token")),
+				pkg("internal/mcp/tools", m("internal/keyring")),
+				pkg("internal/cli", m("internal/audit"), m("internal/policy"), m("internal/storage")),
+			},
+			want: []string{
+				"package example.com/m/internal/httpapi imports example.com/m/internal/store: transports never import internal/engine, internal/store, internal/token or internal/keyring (concrete stores and key providers included)",
+				"package example.com/m/internal/web imports example.com/m/internal/token: transports never import internal/engine, internal/store, internal/token or internal/keyring (concrete stores and key providers included)",
+				"package example.com/m/internal/mcp/tools imports example.com/m/internal/keyring: transports never import internal/engine, internal/store, internal/token or internal/keyring (concrete stores and key providers included)",
+			},
+		},
+		{
+			name: "production packages import test harnesses",
+			pkgs: []listedPackage{
+				pkg("internal/engine", m("internal/store/storetest")),
+				pkg("cmd/clavis", m("internal/clavistest")),
+				pkg("internal/keyring/file", m("internal/keyring/keyringtest")),
+				pkg("internal/clavistest", m("internal/keyring/keyringtest"), m("internal/store/storetest")),
+			},
+			want: []string{
+				"package example.com/m/internal/engine imports example.com/m/internal/store/storetest: no production package imports a test harness",
+				"package example.com/m/cmd/clavis imports example.com/m/internal/clavistest: no production package imports a test harness",
+				"package example.com/m/internal/keyring/file imports example.com/m/internal/keyring/keyringtest: no production package imports a test harness",
 			},
 		},
 		{

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"clavis.dev/clavis/internal/audit"
+	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/keyring"
 )
 
@@ -26,49 +27,24 @@ Root-key rotation without downtime: (1) restart the servers one by one with --ro
 interrupted); (3) restart them with --root-key NEW only, and retire OLD.
 `
 
+// keysArgs is the parsed command line of `clavis keys`.
+type keysArgs struct {
+	cmd        string // rotate-jwt | rotate-vault | rewrap | rotate-root
+	store      *storeSettings
+	vault      string
+	rewrap     bool
+	sinkSpec   string
+	newRootKey string
+}
+
 func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, keysUsage)
-		return errUsage
-	}
-	cmd := args[0]
-	switch cmd {
-	case "rotate-jwt", "rotate-vault", "rewrap", "rotate-root":
-	default:
-		fmt.Fprint(stderr, keysUsage)
-		return errUsage
-	}
-	s, err := newSettings("clavis keys "+cmd, args[1:], stderr)
+	a, err := parseKeysArgs(args, stderr)
 	if err != nil {
 		return err
 	}
-	sc := declareStoreSettings(s, true)
-	fs := s.fs
-	vault := fs.String("vault", "", "vault id (rotate-vault, rewrap)")
-	rewrap := fs.Bool("rewrap", false, "rotate-vault: also re-encrypt the older versions at once")
-	sinkSpec := fs.String("audit-sink", s.env("audit-sink", ""), "also record the operator action as a JSON line: stdout | file:<path>")
-	newRootKey := fs.String("new-root-key", "", "rotate-root: the new root key provider, file:<path> (created if missing) or pkcs11:…")
-	if err := s.parse(args[1:], serverSettingNames()); err != nil {
-		return err
-	}
-	if cmd == "rotate-root" && *newRootKey == "" {
-		fmt.Fprintln(stderr, "clavis keys rotate-root: --new-root-key SPEC is required")
-		return errUsage
-	}
-	if (cmd == "rotate-vault" || cmd == "rewrap") && *vault == "" {
-		fmt.Fprintf(stderr, "clavis keys %s: --vault ID is required\n", cmd)
-		return errUsage
-	}
 	var next keyring.RootKey
-	if cmd == "rotate-root" {
-		// Check the database before creating a new root key file for it.
-		sc.resolve()
-		st, err := openCurrentStore(ctx, sc.database)
-		if err != nil {
-			return err
-		}
-		st.Close()
-		if next, err = openRootKey(*newRootKey, true); err != nil {
+	if a.cmd == "rotate-root" {
+		if next, err = openNewRootKey(ctx, a); err != nil {
 			return err
 		}
 		if c, ok := next.(io.Closer); ok {
@@ -76,32 +52,22 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	var sink audit.Sink
-	if *sinkSpec != "" {
-		s, closer, err := audit.OpenSink(*sinkSpec)
+	if a.sinkSpec != "" {
+		s, closer, err := audit.OpenSink(a.sinkSpec)
 		if err != nil {
 			return fmt.Errorf("--audit-sink: %w", err)
 		}
 		defer closer.Close()
 		sink = s
 	}
-	eng, closeAll, err := openOperatorEngine(ctx, sc, next, sink)
+	eng, closeAll, err := openOperatorEngine(ctx, a.store, next, sink)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	switch cmd {
+	switch a.cmd {
 	case "rotate-root":
-		fmt.Fprintf(stderr, "rewrapping every key under root key %s…\n", next.ID())
-		moved, err := eng.RotateRoot(ctx, keyring.New(next, keyring.Options{}), func(done, total int) {
-			if done == total || done%100 == 0 {
-				fmt.Fprintf(stderr, "checked %d/%d wrapped keys\n", done, total)
-			}
-		})
-		if err != nil {
-			return fmt.Errorf("rotate-root stopped after %d keys (run it again to resume): %w", moved, err)
-		}
-		fmt.Fprintf(stdout, "%d keys rewrapped under root key %s; restart the servers with --root-key %s only\n", moved, next.ID(), *newRootKey)
-		return nil
+		return rotateRoot(ctx, eng, next, a.newRootKey, stdout, stderr)
 	case "rotate-jwt":
 		fmt.Fprintln(stderr, "rotating the JWT signing key…")
 		kid, err := eng.RotateSigningKey(ctx)
@@ -111,16 +77,86 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stdout, "new signing key %s is current; servers pick it up within 30 s\n", kid)
 		return nil
 	case "rotate-vault":
-		kv, err := eng.RotateVaultKey(ctx, *vault)
+		kv, err := eng.RotateVaultKey(ctx, a.vault)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "vault %s: key version %d is current\n", *vault, kv)
-		if !*rewrap {
+		fmt.Fprintf(stdout, "vault %s: key version %d is current\n", a.vault, kv)
+		if !a.rewrap {
 			return nil
 		}
 	}
-	n, err := eng.RewrapVault(ctx, *vault, func(done, total int) {
+	return rewrapVault(ctx, eng, a.vault, stdout, stderr)
+}
+
+// parseKeysArgs parses the subcommand and its settings; a missing or unknown subcommand or a missing
+// required flag prints usage and returns errUsage.
+func parseKeysArgs(args []string, stderr io.Writer) (*keysArgs, error) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, keysUsage)
+		return nil, errUsage
+	}
+	a := &keysArgs{cmd: args[0]}
+	switch a.cmd {
+	case "rotate-jwt", "rotate-vault", "rewrap", "rotate-root":
+	default:
+		fmt.Fprint(stderr, keysUsage)
+		return nil, errUsage
+	}
+	s, err := newSettings("clavis keys "+a.cmd, args[1:], stderr)
+	if err != nil {
+		return nil, err
+	}
+	a.store = declareStoreSettings(s, true)
+	fs := s.fs
+	fs.StringVar(&a.vault, "vault", "", "vault id (rotate-vault, rewrap)")
+	fs.BoolVar(&a.rewrap, "rewrap", false, "rotate-vault: also re-encrypt the older versions at once")
+	fs.StringVar(&a.sinkSpec, "audit-sink", s.env("audit-sink", ""), "also record the operator action as a JSON line: stdout | file:<path>")
+	fs.StringVar(&a.newRootKey, "new-root-key", "", "rotate-root: the new root key provider, file:<path> (created if missing) or pkcs11:…")
+	if err := s.parse(args[1:], serverSettingNames()); err != nil {
+		return nil, err
+	}
+	if a.cmd == "rotate-root" && a.newRootKey == "" {
+		fmt.Fprintln(stderr, "clavis keys rotate-root: --new-root-key SPEC is required")
+		return nil, errUsage
+	}
+	if (a.cmd == "rotate-vault" || a.cmd == "rewrap") && a.vault == "" {
+		fmt.Fprintf(stderr, "clavis keys %s: --vault ID is required\n", a.cmd)
+		return nil, errUsage
+	}
+	return a, nil
+}
+
+// openNewRootKey checks that the database is current before opening (and, for a file, creating) the new
+// root key of rotate-root. A provider that implements io.Closer is the caller's to close.
+func openNewRootKey(ctx context.Context, a *keysArgs) (keyring.RootKey, error) {
+	a.store.resolve()
+	st, err := openCurrentStore(ctx, a.store.database)
+	if err != nil {
+		return nil, err
+	}
+	st.Close()
+	return openRootKey(a.newRootKey, true)
+}
+
+// rotateRoot rewraps every key under next, reporting progress on stderr.
+func rotateRoot(ctx context.Context, eng *engine.Engine, next keyring.RootKey, spec string, stdout, stderr io.Writer) error {
+	fmt.Fprintf(stderr, "rewrapping every key under root key %s…\n", next.ID())
+	moved, err := eng.RotateRoot(ctx, keyring.New(next, keyring.Options{}), func(done, total int) {
+		if done == total || done%100 == 0 {
+			fmt.Fprintf(stderr, "checked %d/%d wrapped keys\n", done, total)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("rotate-root stopped after %d keys (run it again to resume): %w", moved, err)
+	}
+	fmt.Fprintf(stdout, "%d keys rewrapped under root key %s; restart the servers with --root-key %s only\n", moved, next.ID(), spec)
+	return nil
+}
+
+// rewrapVault re-encrypts the older versions of vault under its current key, reporting progress on stderr.
+func rewrapVault(ctx context.Context, eng *engine.Engine, vault string, stdout, stderr io.Writer) error {
+	n, err := eng.RewrapVault(ctx, vault, func(done, total int) {
 		if done == total || done%100 == 0 {
 			fmt.Fprintf(stderr, "rewrapped %d/%d versions\n", done, total)
 		}
@@ -128,6 +164,6 @@ func keysCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("rewrap stopped after %d versions: %w", n, err)
 	}
-	fmt.Fprintf(stdout, "vault %s: %d versions re-encrypted under the current key\n", *vault, n)
+	fmt.Fprintf(stdout, "vault %s: %d versions re-encrypted under the current key\n", vault, n)
 	return nil
 }

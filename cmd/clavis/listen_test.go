@@ -33,24 +33,15 @@ func startServerAt(t *testing.T, args []string, msgs ...string) map[string]strin
 		}
 	})
 	addrs := map[string]string{}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(addrs) < len(msgs) {
-		select {
-		case err := <-done:
-			t.Fatalf("server exited: %v\n%s", err, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not log %q:\n%s", msgs, stderr.String())
-		}
+	stderr.await(t, 30*time.Second, done, fmt.Sprintf("the log lines %q", msgs), func(log string) bool {
 		for _, m := range msgs {
 			re := regexp.MustCompile(`"msg":"` + m + `","addr":"([^"]+)"`)
-			if x := re.FindStringSubmatch(stderr.String()); x != nil {
+			if x := re.FindStringSubmatch(log); x != nil {
 				addrs[m] = x[1]
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(addrs) == len(msgs)
+	})
 	return addrs
 }
 

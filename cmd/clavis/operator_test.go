@@ -242,37 +242,7 @@ func TestRestoreForceAfterCrashKeepsAcknowledgedWrites(t *testing.T) {
 		t.Fatalf("backup of the live server: %v", err)
 	}
 
-	// Writers run until the server is killed; only the writes answered 2xx count as acknowledged.
-	var mu sync.Mutex
-	acked := map[string]string{}
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				p, val := fmt.Sprintf("w%d/%d", w, i), "v-"+clavistest.RandHex(8)
-				if _, err := c.PutSecret(ctx, v.ID, p, client.PutSecretInput{Value: clavis.Sensitive(val)}); err != nil {
-					return // the server is gone
-				}
-				mu.Lock()
-				acked[p] = val
-				mu.Unlock()
-			}
-		})
-	}
-	for {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 200 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err := child.Process.Kill(); err != nil { // SIGKILL: no shutdown, no checkpoint
-		t.Fatal(err)
-	}
-	child.Wait()
-	wg.Wait()
+	acked := writeUntilKilled(t, c, v.ID, child)
 	if fi, err := os.Stat(filepath.Join(dir, "clavis.db-wal")); err != nil || fi.Size() == 0 {
 		t.Fatalf("the crashed server's write-ahead log is empty (%v): the test would prove nothing", err)
 	}
@@ -325,4 +295,42 @@ func TestRestoreForceAfterCrashKeepsAcknowledgedWrites(t *testing.T) {
 	if _, err := restored.Client().WithToken(string(tok.AccessToken)).GetSecret(ctx, v.ID, "w0/0"); err == nil {
 		t.Errorf("the restored database has a write made after the backup")
 	}
+}
+
+// writeUntilKilled has writers put secrets into vault until 200 writes are acknowledged, then kills the
+// server (SIGKILL: no shutdown, no checkpoint) and returns the acknowledged writes (path to value): only
+// the writes answered 2xx count.
+func writeUntilKilled(t *testing.T, c *client.Client, vault string, child *exec.Cmd) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	var mu sync.Mutex
+	acked := map[string]string{}
+	enough := make(chan struct{}) // closed at the 200th acknowledged write
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				p, val := fmt.Sprintf("w%d/%d", w, i), "v-"+clavistest.RandHex(8)
+				if _, err := c.PutSecret(ctx, vault, p, client.PutSecretInput{Value: clavis.Sensitive(val)}); err != nil {
+					return // the server is gone
+				}
+				mu.Lock()
+				if acked[p] = val; len(acked) == 200 {
+					close(enough)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	select {
+	case <-enough:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the writers did not get 200 writes acknowledged within 2 minutes")
+	}
+	if err := child.Process.Kill(); err != nil { // SIGKILL: no shutdown, no checkpoint
+		t.Fatal(err)
+	}
+	child.Wait()
+	wg.Wait()
+	return acked
 }

@@ -140,114 +140,46 @@ func (c *serverConfig) check(leeway string) error {
 	return nil
 }
 
+// serverCommand runs `clavis server` until ctx ends or SIGINT/SIGTERM arrives, then finishes in-flight
+// requests.
 func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseServerFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %v", err)
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-
-	ln, err := net.Listen("tcp", cfg.listen)
+	log, err := newLogger(cfg.logLevel, stderr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	addr := ln.Addr().(*net.TCPAddr)
-	if cfg.dev && !addr.IP.IsLoopback() {
-		ln.Close()
-		return fmt.Errorf("--dev serves loopback only; %s is not a loopback address", cfg.listen)
-	}
-	certs, err := listenSecurity(cfg, addr, log)
-	if err != nil {
-		ln.Close()
 		return err
 	}
+	ln, certs, err := listenServer(cfg, log)
+	if err != nil {
+		return err
+	}
+	served := false // Serve closes ln from then on
+	defer func() {
+		if !served {
+			ln.Close()
+		}
+	}()
 	if certs != nil {
 		defer certs.reloadOnSIGHUP(log)()
 	}
-	if cfg.publicURL == "" {
-		cfg.publicURL = "http://" + addr.String()
-		if certs != nil {
-			cfg.publicURL = "https://" + addr.String()
-		}
-	}
-	cfg.publicURL = strings.TrimRight(cfg.publicURL, "/")
 	proxies, err := parsePrefixes(cfg.trustedProxies)
 	if err != nil {
-		ln.Close()
 		return err
 	}
-
-	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-		ln.Close()
-		return fmt.Errorf("data dir: %w", err)
-	}
-	st, err := openStore(ctx, cfg.database)
+	eng, closeEngine, err := startEngine(ctx, cfg, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
-	defer st.Close()
-	root, err := openRootKey(cfg.rootKey, true)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	if c, ok := root.(io.Closer); ok {
-		defer c.Close()
-	}
-	ecfg := engine.Config{Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log}
-	if cfg.auditSink != "" {
-		sink, closer, err := audit.OpenSink(cfg.auditSink)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("--audit-sink: %w", err)
-		}
-		defer closer.Close()
-		ecfg.Sink = sink
-	}
-	var kopt keyring.Options
-	if cfg.previousRootKey != "" {
-		prev, err := openRootKey(cfg.previousRootKey, false)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("--previous-root-key: %w", err)
-		}
-		if c, ok := prev.(io.Closer); ok {
-			defer c.Close()
-		}
-		kopt.Previous = []keyring.RootKey{prev}
-	}
-	eng, err := engine.New(ctx, st, keyring.New(root, kopt), ecfg)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("starting engine: %w", err)
-	}
-	defer eng.Close()
-	opts := httpapi.Options{Version: version, PublicURL: cfg.publicURL, TrustedProxies: proxies, Logger: log}
-	if cfg.rateLimits == "on" {
-		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit, IPv6Prefix: cfg.ipv6Prefix}
-	}
-	if cfg.metricsListen != "" {
-		opts.Metrics = prometheus.NewRegistry()
-	}
+	defer closeEngine()
+	opts := apiOptions(cfg, proxies, log)
 	srv := newHTTPServer(httpapi.New(eng, opts), log)
-	log.Info("clavis listening", "addr", addr.String(), "public_url", cfg.publicURL, "database", redactDSN(cfg.database),
-		"signup", cfg.signup, "version", version)
-	if cfg.dev {
-		fmt.Fprintf(stdout, "Clavis %s (dev mode) listening on %s — open signup, data in %s\n"+
-			"Sign up:  curl -s -X POST %s/v1/auth/signup -H 'Content-Type: application/json' "+
-			"-d '{\"email\":\"you@example.com\",\"password\":\"a-long-passphrase\"}'\n",
-			version, cfg.publicURL, cfg.dataDir, cfg.publicURL)
-	}
+	announce(cfg, ln.Addr(), log, stdout)
 
 	if cfg.metricsListen != "" {
 		msrv, err := serveMetrics(cfg.metricsListen, cfg.dev, opts.Metrics, log)
 		if err != nil {
-			ln.Close()
 			return err
 		}
 		defer msrv.Close()
@@ -257,6 +189,133 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return err
 		}
 	}
+	served = true
+	return serveUntilSignal(ctx, srv, ln, certs, log)
+}
+
+// newLogger returns the server's JSON logger at the named level.
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %v", err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// listenServer opens the API listener, checks that --dev listens on loopback only, loads the TLS pair
+// (nil without --tls-cert) and fills in cfg.publicURL from the bound address when it is unset. On error
+// nothing is left open.
+func listenServer(cfg *serverConfig, log *slog.Logger) (net.Listener, *certificates, error) {
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen: %w", err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	if cfg.dev && !addr.IP.IsLoopback() {
+		ln.Close()
+		return nil, nil, fmt.Errorf("--dev serves loopback only; %s is not a loopback address", cfg.listen)
+	}
+	certs, err := listenSecurity(cfg, addr, log)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	if cfg.publicURL == "" {
+		cfg.publicURL = "http://" + addr.String()
+		if certs != nil {
+			cfg.publicURL = "https://" + addr.String()
+		}
+	}
+	cfg.publicURL = strings.TrimRight(cfg.publicURL, "/")
+	return ln, certs, nil
+}
+
+// startEngine creates the data directory, opens the store, the root key (and --previous-root-key) and
+// the audit sink, and starts the engine over them. The returned close stops the engine and then closes
+// what it opened, in reverse order; on error nothing is left open.
+func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger) (_ *engine.Engine, closeAll func(), err error) {
+	var closers []func() error
+	closeAll = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			_ = closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data dir: %w", err)
+	}
+	st, err := openStore(ctx, cfg.database)
+	if err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, st.Close)
+	root, err := openRootKey(cfg.rootKey, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c, ok := root.(io.Closer); ok {
+		closers = append(closers, c.Close)
+	}
+	ecfg := engine.Config{Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log}
+	if cfg.auditSink != "" {
+		sink, closer, err := audit.OpenSink(cfg.auditSink)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--audit-sink: %w", err)
+		}
+		closers = append(closers, closer.Close)
+		ecfg.Sink = sink
+	}
+	var kopt keyring.Options
+	if cfg.previousRootKey != "" {
+		prev, err := openRootKey(cfg.previousRootKey, false)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--previous-root-key: %w", err)
+		}
+		if c, ok := prev.(io.Closer); ok {
+			closers = append(closers, c.Close)
+		}
+		kopt.Previous = []keyring.RootKey{prev}
+	}
+	eng, err := engine.New(ctx, st, keyring.New(root, kopt), ecfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting engine: %w", err)
+	}
+	closers = append(closers, func() error { eng.Close(); return nil })
+	return eng, closeAll, nil
+}
+
+// apiOptions returns the HTTP API's options for cfg; Metrics is a fresh registry with --metrics-listen.
+func apiOptions(cfg *serverConfig, proxies []netip.Prefix, log *slog.Logger) httpapi.Options {
+	opts := httpapi.Options{Version: version, PublicURL: cfg.publicURL, TrustedProxies: proxies, Logger: log}
+	if cfg.rateLimits == "on" {
+		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit, IPv6Prefix: cfg.ipv6Prefix}
+	}
+	if cfg.metricsListen != "" {
+		opts.Metrics = prometheus.NewRegistry()
+	}
+	return opts
+}
+
+// announce logs the listening line and, in dev mode, prints the banner on stdout.
+func announce(cfg *serverConfig, addr net.Addr, log *slog.Logger, stdout io.Writer) {
+	log.Info("clavis listening", "addr", addr.String(), "public_url", cfg.publicURL, "database", redactDSN(cfg.database),
+		"signup", cfg.signup, "version", version)
+	if cfg.dev {
+		fmt.Fprintf(stdout, "Clavis %s (dev mode) listening on %s — open signup, data in %s\n"+
+			"Sign up:  curl -s -X POST %s/v1/auth/signup -H 'Content-Type: application/json' "+
+			"-d '{\"email\":\"you@example.com\",\"password\":\"a-long-passphrase\"}'\n",
+			version, cfg.publicURL, cfg.dataDir, cfg.publicURL)
+	}
+}
+
+// serveUntilSignal serves srv on ln (over TLS when certs is set) until serving fails, ctx ends or
+// SIGINT/SIGTERM arrives; then it shuts srv down, giving in-flight requests up to 30 s. ln is closed on
+// return.
+func serveUntilSignal(ctx context.Context, srv *http.Server, ln net.Listener, certs *certificates, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)

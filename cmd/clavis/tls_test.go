@@ -65,22 +65,60 @@ func writePair(t *testing.T, certFile, keyFile string, serial int64) *x509.Certi
 	return cert
 }
 
-// lockedBuffer is a bytes.Buffer safe for the server goroutine to write while the test reads.
+// lockedBuffer is a bytes.Buffer safe for the server goroutine to write while the test reads, and that
+// wakes up waiters (await) on every write.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // closed, and replaced, by every write
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.wrote != nil {
+		close(l.wrote)
+	}
+	l.wrote = make(chan struct{})
 	return l.b.Write(p)
 }
 
 func (l *lockedBuffer) String() string {
+	s, _ := l.next()
+	return s
+}
+
+// next returns the contents and a channel closed by the next write.
+func (l *lockedBuffer) next() (string, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.b.String()
+	if l.wrote == nil {
+		l.wrote = make(chan struct{})
+	}
+	return l.b.String(), l.wrote
+}
+
+// await blocks until match accepts the log written so far, checking on every write, and fails the test
+// when timeout passes first or when the server sends its result on done (which await puts back for the
+// test's cleanup to receive; a nil done is never ready).
+func (l *lockedBuffer) await(t *testing.T, timeout time.Duration, done chan error, what string, match func(log string) bool) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s, wrote := l.next()
+		if match(s) {
+			return
+		}
+		select {
+		case <-wrote:
+		case err := <-done:
+			done <- err
+			t.Fatalf("server exited while waiting for %s: %v\n%s", what, err, l.String())
+		case <-deadline.C:
+			t.Fatalf("timed out waiting for %s:\n%s", what, l.String())
+		}
+	}
 }
 
 // startServer runs `clavis server args…` in this process until the test ends and returns the address
@@ -98,18 +136,15 @@ func startServer(t *testing.T, args ...string) (string, *lockedBuffer) {
 		}
 	})
 	re := regexp.MustCompile(`"msg":"clavis listening","addr":"([^"]+)"`)
-	for start := time.Now(); time.Since(start) < 60*time.Second; time.Sleep(20 * time.Millisecond) {
-		if m := re.FindStringSubmatch(logs.String()); m != nil {
-			return m[1], logs
+	var addr string
+	logs.await(t, 60*time.Second, done, "the server to start", func(log string) bool {
+		m := re.FindStringSubmatch(log)
+		if m != nil {
+			addr = m[1]
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("server exited: %v\n%s", err, logs.String())
-		default:
-		}
-	}
-	t.Fatalf("server did not start:\n%s", logs.String())
-	return "", nil
+		return m != nil
+	})
+	return addr, logs
 }
 
 // servedSerial makes a new TLS connection to addr and returns the serial of the certificate it gets.
@@ -174,10 +209,10 @@ func TestServeTLS(t *testing.T) {
 	// Reload: a new pair in the same files, then SIGHUP.
 	second := writePair(t, certFile, keyFile, 2002)
 	roots.AddCert(second)
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
+	sighupAndAwait(t, logs, `"msg":"TLS certificate reloaded","serial":"2002"`)
+	if got := servedSerial(t, addr, roots); got != "2002" {
+		t.Fatalf("after the reload the server serves serial %s, want 2002", got)
 	}
-	waitFor(t, func() bool { return servedSerial(t, addr, roots) == "2002" }, "the reloaded certificate (serial 2002)")
 	// The connection opened before the reload is still open and in use.
 	var reused bool
 	req, _ := http.NewRequest("GET", "https://"+addr+"/healthz", nil)
@@ -196,26 +231,20 @@ func TestServeTLS(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool {
-		return strings.Contains(logs.String(), "TLS reload failed; keeping the previous certificate")
-	},
-		"the log line of the failed reload")
+	sighupAndAwait(t, logs, "TLS reload failed; keeping the previous certificate")
 	if got := servedSerial(t, addr, roots); got != "2002" {
 		t.Errorf("after a failed reload the server serves serial %s, want 2002", got)
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool, what string) {
+// sighupAndAwait sends SIGHUP to this process (the server under test reloads its pair) and waits for a
+// log line that contains line.
+func sighupAndAwait(t *testing.T, logs *lockedBuffer, line string) {
 	t.Helper()
-	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("timed out waiting for %s", what)
+	logs.await(t, 10*time.Second, nil, "the log line "+line, func(log string) bool { return strings.Contains(log, line) })
 }
 
 // TestTLSStartErrors: a bad or incomplete pair stops the server at start with an error naming the flags.

@@ -15,22 +15,6 @@ type Sink interface {
 	Write(events []*clavis.AuditEvent) error
 }
 
-// event is the wire shape of an AuditEvent (spec §5.1), one JSON object per line.
-type event struct {
-	ID            string         `json:"id"`
-	Action        string         `json:"action"`
-	ActorID       string         `json:"actor_id"`
-	ActorType     string         `json:"actor_type"`
-	ResourceType  string         `json:"resource_type"`
-	ResourceID    string         `json:"resource_id"`
-	OrgID         string         `json:"org_id"`
-	Details       map[string]any `json:"details"`
-	IPAddress     string         `json:"ip_address"`
-	CreatedAt     string         `json:"created_at"`
-	PrevEventID   *string        `json:"prev_event_id"`
-	IntegrityHash string         `json:"integrity_hash"`
-}
-
 // JSONLines writes events as JSON lines to w (a file or stdout).
 type JSONLines struct {
 	mu sync.Mutex
@@ -59,16 +43,7 @@ func OpenSink(spec string) (Sink, io.Closer, error) {
 func (s *JSONLines) Write(events []*clavis.AuditEvent) error {
 	var buf []byte
 	for _, e := range events {
-		w := event{ID: e.ID, Action: e.Action, ActorID: e.ActorID, ActorType: string(e.ActorType),
-			ResourceType: e.ResourceType, ResourceID: e.ResourceID, OrgID: e.OrgID, Details: e.Details,
-			IPAddress: e.IPAddress, CreatedAt: clavis.FormatTime(e.CreatedAt), IntegrityHash: e.IntegrityHash}
-		if w.Details == nil {
-			w.Details = map[string]any{}
-		}
-		if e.PrevEventID != "" {
-			p := e.PrevEventID
-			w.PrevEventID = &p
-		}
+		w := JSONOf(e)
 		line, err := json.Marshal(w)
 		if err != nil {
 			return err

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"crypto/rand"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -18,44 +20,56 @@ func TestRandomStringUnbiased(t *testing.T) {
 		if len(s) != n {
 			t.Fatalf("%s: length %d, want %d", name, len(s), n)
 		}
-		counts := map[byte]int{}
-		for _, c := range s {
-			if !strings.ContainsRune(alphabet, rune(c)) {
-				t.Fatalf("%s: %q not in the alphabet", name, c)
-			}
-			counts[c]++
-		}
-		k := float64(len(alphabet))
-		expected := n / k
-		chi := 0.0
-		for i := 0; i < len(alphabet); i++ {
-			d := float64(counts[alphabet[i]]) - expected
-			chi += d * d / expected
-		}
-		// For k-1 degrees of freedom the statistic has mean k-1 and sd sqrt(2(k-1)); 6 sd is a failure
-		// probability far below 1e-6 for a fair generator, while a 256-mod-k bias exceeds it by far.
-		if limit := (k - 1) + 6*math.Sqrt(2*(k-1)); chi > limit {
-			t.Fatalf("%s: chi-square %.1f exceeds %.1f: the draw is biased", name, chi, limit)
+		if err := uniformityError(s, alphabet); err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
 	}
 }
 
-// TestRandomStringModuloBiasWouldBeCaught shows the test above has teeth: a modulo draw over 94 ascii
-// characters fails it.
-func TestRandomStringModuloBiasWouldBeCaught(t *testing.T) {
-	alphabet := charsets["ascii"]
-	const n = 200_000
-	counts := make([]int, len(alphabet))
-	for i := 0; i < n; i++ {
-		counts[(i%256)%len(alphabet)]++ // the biased mapping a modulo draw would produce
+// TestUniformityCheckCatchesModuloBias shows that the check of TestRandomStringUnbiased has teeth: for
+// every alphabet whose size does not divide 256, a draw of random bytes reduced modulo the alphabet
+// size (the bias randomString avoids by rejecting the bytes above the largest multiple) fails it.
+func TestUniformityCheckCatchesModuloBias(t *testing.T) {
+	for name, alphabet := range charsets {
+		if 256%len(alphabet) == 0 {
+			continue // a modulo draw is fair for this alphabet
+		}
+		const n = 200_000
+		raw := make([]byte, n)
+		if _, err := rand.Read(raw); err != nil {
+			t.Fatal(err)
+		}
+		biased := make([]byte, n)
+		for i, b := range raw {
+			biased[i] = alphabet[int(b)%len(alphabet)]
+		}
+		if err := uniformityError(biased, alphabet); err == nil {
+			t.Errorf("%s: a modulo draw passed the uniformity check", name)
+		}
+	}
+}
+
+// uniformityError checks with a chi-square test that every character of alphabet is about equally
+// frequent in s, and that s holds nothing else. For k-1 degrees of freedom the statistic has mean k-1
+// and standard deviation sqrt(2(k-1)); the limit of 6 standard deviations fails a fair draw with a
+// probability far below 1e-6, while a 256-mod-k bias exceeds it by far.
+func uniformityError(s []byte, alphabet string) error {
+	counts := map[byte]int{}
+	for _, c := range s {
+		if !strings.ContainsRune(alphabet, rune(c)) {
+			return fmt.Errorf("%q not in the alphabet", c)
+		}
+		counts[c]++
 	}
 	k := float64(len(alphabet))
+	expected := float64(len(s)) / k
 	chi := 0.0
-	for _, c := range counts {
-		d := float64(c) - n/k
-		chi += d * d / (n / k)
+	for i := 0; i < len(alphabet); i++ {
+		d := float64(counts[alphabet[i]]) - expected
+		chi += d * d / expected
 	}
-	if limit := (k - 1) + 6*math.Sqrt(2*(k-1)); chi <= limit {
-		t.Fatalf("a biased draw passed the chi-square check (%.1f <= %.1f)", chi, limit)
+	if limit := (k - 1) + 6*math.Sqrt(2*(k-1)); chi > limit {
+		return fmt.Errorf("chi-square %.1f exceeds %.1f: the draw is biased", chi, limit)
 	}
+	return nil
 }

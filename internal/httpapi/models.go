@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/audit"
 )
 
 // Wire models: exactly the keys of spec §1.4, optional keys omitted when unset.
@@ -208,34 +209,10 @@ func agentSelfOf(a *clavis.Agent) agentModel {
 	return m
 }
 
-type auditModel struct {
-	ID            string         `json:"id"`
-	Action        string         `json:"action"`
-	ActorID       string         `json:"actor_id"`
-	ActorType     string         `json:"actor_type"`
-	ResourceType  string         `json:"resource_type"`
-	ResourceID    string         `json:"resource_id"`
-	OrgID         string         `json:"org_id"`
-	Details       map[string]any `json:"details"`
-	IPAddress     string         `json:"ip_address"`
-	CreatedAt     string         `json:"created_at"`
-	PrevEventID   *string        `json:"prev_event_id"`
-	IntegrityHash string         `json:"integrity_hash"`
-}
+// auditModel is the AuditEvent model; its JSON form is shared with the audit sinks.
+type auditModel = audit.JSON
 
-func auditOf(e *clavis.AuditEvent) auditModel {
-	m := auditModel{ID: e.ID, Action: e.Action, ActorID: e.ActorID, ActorType: string(e.ActorType),
-		ResourceType: e.ResourceType, ResourceID: e.ResourceID, OrgID: e.OrgID, Details: e.Details,
-		IPAddress: e.IPAddress, CreatedAt: ts(e.CreatedAt), IntegrityHash: e.IntegrityHash}
-	if m.Details == nil {
-		m.Details = map[string]any{}
-	}
-	if e.PrevEventID != "" {
-		p := e.PrevEventID
-		m.PrevEventID = &p
-	}
-	return m
-}
+func auditOf(e *clavis.AuditEvent) auditModel { return audit.JSONOf(e) }
 
 // mapList renders a list, never null.
 func mapList[T, M any](items []T, f func(T) M) []M {

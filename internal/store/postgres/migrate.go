@@ -19,6 +19,13 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// createSchemaMigrations creates the table that records the applied migrations, if it is missing.
+const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at TIMESTAMPTZ NOT NULL
+)`
+
 // migrations returns the embedded migrations in version order.
 func migrations() ([]migration.Migration, error) {
 	ms, err := migration.Load(migrationFiles, "migrations")
@@ -51,11 +58,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (from, to int, err error) 
 		return 0, 0, fmt.Errorf("postgres: migrate: lock: %w", err)
 	}
 	// Under the lock, each statement of this READ COMMITTED transaction sees every earlier migration.
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at TIMESTAMPTZ NOT NULL
-	)`); err != nil {
+	if _, err := tx.Exec(ctx, createSchemaMigrations); err != nil {
 		return 0, 0, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	var current int

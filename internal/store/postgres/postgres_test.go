@@ -22,7 +22,6 @@ import (
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/store"
-	"clavis.dev/clavis/internal/store/migration"
 	"clavis.dev/clavis/internal/store/storetest"
 )
 
@@ -200,28 +199,6 @@ func TestMigrateConcurrent(t *testing.T) {
 	}
 }
 
-func TestNewerSchemaRefused(t *testing.T) {
-	s, dsn := open(t)
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.pool.Exec(t.Context(),
-		"INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'from the future', now())", len(ms)+1); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-
-	s, err = Open(t.Context(), dsn)
-	if err == nil {
-		s.Close()
-		t.Fatal("Open of a database with a newer schema succeeded")
-	}
-	if !strings.Contains(err.Error(), "newer") {
-		t.Errorf("Open error = %v, want one that says the schema is newer", err)
-	}
-}
-
 func TestOpenErrors(t *testing.T) {
 	srv := server(t)
 	missing, err := withDatabase(srv, "clavis_test_does_not_exist", nil)
@@ -237,22 +214,6 @@ func TestOpenErrors(t *testing.T) {
 			s.Close()
 			t.Errorf("Open(%s) succeeded, want an error", name)
 		}
-	}
-}
-
-// TestReadIsReadOnly: a Write method called in a Read transaction fails and changes nothing.
-func TestReadIsReadOnly(t *testing.T) {
-	s, _ := open(t)
-	err := s.Read(t.Context(), func(tx store.Tx) error {
-		return tx.CreateOrg(&clavis.Org{ID: "o", CreatedAt: clavis.Now()})
-	})
-	if err == nil {
-		t.Errorf("CreateOrg in a Read transaction succeeded")
-	}
-	var n int
-	s.Read(t.Context(), func(tx store.Tx) error { n, err = tx.CountOrgs(); return err })
-	if n != 0 {
-		t.Errorf("CountOrgs = %d, want 0", n)
 	}
 }
 
@@ -640,62 +601,44 @@ func checkErrs(t *testing.T, errs []error) {
 	}
 }
 
-// TestMigrationCountsAuditHeads: the migration that adds audit_heads.event_count counts the events of
-// each existing chain, so that verify can compare old chains with their heads.
-func TestMigrationCountsAuditHeads(t *testing.T) {
+// backend gives the shared migration tests of storetest fresh databases and raw SQL on them.
+func backend(t *testing.T) storetest.Backend {
+	srv := server(t)
 	ms, err := migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := slices.IndexFunc(ms, func(m migration.Migration) bool { return strings.HasSuffix(m.Name, "_audit_head_count.sql") })
-	if v < 0 {
-		t.Fatal("no audit_head_count migration")
+	return storetest.Backend{
+		Fresh:                  func(tb testing.TB) string { return freshDB(tb, srv) },
+		Open:                   storetest.Opener(Open),
+		Migrations:             ms,
+		CreateSchemaMigrations: createSchemaMigrations,
+		Exec: func(tb testing.TB, dsn, query string, args ...any) {
+			tb.Helper()
+			pool, err := pgxpool.New(context.Background(), dsn) // a pool: the DSN holds pool settings
+			if err != nil {
+				tb.Fatal(err)
+			}
+			defer pool.Close()
+			if _, err := pool.Exec(context.Background(), query, args...); err != nil {
+				tb.Fatalf("%.60s: %v", query, err)
+			}
+		},
 	}
-	// A database as the migrations before it left it, with two chains.
-	dsn := freshDB(t, server(t))
-	conn, err := pgxpool.New(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := conn.Exec(t.Context(), q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`)
-	for _, m := range ms[:v] {
-		exec(m.SQL)
-		exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, m.Version, m.Name)
-	}
-	chains := map[string]int{"org-a": 3, "org-b": 1}
-	for org, n := range chains {
-		prev := ""
-		for i := range n {
-			id := fmt.Sprintf("%s-%d", org, i)
-			exec(`INSERT INTO audit_events (id, org_id, action, actor_id, actor_type, resource_type, resource_id,
-				details, ip_address, created_at, prev_event_id, integrity_hash)
-				VALUES ($1, $2, 'secret.read', 'u', 'user', 'secret', 's', '{}', '', now(), $3, $4)`,
-				id, org, prev, "hash-"+id)
-			prev = id
-		}
-		exec(`INSERT INTO audit_heads (org_id, event_id, hash) VALUES ($1, $2, $3)`, org, prev, "hash-"+prev)
-	}
-	conn.Close()
+}
 
-	s, err := Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for org, n := range chains {
-		var h store.ChainHead
-		if err := s.Read(t.Context(), func(tx store.Tx) (err error) { h, err = tx.AuditChainHead(org); return err }); err != nil {
-			t.Fatal(err)
-		}
-		last := fmt.Sprintf("%s-%d", org, n-1)
-		if want := (store.ChainHead{EventID: last, Hash: "hash-" + last, Count: int64(n)}); h != want {
-			t.Errorf("AuditChainHead(%s) after migrating = %+v, want %+v", org, h, want)
-		}
-	}
+func TestNewerSchemaRefused(t *testing.T)        { storetest.NewerSchemaRefused(t, backend(t)) }
+func TestMigrateVaultKeys(t *testing.T)          { storetest.MigrateVaultKeys(t, backend(t)) }
+func TestMigrationCountsAuditHeads(t *testing.T) { storetest.MigrationCountsAuditHeads(t, backend(t)) }
+
+// The parallel writers of BenchmarkWriteVersion all add versions to one secret, so they queue on its
+// row lock.
+func BenchmarkGetVersion(b *testing.B)   { storetest.BenchGetVersion(b, openBench(b)) }
+func BenchmarkWriteVersion(b *testing.B) { storetest.BenchWriteVersion(b, openBench(b)) }
+func BenchmarkAppendAudit(b *testing.B)  { storetest.BenchAppendAudit(b, openBench(b)) }
+
+// openBench opens a Store on a fresh database; it is closed when the benchmark ends.
+func openBench(b *testing.B) *Store {
+	s, _ := open(b)
+	return s
 }

@@ -16,6 +16,13 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// createSchemaMigrations creates the table that records the applied migrations, if it is missing.
+const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at TEXT NOT NULL
+)`
+
 // migrations returns the embedded migrations in version order.
 func migrations() ([]migration.Migration, error) {
 	ms, err := migration.Load(migrationFiles, "migrations")
@@ -38,11 +45,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at TEXT NOT NULL
-	)`); err != nil {
+	if _, err := tx.ExecContext(ctx, createSchemaMigrations); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	var current int

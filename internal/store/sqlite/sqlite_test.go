@@ -3,19 +3,18 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/store"
-	"clavis.dev/clavis/internal/store/migration"
 	"clavis.dev/clavis/internal/store/storetest"
 )
 
@@ -95,23 +94,6 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
-// TestReadIsReadOnly: a Write method called in a Read transaction fails and changes nothing.
-func TestReadIsReadOnly(t *testing.T) {
-	s, _ := open(t)
-	defer s.Close()
-	err := s.Read(t.Context(), func(tx store.Tx) error {
-		return tx.CreateOrg(&clavis.Org{ID: "o", CreatedAt: clavis.Now()})
-	})
-	if err == nil {
-		t.Errorf("CreateOrg in a Read transaction succeeded")
-	}
-	var n int
-	s.Read(t.Context(), func(tx store.Tx) error { n, err = tx.CountOrgs(); return err })
-	if n != 0 {
-		t.Errorf("CountOrgs = %d, want 0", n)
-	}
-}
-
 func TestReopen(t *testing.T) {
 	s, path := open(t)
 	org := &clavis.Org{ID: "org-1", Name: "Acme", CreatedAt: clavis.Now()}
@@ -155,28 +137,6 @@ func TestReopen(t *testing.T) {
 	ms, _ := migrations()
 	if versions != len(ms) {
 		t.Errorf("schema_migrations has %d rows after reopen, want %d (each migration once)", versions, len(ms))
-	}
-}
-
-func TestNewerSchemaRefused(t *testing.T) {
-	s, path := open(t)
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.write.ExecContext(t.Context(),
-		"INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from the future', '')", len(ms)+1); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-
-	s, err = Open(t.Context(), path)
-	if err == nil {
-		s.Close()
-		t.Fatal("Open of a database with a newer schema succeeded")
-	}
-	if !strings.Contains(err.Error(), "newer") {
-		t.Errorf("Open error = %v, want one that says the schema is newer", err)
 	}
 }
 
@@ -260,62 +220,45 @@ func TestQueriesPrepared(t *testing.T) {
 	}
 }
 
-// TestMigrationCountsAuditHeads: the migration that adds audit_heads.event_count counts the events of
-// each existing chain, so that verify can compare old chains with their heads.
-func TestMigrationCountsAuditHeads(t *testing.T) {
+// backend gives the shared migration tests of storetest fresh database files and raw SQL on them.
+func backend(t *testing.T) storetest.Backend {
 	ms, err := migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := slices.IndexFunc(ms, func(m migration.Migration) bool { return strings.HasSuffix(m.Name, "_audit_head_count.sql") })
-	if v < 0 {
-		t.Fatal("no audit_head_count migration")
+	return storetest.Backend{
+		Fresh:                  func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "clavis.db") },
+		Open:                   storetest.Opener(Open),
+		Migrations:             ms,
+		CreateSchemaMigrations: createSchemaMigrations,
+		Exec: func(tb testing.TB, path, query string, args ...any) {
+			tb.Helper()
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			defer db.Close()
+			// $1, $2, … are ?1, ?2, … in SQLite.
+			if _, err := db.ExecContext(context.Background(), dollarParam.ReplaceAllString(query, "?$1"), args...); err != nil {
+				tb.Fatalf("%.60s: %v", query, err)
+			}
+		},
 	}
-	// A database as the migrations before it left it, with two chains.
-	path := filepath.Join(t.TempDir(), "clavis.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(t.Context(), q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
-	for _, m := range ms[:v] {
-		exec(m.SQL)
-		exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, '')`, m.Version, m.Name)
-	}
-	chains := map[string]int{"org-a": 3, "org-b": 1}
-	for org, n := range chains {
-		prev := ""
-		for i := range n {
-			id := fmt.Sprintf("%s-%d", org, i)
-			exec(`INSERT INTO audit_events (id, org_id, action, actor_id, actor_type, resource_type, resource_id,
-				details, ip_address, created_at, prev_event_id, integrity_hash)
-				VALUES (?, ?, 'secret.read', 'u', 'user', 'secret', 's', '{}', '', '2026-01-01T00:00:00.000Z', ?, ?)`,
-				id, org, prev, "hash-"+id)
-			prev = id
-		}
-		exec(`INSERT INTO audit_heads (org_id, event_id, hash) VALUES (?, ?, ?)`, org, prev, "hash-"+prev)
-	}
-	db.Close()
+}
 
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for org, n := range chains {
-		var h store.ChainHead
-		if err := s.Read(t.Context(), func(tx store.Tx) (err error) { h, err = tx.AuditChainHead(org); return err }); err != nil {
-			t.Fatal(err)
-		}
-		last := fmt.Sprintf("%s-%d", org, n-1)
-		if want := (store.ChainHead{EventID: last, Hash: "hash-" + last, Count: int64(n)}); h != want {
-			t.Errorf("AuditChainHead(%s) after migrating = %+v, want %+v", org, h, want)
-		}
-	}
+var dollarParam = regexp.MustCompile(`\$(\d+)`)
+
+func TestNewerSchemaRefused(t *testing.T)        { storetest.NewerSchemaRefused(t, backend(t)) }
+func TestMigrateVaultKeys(t *testing.T)          { storetest.MigrateVaultKeys(t, backend(t)) }
+func TestMigrationCountsAuditHeads(t *testing.T) { storetest.MigrationCountsAuditHeads(t, backend(t)) }
+
+func BenchmarkGetVersion(b *testing.B)   { storetest.BenchGetVersion(b, openBench(b)) }
+func BenchmarkWriteVersion(b *testing.B) { storetest.BenchWriteVersion(b, openBench(b)) }
+func BenchmarkAppendAudit(b *testing.B)  { storetest.BenchAppendAudit(b, openBench(b)) }
+
+// openBench opens a Store on a new file and closes it when the benchmark ends.
+func openBench(b *testing.B) *Store {
+	s, _ := open(b)
+	b.Cleanup(func() { s.Close() })
+	return s
 }

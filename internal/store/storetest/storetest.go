@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WriteCanceled", testWriteCanceled},
 		{"WriteBatch", testWriteBatch},
 		{"ReadSnapshot", testReadSnapshot},
+		{"ReadIsReadOnly", testReadIsReadOnly},
 		{"ServerKeys", testServerKeys},
 		{"ServerKeysConcurrent", testServerKeysConcurrent},
 		{"ServerKeyRotation", testServerKeyRotation},
@@ -536,6 +537,19 @@ func testWriteCanceled(t *testing.T, s store.Store) {
 	}
 	if n := get(t, s, func(tx store.Tx) (int, error) { return tx.CountOrgs() }); n != 0 {
 		t.Errorf("CountOrgs after canceled Write = %d, want 0", n)
+	}
+}
+
+// testReadIsReadOnly: a Write method called in a Read transaction fails and changes nothing.
+func testReadIsReadOnly(t *testing.T, s store.Store) {
+	err := s.Read(t.Context(), func(tx store.Tx) error {
+		return tx.CreateOrg(&clavis.Org{ID: "o", CreatedAt: clavis.Now()})
+	})
+	if err == nil {
+		t.Errorf("CreateOrg in a Read transaction succeeded")
+	}
+	if n := get(t, s, func(tx store.Tx) (int, error) { return tx.CountOrgs() }); n != 0 {
+		t.Errorf("CountOrgs = %d, want 0", n)
 	}
 }
 
