@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,9 +20,9 @@ func TestNewHasherDefaults(t *testing.T) {
 	}
 }
 
-// TestHasherBoundsConcurrency counts computations in flight from inside the argon2 call. Until the bound
-// has been reached once, each waits for it (up to a second); each then lingers, so an unbounded Hasher
-// would show more than the bound in flight and one that serialised too much would never reach it.
+// TestHasherBoundsConcurrency holds every computation inside the argon2 call until the test releases it:
+// exactly limit calls enter while 3×limit are waiting, and each release lets exactly one more in. An
+// unbounded Hasher would let more in, one that serialised too much would never reach limit.
 func TestHasherBoundsConcurrency(t *testing.T) {
 	for _, limit := range []int{1, 2, 3} {
 		t.Run("", func(t *testing.T) {
@@ -32,24 +31,15 @@ func TestHasherBoundsConcurrency(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var inFlight, peak atomic.Int32
+			calls := 3 * limit
+			entered, release := make(chan struct{}, calls), make(chan struct{})
 			h.derive = func(password, salt []byte, p Params, keyLen uint32) []byte {
-				n := inFlight.Add(1)
-				defer inFlight.Add(-1)
-				for {
-					m := peak.Load()
-					if n <= m || peak.CompareAndSwap(m, n) {
-						break
-					}
-				}
-				for start := time.Now(); peak.Load() < int32(limit) && time.Since(start) < time.Second; {
-					time.Sleep(time.Millisecond)
-				}
-				time.Sleep(10 * time.Millisecond)
+				entered <- struct{}{}
+				<-release
 				return argon2id(password, salt, p, keyLen)
 			}
 			var wg sync.WaitGroup
-			for n := range 3 * limit {
+			for n := range calls {
 				wg.Go(func() {
 					var err error
 					switch n % 3 {
@@ -65,10 +55,29 @@ func TestHasherBoundsConcurrency(t *testing.T) {
 					}
 				})
 			}
-			wg.Wait()
-			if got, want := peak.Load(), int32(limit); got != want {
-				t.Errorf("peak computations in flight = %d, want %d", got, want)
+			awaitEntries := func(n int) {
+				t.Helper()
+				for range n {
+					select {
+					case <-entered:
+					case <-time.After(10 * time.Second):
+						t.Fatalf("fewer than %d computations entered", n)
+					}
+				}
+				// nobody else may be inside: the bound is full until a release
+				select {
+				case <-entered:
+					t.Fatalf("more than %d computations in flight", limit)
+				case <-time.After(50 * time.Millisecond):
+				}
 			}
+			awaitEntries(limit)
+			for left := calls - limit; left > 0; left-- {
+				release <- struct{}{}
+				awaitEntries(1)
+			}
+			close(release)
+			wg.Wait()
 		})
 	}
 }
