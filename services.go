@@ -6,7 +6,8 @@ import (
 )
 
 // Per-resource services. Each acts as one principal bound when the value was made: in-process by
-// engine.(*Engine).As(caller), over HTTP by a client.Client holding that principal's credential. Both
+// engine.(*Engine).As(caller) for one request, over HTTP by a client.Client holding that principal's
+// credential (which the server checks on every call). Both
 // implement every interface below with the same results and the same error Kinds, so a consumer (the MCP
 // server, the CLI, the dashboard) is written once against the narrow view it needs and works locally or
 // remotely. Consumers declare their own view by composing these.
@@ -17,7 +18,9 @@ import (
 // since it was bound), KindRateLimited, KindUnavailable (the audit log cannot record) and KindInternal;
 // over HTTP also transport errors that are not *Error (see package client). Results hold what the HTTP
 // API shows of an object: server-side material (key hashes, wrapped keys, ciphertext, password hashes)
-// is never set.
+// is never set. Fields the API does not show (a vault's OrgID and OwnerUserID, a secret's LatestVersion,
+// a version's CreatedBy outside a read, an agent's OrgID and CreatedBy outside AgentMe) may be set
+// in-process and are unset over HTTP; consumers written for both do not rely on them.
 
 // Account is the bound user's own account.
 type Account interface {

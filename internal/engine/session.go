@@ -10,14 +10,20 @@ import (
 // Session is the Engine bound to one authenticated caller: it implements the per-resource interfaces
 // of the root package (clavis.Services) in-process, by forwarding to the Engine's caller-explicit
 // methods. Its results hold what the HTTP API shows of an object: it clears server-side material (key
-// and password hashes, wrapped keys, ciphertext) from copies, never from the Engine's own values. A
-// Session is safe for concurrent use; it lives as long as its Engine and its caller's credential.
+// and password hashes, wrapped keys, ciphertext) from copies, never from the Engine's own values; they
+// may hold more of the object than the API shows (a vault's org and owner, a version's creator in
+// metadata), which consumers that must also work over HTTP do not rely on.
+//
+// A Session serves one request. It does not check its caller's credential again: revocation, rotation,
+// deactivation and expiry take effect at the next Authenticate, so make a Session per request (as the
+// HTTP server authenticates every request) and never keep one across requests. It is safe for
+// concurrent use.
 type Session struct {
 	e *Engine
 	c *clavis.Caller
 }
 
-// As binds the Engine to c, a caller that Authenticate returned.
+// As binds the Engine to c, the caller that Authenticate returned for the request at hand.
 func (e *Engine) As(c *clavis.Caller) *Session { return &Session{e: e, c: c} }
 
 // Caller returns the caller the Session acts as.
