@@ -531,3 +531,92 @@ func rawPrefix(s clavis.Sensitive) string {
 	}
 	return v
 }
+
+// TestSessionShowsNoServerMaterial checks that what the in-process services return carries none of the
+// server-side material the HTTP API never shows: key and password hashes, wrapped keys, ciphertext.
+func TestSessionShowsNoServerMaterial(t *testing.T) {
+	env := clavistest.New(t)
+	ctx := context.Background()
+	owner := env.Signup(t)
+	c, err := env.Engine.Authenticate(ctx, owner.Token, netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := env.Engine.As(c)
+	var leaks []string
+	leak := func(what string, bad bool) {
+		if bad {
+			leaks = append(leaks, what)
+		}
+	}
+	v, err := s.CreateVault(ctx, clavis.VaultInput{Name: "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leak("CreateVault WrappedKey", v.WrappedKey != nil)
+	if _, err := s.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: "value"}); err != nil {
+		t.Fatal(err)
+	}
+	ak, err := s.CreateAgent(ctx, clavis.AgentInput{Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leak("CreateAgent KeyHash", ak.Agent.KeyHash != nil)
+	k, _, err := s.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leak("CreateAPIKey Hash", k.Hash != nil)
+
+	vs, err := s.ListVaults(ctx)
+	for _, x := range vs {
+		leak("ListVaults WrappedKey", x.WrappedKey != nil)
+	}
+	if x, err := s.GetVault(ctx, v.ID); err == nil {
+		leak("GetVault WrappedKey", x.WrappedKey != nil)
+	}
+	as, _ := s.ListAgents(ctx)
+	for _, x := range as {
+		leak("ListAgents KeyHash", x.KeyHash != nil)
+	}
+	if x, err := s.GetAgent(ctx, ak.Agent.ID); err == nil {
+		leak("GetAgent KeyHash", x.KeyHash != nil)
+	}
+	if rk, err := s.RotateAgentKey(ctx, ak.Agent.ID); err == nil {
+		leak("RotateAgentKey KeyHash", rk.Agent.KeyHash != nil)
+	}
+	ks, _ := s.ListAPIKeys(ctx)
+	for _, x := range ks {
+		leak("ListAPIKeys Hash", x.Hash != nil)
+	}
+	if u, err := s.Me(ctx); err == nil {
+		leak("Me PasswordHash", u.PasswordHash != "")
+	}
+	sealed := func(what string, m clavis.SecretMeta) {
+		leak(what+" Ciphertext", m.Version.Ciphertext != nil)
+		leak(what+" WrappedDEK", m.Version.WrappedDEK != nil)
+	}
+	if sv, err := s.GetSecret(ctx, v.ID, "k"); err == nil {
+		sealed("GetSecret", sv.SecretMeta)
+	}
+	if sv, err := s.GetVersion(ctx, v.ID, "k", 1); err == nil {
+		sealed("GetVersion", sv.SecretMeta)
+	}
+	ms, _ := s.ListSecrets(ctx, v.ID, "")
+	for _, m := range ms {
+		sealed("ListSecrets", m)
+	}
+	ms, _ = s.ListVersions(ctx, v.ID, "k")
+	for _, m := range ms {
+		sealed("ListVersions", m)
+	}
+	if m, err := s.RotateSecret(ctx, v.ID, "k", clavis.RotateInput{}); err == nil {
+		sealed("RotateSecret", *m)
+	}
+	if len(vs) == 0 || len(as) == 0 || len(ks) == 0 || len(ms) == 0 || err != nil {
+		t.Fatalf("lists came back empty: %d vaults, %d agents, %d keys, %d versions (%v)", len(vs), len(as), len(ks), len(ms), err)
+	}
+	if len(leaks) > 0 {
+		t.Errorf("in-process results carry server-side material: %v", leaks)
+	}
+}
