@@ -1,6 +1,11 @@
 // Package client is the Go SDK for the Clavis HTTP API (spec/api.md). It imports the standard library
 // and the vocabulary package clavis only.
 //
+// A Client implements the root package's per-resource interfaces (clavis.Vaults, clavis.Secrets,
+// clavis.Agents, … and clavis.Services, which composes them) over HTTP, acting as the principal whose
+// credential it holds; engine.(*Engine).As implements the same interfaces in-process. Its methods take
+// and return root types; the JSON models of spec §1.4 stay inside this package (models.go).
+//
 // Errors. Every answer of the server outside 2xx comes back as a *clavis.Error rebuilt from the problem
 // document: Kind from the status code (and the problem type for 403), Message from detail, Fields,
 // RetryAfter (from the Retry-After header of a 429) and ApprovalID. Its Err is a *Problem carrying the
@@ -24,6 +29,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"clavis.dev/clavis"
 )
 
 // Client talks to one Clavis server with at most one credential. It is safe for concurrent use: its
@@ -34,6 +41,19 @@ type Client struct {
 	hc      *http.Client
 	token   string
 }
+
+var (
+	_ clavis.Account   = (*Client)(nil)
+	_ clavis.APIKeys   = (*Client)(nil)
+	_ clavis.TwoFactor = (*Client)(nil)
+	_ clavis.Vaults    = (*Client)(nil)
+	_ clavis.Secrets   = (*Client)(nil)
+	_ clavis.Versions  = (*Client)(nil)
+	_ clavis.Agents    = (*Client)(nil)
+	_ clavis.Policies  = (*Client)(nil)
+	_ clavis.Audit     = (*Client)(nil)
+	_ clavis.Services  = (*Client)(nil)
+)
 
 // Option configures a Client in New.
 type Option func(*Client)
@@ -94,6 +114,11 @@ const (
 // do sends one request. path is already escaped (see seg and secretPath); in, when non-nil, is sent as
 // JSON; out, when non-nil, receives the decoded 2xx body. A non-2xx answer is returned as *clavis.Error.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	return c.doHeader(ctx, method, path, query, nil, in, out)
+}
+
+// doHeader is do with extra request headers.
+func (c *Client) doHeader(ctx context.Context, method, path string, query url.Values, header http.Header, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -116,6 +141,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -170,12 +200,4 @@ func call[T any](ctx context.Context, c *Client, method, path string, query url.
 		return zero, err
 	}
 	return out, nil
-}
-
-// nonNil makes a decoded list non-nil, so that success always returns a slice (spec §1.3: never null).
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

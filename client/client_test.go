@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"bytes"
-	"clavis.dev/clavis"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,17 +9,20 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"clavis.dev/clavis"
 	"clavis.dev/clavis/client"
 )
 
 // exchange is one request as the server saw it.
 type exchange struct {
 	Method, URI, Auth, ContentType string
+	Confirm                        string // X-Auth-Confirm
 	Body                           []byte
 }
 
@@ -31,7 +33,8 @@ func serve(t *testing.T, status int, body string, opts ...client.Option) (*clien
 	var got []exchange
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		got = append(got, exchange{r.Method, r.RequestURI, r.Header.Get("Authorization"), r.Header.Get("Content-Type"), b})
+		got = append(got, exchange{r.Method, r.RequestURI, r.Header.Get("Authorization"), r.Header.Get("Content-Type"),
+			r.Header.Get("X-Auth-Confirm"), b})
 		if body != "" {
 			w.Header().Set("Content-Type", "application/json")
 		}
@@ -51,11 +54,9 @@ func ts(s string) time.Time {
 }
 
 func tp(s string) *time.Time { t := ts(s); return &t }
-func sp(s string) *string    { return &s }
-func ip(n int) *int          { return &n }
 func bp(b bool) *bool        { return &b }
 
-// withKey is the result of the calls that return an object and a key.
+// withKey is the result of CreateAPIKey, which returns a key and the raw key.
 type withKey struct {
 	V   any
 	Key clavis.Sensitive
@@ -71,29 +72,37 @@ const (
 
 var (
 	vaultJSON = `{"id":"` + vid + `","name":"payments","description":"","created_by":"` + uid + `","created_by_type":"user","created_at":"2026-02-18T12:00:00Z"}`
-	vaultWant = client.Vault{ID: vid, Name: "payments", CreatedBy: uid, CreatedByType: "user", CreatedAt: ts("2026-02-18T12:00:00Z")}
+	vaultWant = &clavis.Vault{ID: vid, Name: "payments", CreatedBy: uid, CreatedByType: "user", CreatedAt: ts("2026-02-18T12:00:00Z")}
 
 	metaJSON = `{"id":"` + sid + `","path":"api-keys/openai","type":"api_key","version":2,"metadata":{"tags":["prod"]},"created_at":"2026-02-18T12:01:00Z","expires_at":"2026-12-31T23:59:59Z"}`
-	metaWant = client.SecretMetadata{ID: sid, Path: "api-keys/openai", Type: "api_key", Version: 2,
-		Metadata: map[string]any{"tags": []any{"prod"}}, CreatedAt: ts("2026-02-18T12:01:00Z"), ExpiresAt: tp("2026-12-31T23:59:59Z")}
+	metaWant = &clavis.SecretMeta{Secret: &clavis.Secret{ID: sid, VaultID: vid, Path: "api-keys/openai"},
+		Version: &clavis.Version{SecretID: sid, Version: 2, Type: "api_key", Metadata: json.RawMessage(`{"tags":["prod"]}`),
+			CreatedAt: ts("2026-02-18T12:01:00Z"), ExpiresAt: tp("2026-12-31T23:59:59Z")}}
 
 	secretJSON = `{"id":"` + sid + `","path":"a/b/c","type":"api_key","value":"sk-live-123","version":2,"metadata":{},"created_by":"agent:` + aid + `","created_at":"2026-02-18T12:01:00Z"}`
-	secretWant = client.Secret{ID: sid, Path: "a/b/c", Type: "api_key", Value: "sk-live-123", Version: 2,
-		Metadata: map[string]any{}, CreatedBy: "agent:" + aid, CreatedAt: ts("2026-02-18T12:01:00Z")}
+	secretWant = secretIn(vid)
 
 	agentJSON = `{"id":"` + aid + `","name":"deploy-bot","description":"","auth_method":"api_key","scopes":[],"is_active":true,"intents_api_enabled":false,"shroud_enabled":false,"ssh_public_key":"ssh","ecdh_public_key":"ecdh","created_at":"2026-02-18T12:03:00Z","token_ttl_seconds":600,"vault_ids":["` + vid + `"]}`
-	agentWant = client.Agent{ID: aid, Name: "deploy-bot", AuthMethod: "api_key", Scopes: []string{}, IsActive: true,
-		SSHPublicKey: "ssh", ECDHPublicKey: "ecdh", CreatedAt: ts("2026-02-18T12:03:00Z"), TokenTTLSeconds: ip(600), VaultIDs: []string{vid}}
+	agentWant = &clavis.Agent{ID: aid, Name: "deploy-bot", Scopes: []string{}, Active: true,
+		SSHPublicKey: "ssh", ECDHPublicKey: "ecdh", CreatedAt: ts("2026-02-18T12:03:00Z"), TokenTTL: 600, VaultIDs: []string{vid}}
 
 	policyJSON = `{"id":"` + pid + `","vault_id":"` + vid + `","secret_path_pattern":"api-keys/*","principal_type":"agent","principal_id":"` + aid + `","permissions":["read"],"conditions":{},"created_by":"` + uid + `","created_by_type":"user","created_at":"2026-02-18T12:02:00Z"}`
-	policyWant = client.Policy{ID: pid, VaultID: vid, SecretPathPattern: "api-keys/*", PrincipalType: "agent", PrincipalID: aid,
-		Permissions: []string{"read"}, Conditions: map[string]any{}, CreatedBy: uid, CreatedByType: "user",
+	policyWant = &clavis.Policy{ID: pid, VaultID: vid, Pattern: "api-keys/*", PrincipalType: "agent", PrincipalID: aid,
+		Permissions: []clavis.Permission{"read"}, Conditions: json.RawMessage(`{}`), CreatedBy: uid, CreatedByType: "user",
 		CreatedAt: ts("2026-02-18T12:02:00Z"), Effect: "allow"}
 
 	userJSON = `{"id":"` + uid + `","email":"ada@example.com","display_name":"Ada","auth_method":"password","role":"owner","email_verified":false,"marketing_emails":true,"totp_enabled":false,"org_id":"` + vid + `","created_at":"2026-02-18T12:00:00Z"}`
-	userWant = client.UserProfile{ID: uid, Email: "ada@example.com", DisplayName: "Ada", AuthMethod: "password", Role: "owner",
+	userWant = &clavis.User{ID: uid, Email: "ada@example.com", DisplayName: "Ada", Role: "owner",
 		MarketingEmails: true, OrgID: vid, CreatedAt: ts("2026-02-18T12:00:00Z")}
 )
+
+// secretIn is what GetSecret makes of secretJSON read from vault vaultID.
+func secretIn(vaultID string) *clavis.SecretValue {
+	return &clavis.SecretValue{Value: "sk-live-123", SecretMeta: clavis.SecretMeta{
+		Secret: &clavis.Secret{ID: sid, VaultID: vaultID, Path: "a/b/c"},
+		Version: &clavis.Version{SecretID: sid, Version: 2, Type: "api_key", Metadata: json.RawMessage(`{}`),
+			CreatedBy: "agent:" + aid, CreatedAt: ts("2026-02-18T12:01:00Z")}}}
+}
 
 // TestRequests is the SDK's wire contract: for each method, the request it sends (method, escaped URI,
 // JSON body) and what it makes of a spec-shaped answer.
@@ -124,7 +133,7 @@ func TestRequests(t *testing.T) {
 			resp:     `{"access_token":"eyJ.a.b","token_type":"Bearer","expires_in":900,"email":"ada@example.com"}`,
 			wantReq:  "POST /v1/auth/signup",
 			wantBody: `{"email":"ada@example.com","password":"correct horse battery","display_name":"Ada"}`,
-			want:     client.Token{AccessToken: "eyJ.a.b", TokenType: "Bearer", ExpiresIn: 900, Email: "ada@example.com"},
+			want:     &clavis.Token{AccessToken: "eyJ.a.b", ExpiresIn: 900, Email: "ada@example.com"},
 		},
 		{
 			name:     "Login with MFA challenge",
@@ -133,7 +142,7 @@ func TestRequests(t *testing.T) {
 			resp:     `{"mfa_required":true,"mfa_token":"eyJ.m.m","access_token":"","token_type":"Bearer","expires_in":300}`,
 			wantReq:  "POST /v1/auth/token",
 			wantBody: `{"email":"ada@example.com","password":"pw"}`,
-			want:     client.Token{TokenType: "Bearer", ExpiresIn: 300, MFARequired: true, MFAToken: "eyJ.m.m"},
+			want:     &clavis.Token{ExpiresIn: 300, MFAToken: "eyJ.m.m"},
 		},
 		{
 			name:     "AgentToken without agent id",
@@ -142,7 +151,7 @@ func TestRequests(t *testing.T) {
 			resp:     `{"access_token":"eyJ.a.b","token_type":"Bearer","expires_in":3600,"agent_id":"` + aid + `"}`,
 			wantReq:  "POST /v1/auth/agent-token",
 			wantBody: `{"api_key":"ocv_k"}`,
-			want:     client.Token{AccessToken: "eyJ.a.b", TokenType: "Bearer", ExpiresIn: 3600, AgentID: aid},
+			want:     &clavis.Token{AccessToken: "eyJ.a.b", ExpiresIn: 3600, AgentID: aid},
 		},
 		{
 			name:     "AgentToken with agent id",
@@ -151,7 +160,7 @@ func TestRequests(t *testing.T) {
 			resp:     `{"access_token":"eyJ.a.b","token_type":"Bearer","expires_in":3600}`,
 			wantReq:  "POST /v1/auth/agent-token",
 			wantBody: `{"api_key":"ocv_k","agent_id":"` + aid + `"}`,
-			want:     client.Token{AccessToken: "eyJ.a.b", TokenType: "Bearer", ExpiresIn: 3600},
+			want:     &clavis.Token{AccessToken: "eyJ.a.b", ExpiresIn: 3600},
 		},
 		{
 			name:     "APIKeyToken",
@@ -160,7 +169,7 @@ func TestRequests(t *testing.T) {
 			resp:     `{"access_token":"eyJ.a.b","token_type":"Bearer","expires_in":900}`,
 			wantReq:  "POST /v1/auth/api-key-token",
 			wantBody: `{"api_key":"1ck_k"}`,
-			want:     client.Token{AccessToken: "eyJ.a.b", TokenType: "Bearer", ExpiresIn: 900},
+			want:     &clavis.Token{AccessToken: "eyJ.a.b", ExpiresIn: 900},
 		},
 		{
 			name:    "RevokeToken",
@@ -177,8 +186,10 @@ func TestRequests(t *testing.T) {
 			want:    userWant,
 		},
 		{
-			name:     "UpdateMe sends only the given fields",
-			call:     func(ctx context.Context, c *client.Client) (any, error) { return c.UpdateMe(ctx, nil, bp(true)) },
+			name: "UpdateMe sends only the given fields",
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				return c.UpdateMe(ctx, clavis.ProfilePatch{MarketingEmails: bp(true)})
+			},
 			status:   200,
 			resp:     userJSON,
 			wantReq:  "PATCH /v1/auth/me",
@@ -197,14 +208,14 @@ func TestRequests(t *testing.T) {
 		{
 			name: "CreateAPIKey",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				k, raw, err := c.CreateAPIKey(ctx, "ci", []string{"prod/**"}, tp("2027-01-01T00:00:00Z"))
+				k, raw, err := c.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "ci", Scopes: []string{"prod/**"}, ExpiresAt: tp("2027-01-01T00:00:00Z")})
 				return withKey{k, raw}, err
 			},
 			status:   201,
 			resp:     `{"key":{"id":"` + pid + `","name":"ci","key_prefix":"1ck_Ab3dEfGh","scopes":["prod/**"],"is_active":true,"created_at":"2026-02-18T12:00:00Z","expires_at":"2027-01-01T00:00:00Z","last_used_at":null},"api_key":"1ck_raw"}`,
 			wantReq:  "POST /v1/auth/api-keys",
 			wantBody: `{"name":"ci","scopes":["prod/**"],"expires_at":"2027-01-01T00:00:00Z"}`,
-			want: withKey{client.ApiKey{ID: pid, Name: "ci", KeyPrefix: "1ck_Ab3dEfGh", Scopes: []string{"prod/**"}, IsActive: true,
+			want: withKey{&clavis.APIKey{ID: pid, Name: "ci", Prefix: "1ck_Ab3dEfGh", Scopes: []string{"prod/**"}, Active: true,
 				CreatedAt: ts("2026-02-18T12:00:00Z"), ExpiresAt: tp("2027-01-01T00:00:00Z")}, "1ck_raw"},
 		},
 		{
@@ -213,7 +224,7 @@ func TestRequests(t *testing.T) {
 			status:  200,
 			resp:    `{"keys":[{"id":"` + pid + `","name":"ci","key_prefix":"1ck_Ab3dEfGh","scopes":[],"is_active":false,"created_at":"2026-02-18T12:00:00Z","expires_at":null,"last_used_at":"2026-02-19T08:00:00.123456Z"}]}`,
 			wantReq: "GET /v1/auth/api-keys",
-			want: []client.ApiKey{{ID: pid, Name: "ci", KeyPrefix: "1ck_Ab3dEfGh", Scopes: []string{}, CreatedAt: ts("2026-02-18T12:00:00Z"),
+			want: []*clavis.APIKey{{ID: pid, Name: "ci", Prefix: "1ck_Ab3dEfGh", Scopes: []string{}, CreatedAt: ts("2026-02-18T12:00:00Z"),
 				LastUsedAt: tp("2026-02-19T08:00:00.123456Z")}},
 		},
 		{
@@ -223,8 +234,10 @@ func TestRequests(t *testing.T) {
 			wantReq: "DELETE /v1/auth/api-keys/" + pid,
 		},
 		{
-			name:     "CreateVault",
-			call:     func(ctx context.Context, c *client.Client) (any, error) { return c.CreateVault(ctx, "payments", "") },
+			name: "CreateVault",
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				return c.CreateVault(ctx, clavis.VaultInput{Name: "payments"})
+			},
 			status:   201,
 			resp:     vaultJSON,
 			wantReq:  "POST /v1/vaults",
@@ -237,7 +250,7 @@ func TestRequests(t *testing.T) {
 			status:  200,
 			resp:    `{"vaults":[]}`,
 			wantReq: "GET /v1/vaults",
-			want:    []client.Vault{},
+			want:    []*clavis.Vault{},
 		},
 		{
 			name:    "GetVault",
@@ -256,8 +269,8 @@ func TestRequests(t *testing.T) {
 		{
 			name: "PutSecret with every field",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.PutSecret(ctx, vid, "api-keys/openai", client.PutSecretInput{Value: "sk-live-123", Type: "api_key",
-					Metadata: map[string]any{"tags": []string{"prod"}}, ExpiresAt: tp("2026-12-31T23:59:59Z"), MaxAccessCount: ip(3)})
+				return c.PutSecret(ctx, vid, "api-keys/openai", clavis.SecretInput{Value: "sk-live-123", Type: "api_key",
+					Metadata: json.RawMessage(`{"tags": ["prod"]}`), ExpiresAt: tp("2026-12-31T23:59:59Z"), MaxAccessCount: 3})
 			},
 			status:   201,
 			resp:     metaJSON,
@@ -268,7 +281,7 @@ func TestRequests(t *testing.T) {
 		{
 			name: "PutSecret omits unset fields",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.PutSecret(ctx, vid, "k", client.PutSecretInput{Value: "v"})
+				return c.PutSecret(ctx, vid, "k", clavis.SecretInput{Value: "v"})
 			},
 			status:   201,
 			resp:     metaJSON,
@@ -300,7 +313,7 @@ func TestRequests(t *testing.T) {
 			status:  200,
 			resp:    secretJSON,
 			wantReq: "GET /v1/vaults/x%2Fy/secrets/k",
-			want:    secretWant,
+			want:    secretIn("x/y"),
 		},
 		{
 			name:    "ListSecrets with prefix",
@@ -308,7 +321,7 @@ func TestRequests(t *testing.T) {
 			status:  200,
 			resp:    `{"secrets":[` + metaJSON + `]}`,
 			wantReq: "GET /v1/vaults/" + vid + "/secrets?prefix=api-keys%2F",
-			want:    []client.SecretMetadata{metaWant},
+			want:    []clavis.SecretMeta{*metaWant},
 		},
 		{
 			name:    "ListSecrets without prefix",
@@ -316,7 +329,7 @@ func TestRequests(t *testing.T) {
 			status:  200,
 			resp:    `{"secrets":[]}`,
 			wantReq: "GET /v1/vaults/" + vid + "/secrets",
-			want:    []client.SecretMetadata{},
+			want:    []clavis.SecretMeta{},
 		},
 		{
 			name: "DeleteSecret",
@@ -332,9 +345,11 @@ func TestRequests(t *testing.T) {
 			status:  200,
 			resp:    `{"versions":[{"id":"` + sid + `","path":"db/pg","type":"password","version":2,"metadata":{},"created_at":"2026-02-18T12:01:00Z","is_disabled":false},{"id":"` + sid + `","path":"db/pg","type":"password","version":1,"metadata":{},"created_at":"2026-02-18T12:00:00Z","is_disabled":true}]}`,
 			wantReq: "GET /v1/vaults/" + vid + "/secret-versions/db/pg",
-			want: []client.SecretVersion{
-				{ID: sid, Path: "db/pg", Type: "password", Version: 2, Metadata: map[string]any{}, CreatedAt: ts("2026-02-18T12:01:00Z")},
-				{ID: sid, Path: "db/pg", Type: "password", Version: 1, Metadata: map[string]any{}, CreatedAt: ts("2026-02-18T12:00:00Z"), IsDisabled: true},
+			want: []clavis.SecretMeta{
+				{Secret: &clavis.Secret{ID: sid, VaultID: vid, Path: "db/pg"}, Version: &clavis.Version{SecretID: sid, Version: 2,
+					Type: "password", Metadata: json.RawMessage(`{}`), CreatedAt: ts("2026-02-18T12:01:00Z")}},
+				{Secret: &clavis.Secret{ID: sid, VaultID: vid, Path: "db/pg"}, Version: &clavis.Version{SecretID: sid, Version: 1,
+					Type: "password", Metadata: json.RawMessage(`{}`), CreatedAt: ts("2026-02-18T12:00:00Z"), Disabled: true}},
 			},
 		},
 		{
@@ -356,7 +371,7 @@ func TestRequests(t *testing.T) {
 		{
 			name: "RotateSecret",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.RotateSecret(ctx, vid, "db/pg", client.RotateInput{Length: 64, Charset: "alphanumeric"})
+				return c.RotateSecret(ctx, vid, "db/pg", clavis.RotateInput{Length: 64, Charset: "alphanumeric"})
 			},
 			status:   201,
 			resp:     metaJSON,
@@ -367,7 +382,7 @@ func TestRequests(t *testing.T) {
 		{
 			name: "RotateSecret with defaults",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.RotateSecret(ctx, vid, "db/pg", client.RotateInput{})
+				return c.RotateSecret(ctx, vid, "db/pg", clavis.RotateInput{})
 			},
 			status:   201,
 			resp:     metaJSON,
@@ -388,14 +403,13 @@ func TestRequests(t *testing.T) {
 		{
 			name: "CreateAgent",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				a, key, err := c.CreateAgent(ctx, client.AgentInput{Name: "deploy-bot", VaultIDs: []string{vid}, TokenTTLSeconds: ip(600)})
-				return withKey{a, key}, err
+				return c.CreateAgent(ctx, clavis.AgentInput{Name: "deploy-bot", VaultIDs: []string{vid}, TokenTTL: 600})
 			},
 			status:   201,
 			resp:     `{"agent":` + agentJSON + `,"api_key":"ocv_raw"}`,
 			wantReq:  "POST /v1/agents",
 			wantBody: `{"name":"deploy-bot","vault_ids":["` + vid + `"],"token_ttl_seconds":600}`,
-			want:     withKey{agentWant, "ocv_raw"},
+			want:     &clavis.AgentKey{Agent: agentWant, Key: "ocv_raw"},
 		},
 		{
 			name:    "ListAgents",
@@ -403,7 +417,7 @@ func TestRequests(t *testing.T) {
 			status:  200,
 			resp:    `{"agents":[` + agentJSON + `]}`,
 			wantReq: "GET /v1/agents",
-			want:    []client.Agent{agentWant},
+			want:    []*clavis.Agent{agentWant},
 		},
 		{
 			name:    "GetAgent",
@@ -419,14 +433,14 @@ func TestRequests(t *testing.T) {
 			status:  200,
 			resp:    `{"id":"` + aid + `","name":"deploy-bot","description":"d","org_id":"` + vid + `","scopes":["vaults:read"],"is_active":true,"intents_api_enabled":false,"shroud_enabled":false,"created_by":"` + uid + `","ssh_public_key":"ssh","ecdh_public_key":"ecdh","created_at":"2026-02-18T12:03:00Z","expires_at":"2027-01-01T00:00:00Z","last_active_at":"2026-02-19T00:00:00Z"}`,
 			wantReq: "GET /v1/agents/me",
-			want: client.AgentSelf{ID: aid, Name: "deploy-bot", Description: "d", OrgID: vid, Scopes: []string{"vaults:read"}, IsActive: true,
+			want: &clavis.Agent{ID: aid, Name: "deploy-bot", Description: "d", OrgID: vid, Scopes: []string{"vaults:read"}, Active: true,
 				CreatedBy: uid, SSHPublicKey: "ssh", ECDHPublicKey: "ecdh", CreatedAt: ts("2026-02-18T12:03:00Z"),
 				ExpiresAt: tp("2027-01-01T00:00:00Z"), LastActiveAt: tp("2026-02-19T00:00:00Z")},
 		},
 		{
 			name: "UpdateAgent sends nil as null",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.UpdateAgent(ctx, aid, map[string]any{"is_active": false, "expires_at": nil})
+				return c.UpdateAgent(ctx, aid, clavis.AgentPatch{Active: bp(false), ClearExpiresAt: true})
 			},
 			status:   200,
 			resp:     agentJSON,
@@ -443,18 +457,17 @@ func TestRequests(t *testing.T) {
 		{
 			name: "RotateAgentKey",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				a, key, err := c.RotateAgentKey(ctx, aid)
-				return withKey{a, key}, err
+				return c.RotateAgentKey(ctx, aid)
 			},
 			status:  200,
 			resp:    `{"api_key":"ocv_new","agent":` + agentJSON + `}`,
 			wantReq: "POST /v1/agents/" + aid + "/rotate-key",
-			want:    withKey{agentWant, "ocv_new"},
+			want:    &clavis.AgentKey{Agent: agentWant, Key: "ocv_new"},
 		},
 		{
 			name: "CreatePolicy fills in the default effect",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.CreatePolicy(ctx, vid, client.PolicyInput{SecretPathPattern: "api-keys/*", PrincipalType: "agent",
+				return c.CreatePolicy(ctx, vid, clavis.PolicyInput{Pattern: "api-keys/*", PrincipalType: "agent",
 					PrincipalID: aid, Permissions: []string{"read"}})
 			},
 			status:   201,
@@ -466,8 +479,8 @@ func TestRequests(t *testing.T) {
 		{
 			name: "CreatePolicy with every field",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.CreatePolicy(ctx, vid, client.PolicyInput{SecretPathPattern: "prod/**", PrincipalType: "user",
-					PrincipalID: uid, Permissions: []string{"write"}, Conditions: map[string]any{"ip_allowlist": []string{"10.0.0.0/8"}},
+				return c.CreatePolicy(ctx, vid, clavis.PolicyInput{Pattern: "prod/**", PrincipalType: "user",
+					PrincipalID: uid, Permissions: []string{"write"}, Conditions: json.RawMessage(`{"ip_allowlist":["10.0.0.0/8"]}`),
 					ExpiresAt: tp("2027-01-01T00:00:00Z"), Effect: "deny", Priority: 5, RequireApproval: true})
 			},
 			status:   201,
@@ -482,16 +495,16 @@ func TestRequests(t *testing.T) {
 			status:  200,
 			resp:    `{"policies":[` + policyJSON[:len(policyJSON)-1] + `,"effect":"deny","priority":7,"require_approval":true,"expires_at":"2027-01-01T00:00:00Z"}]}`,
 			wantReq: "GET /v1/vaults/" + vid + "/policies",
-			want: func() []client.Policy {
-				p := policyWant
+			want: func() []*clavis.Policy {
+				p := *policyWant
 				p.Effect, p.Priority, p.RequireApproval, p.ExpiresAt = "deny", 7, true, tp("2027-01-01T00:00:00Z")
-				return []client.Policy{p}
+				return []*clavis.Policy{&p}
 			}(),
 		},
 		{
 			name: "UpdatePolicy",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.UpdatePolicy(ctx, vid, pid, map[string]any{"permissions": []string{"read", "write"}, "expires_at": nil})
+				return c.UpdatePolicy(ctx, vid, pid, clavis.PolicyPatch{Permissions: &[]string{"read", "write"}, ClearExpiresAt: true})
 			},
 			status:   200,
 			resp:     policyJSON,
@@ -508,46 +521,99 @@ func TestRequests(t *testing.T) {
 		{
 			name: "Explain",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.Explain(ctx, vid, client.ExplainQuery{PrincipalType: "agent", PrincipalID: aid, Path: "prod/db", Permission: "read", IP: "10.1.2.3"})
+				return c.Explain(ctx, vid, clavis.ExplainQuery{PrincipalType: "agent", PrincipalID: aid, Path: "prod/db", Permission: "read",
+					IP: netip.MustParseAddr("10.1.2.3")})
 			},
 			status:  200,
 			resp:    `{"allowed":false,"reason":"policy_deny","policy_id":"` + pid + `"}`,
 			wantReq: "GET /v1/vaults/" + vid + "/policies/explain?ip=10.1.2.3&path=prod%2Fdb&permission=read&principal_id=" + aid + "&principal_type=agent",
-			want:    client.Explain{Reason: "policy_deny", PolicyID: pid},
+			want:    &clavis.Explanation{Reason: "policy_deny", PolicyID: pid},
 		},
 		{
-			name: "ListAuditEvents with every filter",
+			name: "ListAudit with every filter",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
 				from := time.Date(2026, 2, 27, 15, 0, 0, 123456789, time.FixedZone("CET", 3600))
-				return c.ListAuditEvents(ctx, client.AuditQuery{ResourceID: sid, ActorID: aid, Action: "secret.read", VaultID: vid,
+				return c.ListAudit(ctx, clavis.AuditQuery{ResourceID: sid, ActorID: aid, Action: "secret.read", VaultID: vid,
 					From: &from, To: tp("2026-02-28T00:00:00Z"), Limit: 50, Offset: 100})
 			},
 			status:  200,
 			resp:    `{"events":[{"id":"` + pid + `","action":"secret.read","actor_id":"` + aid + `","actor_type":"agent","resource_type":"secret","resource_id":"` + sid + `","org_id":"` + uid + `","details":{"vault_id":"` + vid + `","version":2},"ip_address":"127.0.0.1","created_at":"2026-02-27T14:00:00.123Z","prev_event_id":null,"integrity_hash":"ab"}],"count":1}`,
 			wantReq: "GET /v1/audit/events?action=secret.read&actor_id=" + aid + "&from=2026-02-27T14%3A00%3A00.123456Z&limit=50&offset=100&resource_id=" + sid + "&to=2026-02-28T00%3A00%3A00.000000Z&vault_id=" + vid,
-			want: []client.AuditEvent{{ID: pid, Action: "secret.read", ActorID: aid, ActorType: "agent", ResourceType: "secret", ResourceID: sid,
+			want: []*clavis.AuditEvent{{ID: pid, Action: "secret.read", ActorID: aid, ActorType: "agent", ResourceType: "secret", ResourceID: sid,
 				OrgID: uid, Details: map[string]any{"vault_id": vid, "version": float64(2)}, IPAddress: "127.0.0.1",
 				CreatedAt: ts("2026-02-27T14:00:00.123Z"), IntegrityHash: "ab"}},
 		},
 		{
-			name: "ListAuditEvents without filters",
+			name: "ListAudit without filters",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.ListAuditEvents(ctx, client.AuditQuery{})
+				return c.ListAudit(ctx, clavis.AuditQuery{})
 			},
 			status:  200,
 			resp:    `{"events":[],"count":0}`,
 			wantReq: "GET /v1/audit/events",
-			want:    []client.AuditEvent{},
+			want:    []*clavis.AuditEvent{},
 		},
 		{
 			name:    "VerifyAudit",
-			call:    func(ctx context.Context, c *client.Client) (any, error) { return c.VerifyAudit(ctx) },
+			call:    func(ctx context.Context, c *client.Client) (any, error) { return c.VerifyAudit(ctx, nil, nil, 0) },
 			status:  200,
 			resp:    `{"chain_valid":false,"events_verified":3,"events_checked":4,"broken_at_event_id":"` + pid + `","scheme":{"algorithm":"HMAC-SHA256","chain_structure":"per-org linked list","hash_field":"integrity_hash","link_field":"prev_event_id","documentation":"http://x/openapi.json"}}`,
 			wantReq: "GET /v1/audit/verify",
-			want: client.AuditVerify{EventsVerified: 3, EventsChecked: 4, BrokenAtEventID: sp(pid), Scheme: client.AuditScheme{
-				Algorithm: "HMAC-SHA256", ChainStructure: "per-org linked list", HashField: "integrity_hash", LinkField: "prev_event_id",
-				Documentation: "http://x/openapi.json"}},
+			want:    &clavis.AuditVerification{Verified: 3, Checked: 4, BrokenAt: pid},
+		},
+		{
+			name: "VerifyAudit within a window",
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				return c.VerifyAudit(ctx, tp("2026-02-27T00:00:00Z"), tp("2026-02-28T00:00:00Z"), 10000)
+			},
+			status:  200,
+			resp:    `{"chain_valid":true,"events_verified":2,"events_checked":2,"broken_at_event_id":null,"scheme":{}}`,
+			wantReq: "GET /v1/audit/verify?from=2026-02-27T00%3A00%3A00.000000Z&limit=10000&to=2026-02-28T00%3A00%3A00.000000Z",
+			want:    &clavis.AuditVerification{Valid: true, Verified: 2, Checked: 2},
+		},
+		{
+			name:     "MFAVerify",
+			call:     func(ctx context.Context, c *client.Client) (any, error) { return c.MFAVerify(ctx, "eyJ.m.m", "123456") },
+			status:   200,
+			resp:     `{"access_token":"eyJ.a.b","token_type":"Bearer","expires_in":900}`,
+			wantReq:  "POST /v1/auth/mfa/verify",
+			wantBody: `{"mfa_token":"eyJ.m.m","code":"123456"}`,
+			want:     &clavis.Token{AccessToken: "eyJ.a.b", ExpiresIn: 900},
+		},
+		{
+			name:    "MFAStatus",
+			call:    func(ctx context.Context, c *client.Client) (any, error) { return c.MFAStatus(ctx) },
+			status:  200,
+			resp:    `{"enabled":true}`,
+			wantReq: "GET /v1/auth/mfa/status",
+			want:    true,
+		},
+		{
+			name: "MFASetup",
+			call: func(ctx context.Context, c *client.Client) (any, error) {
+				uri, secret, err := c.MFASetup(ctx)
+				return withKey{uri, secret}, err
+			},
+			status:  200,
+			resp:    `{"otpauth_uri":"otpauth://totp/Clavis:ada?secret=ABC","secret":"ABC"}`,
+			wantReq: "POST /v1/auth/mfa/setup",
+			want:    withKey{"otpauth://totp/Clavis:ada?secret=ABC", "ABC"},
+		},
+		{
+			name:     "MFAVerifySetup",
+			call:     func(ctx context.Context, c *client.Client) (any, error) { return c.MFAVerifySetup(ctx, "123456") },
+			status:   200,
+			resp:     `{"recovery_codes":["r1","r2"]}`,
+			wantReq:  "POST /v1/auth/mfa/verify-setup",
+			wantBody: `{"code":"123456"}`,
+			want:     []clavis.Sensitive{"r1", "r2"},
+		},
+		{
+			name:     "MFADisable with a code",
+			call:     func(ctx context.Context, c *client.Client) (any, error) { return nil, c.MFADisable(ctx, "123456", "") },
+			status:   204,
+			wantReq:  "DELETE /v1/auth/mfa",
+			wantBody: `{"code":"123456"}`,
 		},
 	}
 	for _, tc := range tests {
@@ -664,20 +730,20 @@ func TestSensitiveNotPrinted(t *testing.T) {
 	if got := string(s.Value); got != canary {
 		t.Fatalf("string(Value) = %q, want %q", got, canary)
 	}
-	tok := client.Token{AccessToken: canary, MFAToken: canary, TokenType: "Bearer"}
-	in := client.PutSecretInput{Value: canary}
+	tok := clavis.Token{AccessToken: canary, MFAToken: canary}
+	in := clavis.SecretInput{Value: canary}
 
 	var logged bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logged, nil))
 	logger.Info("read", "secret", s, "token", tok, "input", in)
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("read", "secret", s, "ptr", &s, "token", tok)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("read", "secret", *s, "ptr", s, "token", tok)
 
 	outputs := map[string]string{"slog": logged.String()}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
-		outputs[verb+" Secret"] = fmt.Sprintf(verb, s)
-		outputs[verb+" *Secret"] = fmt.Sprintf(verb, &s)
+		outputs[verb+" SecretValue"] = fmt.Sprintf(verb, *s)
+		outputs[verb+" *SecretValue"] = fmt.Sprintf(verb, s)
 		outputs[verb+" Token"] = fmt.Sprintf(verb, tok)
-		outputs[verb+" PutSecretInput"] = fmt.Sprintf(verb, in)
+		outputs[verb+" SecretInput"] = fmt.Sprintf(verb, in)
 		outputs[verb+" Value"] = fmt.Sprintf(verb, s.Value)
 	}
 	for name, out := range outputs {
@@ -688,4 +754,23 @@ func TestSensitiveNotPrinted(t *testing.T) {
 	if !strings.Contains(logged.String(), sid) {
 		t.Errorf("slog output lost the secret id: %s", logged.String())
 	}
+}
+
+// TestMFADisableWithPassword checks that the password goes in the X-Auth-Confirm header, never the body.
+func TestMFADisableWithPassword(t *testing.T) {
+	c, exchanges := serve(t, http.StatusNoContent, "")
+	if err := c.MFADisable(t.Context(), "", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	if len(*exchanges) != 1 {
+		t.Fatalf("server saw %d requests, want 1", len(*exchanges))
+	}
+	ex := (*exchanges)[0]
+	if got, want := ex.Method+" "+ex.URI, "DELETE /v1/auth/mfa"; got != want {
+		t.Errorf("request = %q, want %q", got, want)
+	}
+	if ex.Confirm != "correct horse battery" {
+		t.Errorf("X-Auth-Confirm = %q, want the password", ex.Confirm)
+	}
+	checkBody(t, ex, `{}`)
 }

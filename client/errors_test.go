@@ -226,6 +226,7 @@ func TestNoContent(t *testing.T) {
 		{"DisableVersion", func(ctx context.Context, c *client.Client) error { return c.DisableVersion(ctx, "v", "a/b", 1) }},
 		{"DeleteAgent", func(ctx context.Context, c *client.Client) error { return c.DeleteAgent(ctx, "a") }},
 		{"DeletePolicy", func(ctx context.Context, c *client.Client) error { return c.DeletePolicy(ctx, "v", "p") }},
+		{"MFADisable", func(ctx context.Context, c *client.Client) error { return c.MFADisable(ctx, "123456", "") }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

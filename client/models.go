@@ -1,49 +1,53 @@
 package client
 
 import (
+	"encoding/json"
 	"time"
 
 	"clavis.dev/clavis"
 )
 
-// Response models mirror spec §1.4 key for key. Optional times are pointers (nil when the key is absent
-// or null); other optional keys decode to their zero value when absent. Free-form objects (metadata,
-// conditions, details) are map[string]any.
-
-// Health is GET /v1/health.
+// Health is GET /v1/health. It has no counterpart in the root package: it describes the server, not a
+// resource.
 type Health struct {
 	Status  string `json:"status"` // "healthy" or "degraded"
 	Version string `json:"version"`
 }
 
-// Token is TokenResponse, LoginResponse or SignupResponse. On an MFA challenge AccessToken is empty and
-// MFARequired and MFAToken are set.
-type Token struct {
+// The wire models below mirror spec §1.4 key for key; this file is the one place that turns them into
+// root types. Keys that are constant in Clavis (token_type "Bearer", auth_method, email_verified,
+// intents_api_enabled, shroud_enabled, the audit verify scheme) have no root field and are dropped.
+// Optional times are pointers; free-form objects (metadata, conditions) stay raw JSON as sent.
+
+type wireToken struct {
 	AccessToken clavis.Sensitive `json:"access_token"`
-	TokenType   string           `json:"token_type"` // "Bearer"
-	ExpiresIn   int              `json:"expires_in"` // seconds
+	ExpiresIn   int              `json:"expires_in"`
 	AgentID     string           `json:"agent_id,omitempty"`
-	Email       string           `json:"email,omitempty"` // signup only
-	MFARequired bool             `json:"mfa_required,omitempty"`
+	Email       string           `json:"email,omitempty"`
 	MFAToken    clavis.Sensitive `json:"mfa_token,omitempty"`
 }
 
-// UserProfile is the calling user (GET/PATCH /v1/auth/me).
-type UserProfile struct {
+func (w wireToken) root() *clavis.Token {
+	return &clavis.Token{AccessToken: w.AccessToken, ExpiresIn: w.ExpiresIn, AgentID: w.AgentID, Email: w.Email, MFAToken: w.MFAToken}
+}
+
+type wireUser struct {
 	ID              string    `json:"id"`
 	Email           string    `json:"email"`
 	DisplayName     string    `json:"display_name"`
-	AuthMethod      string    `json:"auth_method"`
 	Role            string    `json:"role"`
-	EmailVerified   bool      `json:"email_verified"`
 	MarketingEmails bool      `json:"marketing_emails"`
 	TOTPEnabled     bool      `json:"totp_enabled"`
 	OrgID           string    `json:"org_id"`
 	CreatedAt       time.Time `json:"created_at"`
 }
 
-// ApiKey is a personal API key (1ck_) without the key itself. The name mirrors the spec model.
-type ApiKey struct {
+func (w wireUser) root() *clavis.User {
+	return &clavis.User{ID: w.ID, OrgID: w.OrgID, Email: w.Email, DisplayName: w.DisplayName, Role: clavis.Role(w.Role),
+		MarketingEmails: w.MarketingEmails, TOTPEnabled: w.TOTPEnabled, CreatedAt: w.CreatedAt}
+}
+
+type wireAPIKey struct {
 	ID         string     `json:"id"`
 	Name       string     `json:"name"`
 	KeyPrefix  string     `json:"key_prefix"`
@@ -54,8 +58,13 @@ type ApiKey struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 }
 
-// Vault is a vault. CreatedBy is the bare UUID of the creator, CreatedByType "user" or "agent".
-type Vault struct {
+func (w wireAPIKey) root() *clavis.APIKey {
+	return &clavis.APIKey{ID: w.ID, Name: w.Name, Prefix: w.KeyPrefix, Scopes: w.Scopes, Active: w.IsActive,
+		CreatedAt: w.CreatedAt, ExpiresAt: w.ExpiresAt, LastUsedAt: w.LastUsedAt}
+}
+
+// wireVault is a vault; created_by is the bare UUID of the creator.
+type wireVault struct {
 	ID            string    `json:"id"`
 	Name          string    `json:"name"`
 	Description   string    `json:"description"`
@@ -64,111 +73,127 @@ type Vault struct {
 	CreatedAt     time.Time `json:"created_at"`
 }
 
-// SecretMetadata describes one version of a secret without its value (PUT, rotate, restore, list).
-type SecretMetadata struct {
-	ID        string         `json:"id"`
-	Path      string         `json:"path"`
-	Type      string         `json:"type"`
-	Version   int            `json:"version"`
-	Metadata  map[string]any `json:"metadata"`
-	CreatedAt time.Time      `json:"created_at"`
-	ExpiresAt *time.Time     `json:"expires_at,omitempty"`
+func (w wireVault) root() *clavis.Vault {
+	return &clavis.Vault{ID: w.ID, Name: w.Name, Description: w.Description, CreatedBy: w.CreatedBy,
+		CreatedByType: clavis.PrincipalType(w.CreatedByType), CreatedAt: w.CreatedAt}
 }
 
-// SecretVersion is one entry of a secret's version list.
-type SecretVersion struct {
-	ID         string         `json:"id"`
-	Path       string         `json:"path"`
-	Type       string         `json:"type"`
-	Version    int            `json:"version"`
-	Metadata   map[string]any `json:"metadata"`
-	CreatedAt  time.Time      `json:"created_at"`
-	IsDisabled bool           `json:"is_disabled"`
-	ExpiresAt  *time.Time     `json:"expires_at,omitempty"`
+// wireSecret is SecretMetadata (PUT, rotate, restore, list), SecretVersion (with is_disabled) and Secret
+// (with value and created_by, prefixed "user:<uuid>" or "agent:<uuid>"). The id is the secret's; the
+// other keys describe the version.
+type wireSecret struct {
+	ID         string           `json:"id"`
+	Path       string           `json:"path"`
+	Type       string           `json:"type"`
+	Value      clavis.Sensitive `json:"value"`
+	Version    int              `json:"version"`
+	Metadata   json.RawMessage  `json:"metadata"`
+	CreatedBy  string           `json:"created_by"`
+	CreatedAt  time.Time        `json:"created_at"`
+	ExpiresAt  *time.Time       `json:"expires_at,omitempty"`
+	IsDisabled bool             `json:"is_disabled"`
 }
 
-// Secret is one version of a secret with its value. Value redacts itself in fmt and slog output;
-// string(s.Value) reveals it. CreatedBy is prefixed ("user:<uuid>" or "agent:<uuid>").
-type Secret struct {
-	ID        string           `json:"id"`
-	Path      string           `json:"path"`
-	Type      string           `json:"type"`
-	Value     clavis.Sensitive `json:"value"`
-	Version   int              `json:"version"`
-	Metadata  map[string]any   `json:"metadata"`
-	CreatedBy string           `json:"created_by"`
-	CreatedAt time.Time        `json:"created_at"`
-	ExpiresAt *time.Time       `json:"expires_at,omitempty"`
+// meta is the SecretMeta of a secret of vaultID.
+func (w wireSecret) meta(vaultID string) clavis.SecretMeta {
+	return clavis.SecretMeta{
+		Secret: &clavis.Secret{ID: w.ID, VaultID: vaultID, Path: w.Path},
+		Version: &clavis.Version{SecretID: w.ID, Version: w.Version, Type: w.Type, Metadata: w.Metadata,
+			ExpiresAt: w.ExpiresAt, Disabled: w.IsDisabled, CreatedBy: w.CreatedBy, CreatedAt: w.CreatedAt},
+	}
 }
 
-// Agent is an agent as its registering humans see it.
-type Agent struct {
-	ID                string     `json:"id"`
-	Name              string     `json:"name"`
-	Description       string     `json:"description"`
-	AuthMethod        string     `json:"auth_method"`
-	Scopes            []string   `json:"scopes"`
-	IsActive          bool       `json:"is_active"`
-	IntentsAPIEnabled bool       `json:"intents_api_enabled"`
-	ShroudEnabled     bool       `json:"shroud_enabled"`
-	SSHPublicKey      string     `json:"ssh_public_key"`
-	ECDHPublicKey     string     `json:"ecdh_public_key"`
-	CreatedAt         time.Time  `json:"created_at"`
-	TokenTTLSeconds   *int       `json:"token_ttl_seconds,omitempty"`
-	VaultIDs          []string   `json:"vault_ids,omitempty"`
-	ExpiresAt         *time.Time `json:"expires_at,omitempty"`
-	LastActiveAt      *time.Time `json:"last_active_at,omitempty"`
+func (w wireSecret) value(vaultID string) *clavis.SecretValue {
+	return &clavis.SecretValue{SecretMeta: w.meta(vaultID), Value: w.Value}
 }
 
-// AgentSelf is the calling agent's own record (GET /v1/agents/me). CreatedBy is the bare UUID of the
-// registering user.
-type AgentSelf struct {
-	ID                string     `json:"id"`
-	Name              string     `json:"name"`
-	Description       string     `json:"description"`
-	OrgID             string     `json:"org_id"`
-	Scopes            []string   `json:"scopes"`
-	IsActive          bool       `json:"is_active"`
-	IntentsAPIEnabled bool       `json:"intents_api_enabled"`
-	ShroudEnabled     bool       `json:"shroud_enabled"`
-	CreatedBy         string     `json:"created_by"`
-	SSHPublicKey      string     `json:"ssh_public_key"`
-	ECDHPublicKey     string     `json:"ecdh_public_key"`
-	CreatedAt         time.Time  `json:"created_at"`
-	VaultIDs          []string   `json:"vault_ids,omitempty"`
-	TokenTTLSeconds   *int       `json:"token_ttl_seconds,omitempty"`
-	ExpiresAt         *time.Time `json:"expires_at,omitempty"`
-	LastActiveAt      *time.Time `json:"last_active_at,omitempty"`
+func metas(ws []wireSecret, vaultID string) []clavis.SecretMeta {
+	out := make([]clavis.SecretMeta, len(ws))
+	for i, w := range ws {
+		out[i] = w.meta(vaultID)
+	}
+	return out
 }
 
-// Policy grants or denies permissions on a path pattern of a vault to one principal. The server omits
-// effect at its default; the client fills in "allow" so that Effect is always "allow" or "deny".
-type Policy struct {
-	ID                string         `json:"id"`
-	VaultID           string         `json:"vault_id"`
-	SecretPathPattern string         `json:"secret_path_pattern"`
-	PrincipalType     string         `json:"principal_type"`
-	PrincipalID       string         `json:"principal_id"`
-	Permissions       []string       `json:"permissions"`
-	Conditions        map[string]any `json:"conditions"`
-	CreatedBy         string         `json:"created_by"`
-	CreatedByType     string         `json:"created_by_type"`
-	CreatedAt         time.Time      `json:"created_at"`
-	ExpiresAt         *time.Time     `json:"expires_at,omitempty"`
-	Effect            string         `json:"effect,omitempty"`
-	Priority          int            `json:"priority,omitempty"`
-	RequireApproval   bool           `json:"require_approval,omitempty"`
+// wireAgent is Agent and, with org_id and created_by (the bare UUID of the registering user), AgentSelf.
+type wireAgent struct {
+	ID              string     `json:"id"`
+	Name            string     `json:"name"`
+	Description     string     `json:"description"`
+	OrgID           string     `json:"org_id"`
+	Scopes          []string   `json:"scopes"`
+	IsActive        bool       `json:"is_active"`
+	CreatedBy       string     `json:"created_by"`
+	SSHPublicKey    string     `json:"ssh_public_key"`
+	ECDHPublicKey   string     `json:"ecdh_public_key"`
+	CreatedAt       time.Time  `json:"created_at"`
+	TokenTTLSeconds int        `json:"token_ttl_seconds"`
+	VaultIDs        []string   `json:"vault_ids"`
+	ExpiresAt       *time.Time `json:"expires_at"`
+	LastActiveAt    *time.Time `json:"last_active_at"`
 }
 
-// Explain is an authorization decision with its reason (spec §4.9); PolicyID is "" when no policy decided.
-type Explain struct {
+func (w wireAgent) root() *clavis.Agent {
+	return &clavis.Agent{ID: w.ID, OrgID: w.OrgID, Name: w.Name, Description: w.Description, Scopes: w.Scopes,
+		VaultIDs: w.VaultIDs, Active: w.IsActive, ExpiresAt: w.ExpiresAt, TokenTTL: w.TokenTTLSeconds,
+		SSHPublicKey: w.SSHPublicKey, ECDHPublicKey: w.ECDHPublicKey, CreatedBy: w.CreatedBy, CreatedAt: w.CreatedAt,
+		LastActiveAt: w.LastActiveAt}
+}
+
+// wireAgentKey is the answer of agent create and rotate-key.
+type wireAgentKey struct {
+	Agent  wireAgent        `json:"agent"`
+	APIKey clavis.Sensitive `json:"api_key"`
+}
+
+func (w wireAgentKey) root() *clavis.AgentKey {
+	return &clavis.AgentKey{Agent: w.Agent.root(), Key: w.APIKey}
+}
+
+// wirePolicy is a policy. The server omits effect at its default, allow.
+type wirePolicy struct {
+	ID                string          `json:"id"`
+	VaultID           string          `json:"vault_id"`
+	SecretPathPattern string          `json:"secret_path_pattern"`
+	PrincipalType     string          `json:"principal_type"`
+	PrincipalID       string          `json:"principal_id"`
+	Permissions       []string        `json:"permissions"`
+	Conditions        json.RawMessage `json:"conditions"`
+	CreatedBy         string          `json:"created_by"`
+	CreatedByType     string          `json:"created_by_type"`
+	CreatedAt         time.Time       `json:"created_at"`
+	ExpiresAt         *time.Time      `json:"expires_at,omitempty"`
+	Effect            string          `json:"effect,omitempty"`
+	Priority          int             `json:"priority,omitempty"`
+	RequireApproval   bool            `json:"require_approval,omitempty"`
+}
+
+func (w wirePolicy) root() *clavis.Policy {
+	p := &clavis.Policy{ID: w.ID, VaultID: w.VaultID, Pattern: w.SecretPathPattern, PrincipalType: clavis.PrincipalType(w.PrincipalType),
+		PrincipalID: w.PrincipalID, Permissions: make([]clavis.Permission, len(w.Permissions)), Conditions: w.Conditions,
+		Effect: clavis.Effect(w.Effect), Priority: w.Priority, RequireApproval: w.RequireApproval, ExpiresAt: w.ExpiresAt,
+		CreatedBy: w.CreatedBy, CreatedByType: clavis.PrincipalType(w.CreatedByType), CreatedAt: w.CreatedAt}
+	for i, s := range w.Permissions {
+		p.Permissions[i] = clavis.Permission(s)
+	}
+	if p.Effect == "" {
+		p.Effect = clavis.EffectAllow
+	}
+	return p
+}
+
+type wireExplanation struct {
 	Allowed  bool   `json:"allowed"`
 	Reason   string `json:"reason"`
 	PolicyID string `json:"policy_id,omitempty"`
 }
 
-// AuditEvent is one entry of the org's audit chain. PrevEventID is nil for the org's first event.
-type AuditEvent struct {
+func (w wireExplanation) root() *clavis.Explanation {
+	return &clavis.Explanation{Allowed: w.Allowed, Reason: w.Reason, PolicyID: w.PolicyID}
+}
+
+// wireAuditEvent is one entry of the org's audit chain; prev_event_id is null for the org's first event.
+type wireAuditEvent struct {
 	ID            string         `json:"id"`
 	Action        string         `json:"action"`
 	ActorID       string         `json:"actor_id"`
@@ -183,20 +208,38 @@ type AuditEvent struct {
 	IntegrityHash string         `json:"integrity_hash"`
 }
 
-// AuditVerify is the outcome of GET /v1/audit/verify. BrokenAtEventID is nil when the chain is valid.
-type AuditVerify struct {
-	ChainValid      bool        `json:"chain_valid"`
-	EventsVerified  int         `json:"events_verified"`
-	EventsChecked   int         `json:"events_checked"`
-	BrokenAtEventID *string     `json:"broken_at_event_id"`
-	Scheme          AuditScheme `json:"scheme"`
+func (w wireAuditEvent) root() *clavis.AuditEvent {
+	e := &clavis.AuditEvent{ID: w.ID, OrgID: w.OrgID, Action: w.Action, ActorID: w.ActorID, ActorType: clavis.PrincipalType(w.ActorType),
+		ResourceType: w.ResourceType, ResourceID: w.ResourceID, Details: w.Details, IPAddress: w.IPAddress,
+		CreatedAt: w.CreatedAt, IntegrityHash: w.IntegrityHash}
+	if w.PrevEventID != nil {
+		e.PrevEventID = *w.PrevEventID
+	}
+	return e
 }
 
-// AuditScheme describes how the audit chain is built.
-type AuditScheme struct {
-	Algorithm      string `json:"algorithm"`
-	ChainStructure string `json:"chain_structure"`
-	HashField      string `json:"hash_field"`
-	LinkField      string `json:"link_field"`
-	Documentation  string `json:"documentation"`
+// wireAuditVerify is the outcome of GET /v1/audit/verify; broken_at_event_id is null when the chain is
+// valid. The scheme object, constant per server, is not kept.
+type wireAuditVerify struct {
+	ChainValid      bool    `json:"chain_valid"`
+	EventsVerified  int     `json:"events_verified"`
+	EventsChecked   int     `json:"events_checked"`
+	BrokenAtEventID *string `json:"broken_at_event_id"`
+}
+
+func (w wireAuditVerify) root() *clavis.AuditVerification {
+	v := &clavis.AuditVerification{Valid: w.ChainValid, Verified: w.EventsVerified, Checked: w.EventsChecked}
+	if w.BrokenAtEventID != nil {
+		v.BrokenAt = *w.BrokenAtEventID
+	}
+	return v
+}
+
+// roots converts a decoded list, never returning nil (spec §1.3: lists are never null).
+func roots[W any, R any](ws []W, f func(W) R) []R {
+	out := make([]R, len(ws))
+	for i, w := range ws {
+		out[i] = f(w)
+	}
+	return out
 }

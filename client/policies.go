@@ -2,64 +2,74 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"time"
+
+	"clavis.dev/clavis"
 )
 
-// PolicyInput creates a policy. Zero optional fields are omitted and take the server defaults
-// (conditions {}, effect allow, priority 0, no approval, no expiry).
-type PolicyInput struct {
-	SecretPathPattern string         `json:"secret_path_pattern"`
-	PrincipalType     string         `json:"principal_type"` // "user" or "agent"
-	PrincipalID       string         `json:"principal_id"`
-	Permissions       []string       `json:"permissions"` // read, write, delete, rotate, share
-	Conditions        map[string]any `json:"conditions,omitempty"`
-	ExpiresAt         *time.Time     `json:"expires_at,omitempty"`
-	Effect            string         `json:"effect,omitempty"` // "allow" or "deny"
-	Priority          int            `json:"priority,omitempty"`
-	RequireApproval   bool           `json:"require_approval,omitempty"`
+// policy sends one request whose answer is a policy.
+func (c *Client) policy(ctx context.Context, method, path string, in any) (*clavis.Policy, error) {
+	w, err := call[wirePolicy](ctx, c, method, path, nil, in)
+	if err != nil {
+		return nil, err
+	}
+	return w.root(), nil
 }
 
-// ExplainQuery names the request to explain; IP "" means the caller's own address.
-type ExplainQuery struct {
-	PrincipalType string // "user" or "agent"
-	PrincipalID   string
-	Path          string
-	Permission    string
-	IP            string
-}
-
-// CreatePolicy creates a policy on a vault (POST /v1/vaults/{id}/policies). Errors: KindInvalid,
-// KindForbidden (not a manager of the vault), KindNotFound (vault).
-func (c *Client) CreatePolicy(ctx context.Context, vaultID string, in PolicyInput) (Policy, error) {
-	p, err := call[Policy](ctx, c, http.MethodPost, vaultPath(vaultID, "/policies"), nil, in)
-	return withDefaults(p), err
+// CreatePolicy creates a policy on a vault (POST /v1/vaults/{id}/policies). Zero optional fields are not
+// sent and take the server defaults (conditions {}, effect allow, priority 0, no approval, no expiry).
+// Errors: KindInvalid, KindForbidden (not a manager of the vault), KindNotFound (vault).
+func (c *Client) CreatePolicy(ctx context.Context, vaultID string, in clavis.PolicyInput) (*clavis.Policy, error) {
+	body := struct {
+		SecretPathPattern string          `json:"secret_path_pattern"`
+		PrincipalType     string          `json:"principal_type"`
+		PrincipalID       string          `json:"principal_id"`
+		Permissions       []string        `json:"permissions"`
+		Conditions        json.RawMessage `json:"conditions,omitempty"`
+		ExpiresAt         *time.Time      `json:"expires_at,omitempty"`
+		Effect            string          `json:"effect,omitempty"`
+		Priority          int             `json:"priority,omitempty"`
+		RequireApproval   bool            `json:"require_approval,omitempty"`
+	}{in.Pattern, string(in.PrincipalType), in.PrincipalID, in.Permissions, in.Conditions, in.ExpiresAt,
+		string(in.Effect), in.Priority, in.RequireApproval}
+	return c.policy(ctx, http.MethodPost, vaultPath(vaultID, "/policies"), body)
 }
 
 // ListPolicies lists a vault's policies, oldest first (GET /v1/vaults/{id}/policies).
-func (c *Client) ListPolicies(ctx context.Context, vaultID string) ([]Policy, error) {
+func (c *Client) ListPolicies(ctx context.Context, vaultID string) ([]*clavis.Policy, error) {
 	out, err := call[struct {
-		Policies []Policy `json:"policies"`
+		Policies []wirePolicy `json:"policies"`
 	}](ctx, c, http.MethodGet, vaultPath(vaultID, "/policies"), nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	for i := range out.Policies {
-		out.Policies[i] = withDefaults(out.Policies[i])
-	}
-	return nonNil(out.Policies), nil
+	return roots(out.Policies, wirePolicy.root), nil
 }
 
-// UpdatePolicy changes a policy (PUT /v1/vaults/{id}/policies/{policyID}). patch holds the wire keys to
-// change (permissions, conditions, expires_at, effect, priority, require_approval); a nil expires_at
-// sends JSON null, which clears it. Different values for the immutable keys give KindInvalid.
-func (c *Client) UpdatePolicy(ctx context.Context, vaultID, policyID string, patch map[string]any) (Policy, error) {
-	if patch == nil {
-		patch = map[string]any{}
+// UpdatePolicy changes a policy (PUT /v1/vaults/{id}/policies/{policyID}). Only the fields set in p are
+// sent; ClearExpiresAt sends expires_at null, which clears it. Different values for the immutable fields
+// give KindInvalid.
+func (c *Client) UpdatePolicy(ctx context.Context, vaultID, policyID string, p clavis.PolicyPatch) (*clavis.Policy, error) {
+	body := map[string]any{}
+	set := func(key string, ok bool, v any) {
+		if ok {
+			body[key] = v
+		}
 	}
-	p, err := call[Policy](ctx, c, http.MethodPut, vaultPath(vaultID, "/policies/"+seg(policyID)), nil, patch)
-	return withDefaults(p), err
+	set("secret_path_pattern", p.Pattern != nil, p.Pattern)
+	set("principal_type", p.PrincipalType != nil, p.PrincipalType)
+	set("principal_id", p.PrincipalID != nil, p.PrincipalID)
+	set("permissions", p.Permissions != nil, p.Permissions)
+	set("conditions", p.Conditions != nil, p.Conditions)
+	set("expires_at", p.ExpiresAt != nil, p.ExpiresAt)
+	set("expires_at", p.ClearExpiresAt, nil)
+	set("effect", p.Effect != nil, p.Effect)
+	set("priority", p.Priority != nil, p.Priority)
+	set("require_approval", p.RequireApproval != nil, p.RequireApproval)
+	return c.policy(ctx, http.MethodPut, vaultPath(vaultID, "/policies/"+seg(policyID)), body)
 }
 
 // DeletePolicy deletes a policy (DELETE /v1/vaults/{id}/policies/{policyID}).
@@ -69,23 +79,23 @@ func (c *Client) DeletePolicy(ctx context.Context, vaultID, policyID string) err
 
 // Explain evaluates how a request of a principal would be decided now, without making it
 // (GET /v1/vaults/{id}/policies/explain). With PrincipalType and PrincipalID empty it explains the
-// caller's own access (self-explain; PolicyID only for vault managers). Errors: KindInvalid,
-// KindForbidden (another principal and not a manager, or outside a scoped key's ceiling), KindNotFound.
-func (c *Client) Explain(ctx context.Context, vaultID string, q ExplainQuery) (Explain, error) {
-	v := url.Values{"path": {q.Path}, "permission": {q.Permission}}
-	for k, s := range map[string]string{"principal_type": q.PrincipalType, "principal_id": q.PrincipalID, "ip": q.IP} {
+// caller's own access (self-explain; PolicyID only for vault managers); a zero IP means the caller's own
+// address. Errors: KindInvalid, KindForbidden (another principal and not a manager, or outside a scoped
+// key's ceiling), KindNotFound.
+func (c *Client) Explain(ctx context.Context, vaultID string, q clavis.ExplainQuery) (*clavis.Explanation, error) {
+	v := url.Values{"path": {q.Path}, "permission": {string(q.Permission)}}
+	ip := ""
+	if q.IP.IsValid() {
+		ip = q.IP.String()
+	}
+	for k, s := range map[string]string{"principal_type": string(q.PrincipalType), "principal_id": q.PrincipalID, "ip": ip} {
 		if s != "" {
 			v.Set(k, s)
 		}
 	}
-	return call[Explain](ctx, c, http.MethodGet, vaultPath(vaultID, "/policies/explain"), v, nil)
-}
-
-// withDefaults fills in the keys the server omits at their defaults; the zero Policy (an error result)
-// stays zero.
-func withDefaults(p Policy) Policy {
-	if p.ID != "" && p.Effect == "" {
-		p.Effect = "allow"
+	w, err := call[wireExplanation](ctx, c, http.MethodGet, vaultPath(vaultID, "/policies/explain"), v, nil)
+	if err != nil {
+		return nil, err
 	}
-	return p
+	return w.root(), nil
 }

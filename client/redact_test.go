@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"clavis.dev/clavis"
 	"clavis.dev/clavis/client"
 )
 
@@ -45,22 +46,22 @@ func checkRedacted(t *testing.T, values map[string]any) {
 // and tokens it hands out redact themselves, alone and nested, while string conversion reveals them.
 func TestClientRedactsCredentials(t *testing.T) {
 	c := client.New("http://clavis.invalid", client.WithToken(redactCanary))
-	tok := client.Token{AccessToken: redactCanary, MFAToken: redactCanary, TokenType: "Bearer"}
-	sec := client.Secret{ID: sid, Path: "k", Value: redactCanary}
-	in := client.PutSecretInput{Value: redactCanary}
+	tok := clavis.Token{AccessToken: redactCanary, MFAToken: redactCanary}
+	sec := clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: &clavis.Secret{ID: sid, Path: "k"}}, Value: redactCanary}
+	in := clavis.SecretInput{Value: redactCanary}
 	checkRedacted(t, map[string]any{
 		"*Client":          c,
 		"Client":           *c,
 		"WithToken copy":   client.New("http://clavis.invalid").WithToken(redactCanary),
 		"[]*Client":        []*client.Client{c},
 		"struct{*Client}":  struct{ C *client.Client }{c},
-		"[]Token":          []client.Token{tok},
+		"[]Token":          []clavis.Token{tok},
 		"*Token":           &tok,
-		"struct{*Token}":   struct{ T *client.Token }{&tok},
-		"[]Secret":         []client.Secret{sec},
-		"struct{*Secret}":  struct{ S *client.Secret }{&sec},
-		"map[string]Token": map[string]client.Token{"t": tok},
-		"struct{*Input}":   struct{ In *client.PutSecretInput }{&in},
+		"struct{*Token}":   struct{ T *clavis.Token }{&tok},
+		"[]SecretValue":    []clavis.SecretValue{sec},
+		"struct{*Secret}":  struct{ S *clavis.SecretValue }{&sec},
+		"map[string]Token": map[string]clavis.Token{"t": tok},
+		"struct{*Input}":   struct{ In *clavis.SecretInput }{&in},
 	})
 	if got, want := fmt.Sprintf("%v", c), `client.Client{baseURL:"http://clavis.invalid" authenticated:true}`; got != want {
 		t.Errorf("%%v of a Client = %s, want %s", got, want)
@@ -72,27 +73,33 @@ func TestClientRedactsCredentials(t *testing.T) {
 	}{
 		{"CreateAgent", `{"agent":{"id":"` + aid + `"},"api_key":"` + redactCanary + `"}`,
 			func(ctx context.Context, c *client.Client) (any, any, error) {
-				a, key, err := c.CreateAgent(ctx, client.AgentInput{Name: "bot"})
-				return a, key, err
+				ak, err := c.CreateAgent(ctx, clavis.AgentInput{Name: "bot"})
+				if err != nil {
+					return nil, nil, err
+				}
+				return ak, ak.Key, nil
 			}},
 		{"RotateAgentKey", `{"agent":{"id":"` + aid + `"},"api_key":"` + redactCanary + `"}`,
 			func(ctx context.Context, c *client.Client) (any, any, error) {
-				a, key, err := c.RotateAgentKey(ctx, aid)
-				return a, key, err
+				ak, err := c.RotateAgentKey(ctx, aid)
+				if err != nil {
+					return nil, nil, err
+				}
+				return ak, ak.Key, nil
 			}},
 		{"CreateAPIKey", `{"key":{"id":"` + pid + `"},"api_key":"` + redactCanary + `"}`,
 			func(ctx context.Context, c *client.Client) (any, any, error) {
-				k, raw, err := c.CreateAPIKey(ctx, "ci", nil, nil)
+				k, raw, err := c.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "ci"})
 				return k, raw, err
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _ := serve(t, 201, tc.resp)
-			_, key, err := tc.call(t.Context(), c)
+			obj, key, err := tc.call(t.Context(), c)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkRedacted(t, map[string]any{"key": key, "[]key": []any{key}, "struct{key}": struct{ K any }{key}})
+			checkRedacted(t, map[string]any{"key": key, "[]key": []any{key}, "struct{key}": struct{ K any }{key}, "result": obj})
 			if got := reflect.ValueOf(key).String(); got != redactCanary { // string(key), whatever its string type
 				t.Errorf("string(key) = %q, want %q", got, redactCanary)
 			}

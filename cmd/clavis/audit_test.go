@@ -13,7 +13,6 @@ import (
 	_ "modernc.org/sqlite"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 )
 
@@ -74,12 +73,12 @@ func TestAuditVerifyCommandDetectsTailTruncation(t *testing.T) {
 			env := clavistest.New(t)
 			u := env.Signup(t)
 			env.Signup(t) // an intact org beside the broken one
-			v, err := u.C.CreateVault(ctx, "tail", "")
+			v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "tail"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for i := range 5 {
-				if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: clavis.Sensitive(strings.Repeat("v", i+1))}); err != nil {
+				if _, err := u.C.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: clavis.Sensitive(strings.Repeat("v", i+1))}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -127,12 +126,12 @@ func TestAuditVerifyCommandPages(t *testing.T) {
 	ctx := context.Background()
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, err := u.C.CreateVault(ctx, "pages", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "pages"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: clavis.Sensitive(strings.Repeat("v", i+1))}); err != nil {
+		if _, err := u.C.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: clavis.Sensitive(strings.Repeat("v", i+1))}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 )
 
@@ -21,14 +20,14 @@ func TestBackupWhileWritingAndRestore(t *testing.T) {
 	ctx := context.Background()
 	src := clavistest.New(t)
 	u := src.Signup(t)
-	v, err := u.C.CreateVault(ctx, "backed-up", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "backed-up"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{}
 	for i := range 20 {
 		p, val := fmt.Sprintf("k/%d", i), "value-"+clavistest.RandHex(6)
-		if _, err := u.C.PutSecret(ctx, v.ID, p, client.PutSecretInput{Value: clavis.Sensitive(val)}); err != nil {
+		if _, err := u.C.PutSecret(ctx, v.ID, p, clavis.SecretInput{Value: clavis.Sensitive(val)}); err != nil {
 			t.Fatal(err)
 		}
 		want[p] = val
@@ -45,7 +44,7 @@ func TestBackupWhileWritingAndRestore(t *testing.T) {
 				return
 			default:
 			}
-			_, _ = u.C.PutSecret(ctx, v.ID, fmt.Sprintf("busy/%d", i%10), client.PutSecretInput{Value: "x"})
+			_, _ = u.C.PutSecret(ctx, v.ID, fmt.Sprintf("busy/%d", i%10), clavis.SecretInput{Value: "x"})
 		}
 	}()
 	backup := filepath.Join(t.TempDir(), "clavis.backup")
@@ -89,8 +88,8 @@ func TestBackupWhileWritingAndRestore(t *testing.T) {
 			t.Fatalf("restored %s: %v", p, err)
 		}
 	}
-	res, err := c.VerifyAudit(ctx)
-	if err != nil || !res.ChainValid {
+	res, err := c.VerifyAudit(ctx, nil, nil, 0)
+	if err != nil || !res.Valid {
 		t.Fatalf("audit chain after restore: %+v, %v", res, err)
 	}
 }

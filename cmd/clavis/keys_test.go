@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"clavis.dev/clavis/client"
+	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/clavistest"
 	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/keyring"
@@ -129,11 +129,11 @@ func TestRotateVaultCommand(t *testing.T) {
 	ctx := context.Background()
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, err := u.C.CreateVault(ctx, "v", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "v"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: "before"}); err != nil {
+	if _, err := u.C.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: "before"}); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer

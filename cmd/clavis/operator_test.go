@@ -233,7 +233,7 @@ func TestRestoreForceAfterCrashKeepsAcknowledgedWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := anon.WithToken(string(tok.AccessToken))
-	v, err := c.CreateVault(ctx, "crash", "")
+	v, err := c.CreateVault(ctx, clavis.VaultInput{Name: "crash"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func writeUntilKilled(t *testing.T, c *client.Client, vault string, child *exec.
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				p, val := fmt.Sprintf("w%d/%d", w, i), "v-"+clavistest.RandHex(8)
-				if _, err := c.PutSecret(ctx, vault, p, client.PutSecretInput{Value: clavis.Sensitive(val)}); err != nil {
+				if _, err := c.PutSecret(ctx, vault, p, clavis.SecretInput{Value: clavis.Sensitive(val)}); err != nil {
 					return // the server is gone
 				}
 				mu.Lock()

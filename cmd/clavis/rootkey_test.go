@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 )
 
@@ -26,20 +25,20 @@ func rotateRootAndReopen(t *testing.T, newSpec string) {
 	want := map[string]string{}
 	var vaults []string
 	for i := range 3 {
-		v, err := u.C.CreateVault(ctx, fmt.Sprint("v", i), "")
+		v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: fmt.Sprint("v", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		vaults = append(vaults, v.ID)
 		for j := range 3 {
 			p, val := fmt.Sprintf("%s|k%d", v.ID, j), "value-"+clavistest.RandHex(4)
-			if _, err := u.C.PutSecret(ctx, v.ID, fmt.Sprint("k", j), client.PutSecretInput{Value: clavis.Sensitive(val)}); err != nil {
+			if _, err := u.C.PutSecret(ctx, v.ID, fmt.Sprint("k", j), clavis.SecretInput{Value: clavis.Sensitive(val)}); err != nil {
 				t.Fatal(err)
 			}
 			want[p] = val
 		}
 	}
-	env.NewAgent(t, u, client.AgentInput{}) // the __agent-keys vault too
+	env.NewAgent(t, u, clavis.AgentInput{}) // the __agent-keys vault too
 	dir := filepath.Dir(env.DBPath)
 	var out, errOut bytes.Buffer
 	if err := run(ctx, []string{"keys", "rotate-root", "--data-dir", dir, "--new-root-key", newSpec}, &out, &errOut); err != nil {
@@ -72,15 +71,15 @@ func rotateRootAndReopen(t *testing.T, newSpec string) {
 			}
 		}
 	}
-	if res, err := c.VerifyAudit(ctx); err != nil || !res.ChainValid {
+	if res, err := c.VerifyAudit(ctx, nil, nil, 0); err != nil || !res.Valid {
 		t.Fatalf("audit chain after root rotation: %+v %v", res, err)
 	}
 	// new writes work under the new root alone
-	nv, err := c.CreateVault(ctx, "after", "")
+	nv, err := c.CreateVault(ctx, clavis.VaultInput{Name: "after"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PutSecret(ctx, nv.ID, "k", client.PutSecretInput{Value: "new"}); err != nil {
+	if _, err := c.PutSecret(ctx, nv.ID, "k", clavis.SecretInput{Value: "new"}); err != nil {
 		t.Fatal(err)
 	}
 	if s, err := c.GetSecret(ctx, nv.ID, "k"); err != nil || string(s.Value) != "new" {

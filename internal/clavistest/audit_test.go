@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/audit"
 	"clavis.dev/clavis/internal/clavistest"
 	"clavis.dev/clavis/internal/store"
@@ -39,9 +38,9 @@ func TestAuditFailsClosed(t *testing.T) {
 		return faulty
 	}})
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "fail-closed", "")
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "fail-closed"})
 	canary := "CANARY-" + clavistest.RandHex(8)
-	if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: clavis.Sensitive(canary)}); err != nil {
+	if _, err := u.C.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: clavis.Sensitive(canary)}); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := status(t, env.URL+"/readyz"); code != 200 {
@@ -71,7 +70,7 @@ func TestAuditFailsClosed(t *testing.T) {
 	if _, body := status(t, env.URL+"/v1/health"); !strings.Contains(body, "degraded") {
 		t.Fatalf("health while audit fails: %s, want degraded", body)
 	}
-	_, err = u.C.PutSecret(ctx, v.ID, "k2", client.PutSecretInput{Value: "v"})
+	_, err = u.C.PutSecret(ctx, v.ID, "k2", clavis.SecretInput{Value: "v"})
 	wantKind(t, err, clavis.KindUnavailable, "write while audit fails")
 
 	faulty.Fail.Store(false)
@@ -81,7 +80,7 @@ func TestAuditFailsClosed(t *testing.T) {
 	if s, err := u.C.GetSecret(ctx, v.ID, "k"); err != nil || string(s.Value) != canary {
 		t.Fatalf("read after recovery: %v", err)
 	}
-	evs, _ := u.C.ListAuditEvents(ctx, client.AuditQuery{Action: "secret.read"})
+	evs, _ := u.C.ListAudit(ctx, clavis.AuditQuery{Action: "secret.read"})
 	if len(evs) != 1 {
 		t.Fatalf("secret.read events = %d, want exactly the one read that returned a value", len(evs))
 	}
@@ -91,27 +90,27 @@ func TestAuditFailsClosed(t *testing.T) {
 func TestAuditChainConcurrentWriters(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "chain", "")
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "chain"})
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range 5 {
-				if _, err := u.C.PutSecret(ctx, v.ID, "w"+string(rune('a'+i))+"/"+string(rune('a'+j)), client.PutSecretInput{Value: "x"}); err != nil {
+				if _, err := u.C.PutSecret(ctx, v.ID, "w"+string(rune('a'+i))+"/"+string(rune('a'+j)), clavis.SecretInput{Value: "x"}); err != nil {
 					t.Error(err)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	res, err := u.C.VerifyAudit(ctx)
-	if err != nil || !res.ChainValid || res.EventsChecked < 102 || res.EventsVerified != res.EventsChecked {
+	res, err := u.C.VerifyAudit(ctx, nil, nil, 0)
+	if err != nil || !res.Valid || res.Checked < 102 || res.Verified != res.Checked {
 		t.Fatalf("verify after concurrent writers: %+v, %v", res, err)
 	}
-	evs, _ := u.C.ListAuditEvents(ctx, client.AuditQuery{Limit: 1000})
+	evs, _ := u.C.ListAudit(ctx, clavis.AuditQuery{Limit: 1000})
 	for i := 0; i+1 < len(evs); i++ {
-		if evs[i].PrevEventID == nil || *evs[i].PrevEventID != evs[i+1].ID {
+		if evs[i].PrevEventID == "" || evs[i].PrevEventID != evs[i+1].ID {
 			t.Fatalf("event %d does not link to the next older one", i)
 		}
 	}
@@ -190,13 +189,13 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			env := clavistest.New(t)
 			u := env.Signup(t)
-			v, _ := u.C.CreateVault(ctx, "tamper", "")
+			v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "tamper"})
 			for i := range 10 {
-				if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: clavis.Sensitive(string(rune('a' + i)))}); err != nil {
+				if _, err := u.C.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: clavis.Sensitive(string(rune('a' + i)))}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if res, err := u.C.VerifyAudit(ctx); err != nil || !res.ChainValid {
+			if res, err := u.C.VerifyAudit(ctx, nil, nil, 0); err != nil || !res.Valid {
 				t.Fatalf("verify before tampering: %+v %v", res, err)
 			}
 			db, err := sql.Open("sqlite", env.DBPath)
@@ -220,15 +219,15 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 			}
 			rows.Close()
 			want := c.do(t, db, seqs, ids)
-			res, err := u.C.VerifyAudit(ctx)
+			res, err := u.C.VerifyAudit(ctx, nil, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.ChainValid || res.BrokenAtEventID == nil || *res.BrokenAtEventID != want {
-				t.Fatalf("verify after %s: %+v (broken at %v), want broken at %s", c.name, res, res.BrokenAtEventID, want)
+			if res.Valid || res.BrokenAt == "" || res.BrokenAt != want {
+				t.Fatalf("verify after %s: %+v (broken at %q), want broken at %s", c.name, res, res.BrokenAt, want)
 			}
-			if res.EventsVerified >= res.EventsChecked {
-				t.Fatalf("events_verified %d must stop before the break (checked %d)", res.EventsVerified, res.EventsChecked)
+			if res.Verified >= res.Checked {
+				t.Fatalf("events_verified %d must stop before the break (checked %d)", res.Verified, res.Checked)
 			}
 		})
 	}
@@ -239,9 +238,9 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 func TestAuditVerifyLimitedWalk(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "limits", "")
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "limits"})
 	for i := range 3 {
-		if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: clavis.Sensitive(string(rune('a' + i)))}); err != nil {
+		if _, err := u.C.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: clavis.Sensitive(string(rune('a' + i)))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -254,7 +253,7 @@ func TestAuditVerifyLimitedWalk(t *testing.T) {
 		}
 		return *r
 	}
-	evs, err := u.C.ListAuditEvents(ctx, client.AuditQuery{Limit: 1000})
+	evs, err := u.C.ListAudit(ctx, clavis.AuditQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,17 +294,17 @@ func TestAuditSinkStreamsCommittedEventsWithoutValues(t *testing.T) {
 	var buf syncBuf
 	env := clavistest.New(t, clavistest.Options{Sink: audit.NewJSONLines(&buf)})
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "sink", "")
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "sink"})
 	canary := "CANARY-" + clavistest.RandHex(8)
-	if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: clavis.Sensitive(canary)}); err != nil {
+	if _, err := u.C.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: clavis.Sensitive(canary)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := u.C.GetSecret(ctx, v.ID, "k"); err != nil {
 		t.Fatal(err)
 	}
-	a := env.NewAgent(t, u, client.AgentInput{})
+	a := env.NewAgent(t, u, clavis.AgentInput{})
 	_, _ = env.Client().Login(ctx, "nobody-"+clavistest.RandHex(4)+"@example.com", "Wrong-password-123")
-	evs, _ := u.C.ListAuditEvents(ctx, client.AuditQuery{Limit: 1000})
+	evs, _ := u.C.ListAudit(ctx, clavis.AuditQuery{Limit: 1000})
 	sunk := map[string]bool{}
 	anonymous := 0
 	sc := bufio.NewScanner(bytes.NewReader(buf.bytes()))

@@ -21,12 +21,12 @@ func BenchmarkSecretRead(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			env := clavistest.New(b, clavistest.Options{SkipReadAudit: bc.skip})
 			u := env.Signup(b)
-			v, _ := u.C.CreateVault(ctx, "bench", "")
-			if _, err := u.C.PutSecret(ctx, v.ID, "api-keys/openai", client.PutSecretInput{Value: "sk-bench"}); err != nil {
+			v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "bench"})
+			if _, err := u.C.PutSecret(ctx, v.ID, "api-keys/openai", clavis.SecretInput{Value: "sk-bench"}); err != nil {
 				b.Fatal(err)
 			}
-			a := env.NewAgent(b, u, client.AgentInput{})
-			if _, err := u.C.CreatePolicy(ctx, v.ID, client.PolicyInput{SecretPathPattern: "api-keys/*",
+			a := env.NewAgent(b, u, clavis.AgentInput{})
+			if _, err := u.C.CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "api-keys/*",
 				PrincipalType: "agent", PrincipalID: a.ID, Permissions: []string{"read"}}); err != nil {
 				b.Fatal(err)
 			}

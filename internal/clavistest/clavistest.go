@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"clavis.dev/clavis"
 	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/audit"
 	"clavis.dev/clavis/internal/engine"
@@ -144,6 +145,7 @@ func (e *Env) Logs() string { return e.logs.String() }
 type User struct {
 	Email, Password string
 	ID, OrgID       string
+	Token           string // the access token C authenticates with
 	C               *client.Client
 }
 
@@ -156,7 +158,8 @@ func (e *Env) Signup(t testing.TB) *User {
 	if err != nil {
 		t.Fatalf("signup: %v", err)
 	}
-	u.C = e.Client().WithToken(string(tok.AccessToken))
+	u.Token = string(tok.AccessToken)
+	u.C = e.Client().WithToken(u.Token)
 	me, err := u.C.Me(ctx)
 	if err != nil {
 		t.Fatalf("me: %v", err)
@@ -168,25 +171,26 @@ func (e *Env) Signup(t testing.TB) *User {
 // Agent is a registered agent with a client authenticated by its exchanged token.
 type Agent struct {
 	ID, Key string
+	Token   string // the access token C authenticates with
 	C       *client.Client
 }
 
 // NewAgent registers an agent for u and exchanges its key.
-func (e *Env) NewAgent(t testing.TB, u *User, in client.AgentInput) *Agent {
+func (e *Env) NewAgent(t testing.TB, u *User, in clavis.AgentInput) *Agent {
 	t.Helper()
 	ctx := context.Background()
 	if in.Name == "" {
 		in.Name = "agent-" + RandHex(3)
 	}
-	a, key, err := u.C.CreateAgent(ctx, in)
+	ak, err := u.C.CreateAgent(ctx, in)
 	if err != nil {
 		t.Fatalf("create agent: %v", err)
 	}
-	tok, err := e.Client().AgentToken(ctx, string(key), a.ID)
+	tok, err := e.Client().AgentToken(ctx, string(ak.Key), ak.Agent.ID)
 	if err != nil {
 		t.Fatalf("agent token: %v", err)
 	}
-	return &Agent{ID: a.ID, Key: string(key), C: e.Client().WithToken(string(tok.AccessToken))}
+	return &Agent{ID: ak.Agent.ID, Key: string(ak.Key), Token: string(tok.AccessToken), C: e.Client().WithToken(string(tok.AccessToken))}
 }
 
 // RandHex returns n random bytes in hex.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 	"clavis.dev/clavis/internal/totp"
 )
@@ -27,12 +26,12 @@ func TestSecretExpiryBoundary(t *testing.T) {
 	env, clk := clockEnv(t)
 	ctx := context.Background()
 	u := env.Signup(t)
-	v, err := u.C.CreateVault(ctx, "clock", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "clock"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := clavis.Truncate(clk.Now().Add(time.Minute))
-	if _, err := u.C.PutSecret(ctx, v.ID, "k", client.PutSecretInput{Value: "v", ExpiresAt: &at}); err != nil {
+	if _, err := u.C.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: "v", ExpiresAt: &at}); err != nil {
 		t.Fatal(err)
 	}
 	clk.Set(at.Add(-tick))
@@ -50,10 +49,11 @@ func TestAgentExpiryBoundary(t *testing.T) {
 	ctx := context.Background()
 	u := env.Signup(t)
 	at := clavis.Truncate(clk.Now().Add(time.Hour))
-	a, key, err := u.C.CreateAgent(ctx, client.AgentInput{Name: "expiring", ExpiresAt: &at})
+	ak, err := u.C.CreateAgent(ctx, clavis.AgentInput{Name: "expiring", ExpiresAt: &at})
 	if err != nil {
 		t.Fatal(err)
 	}
+	a, key := ak.Agent, ak.Key
 	clk.Set(at.Add(-tick))
 	tok, err := env.Client().AgentToken(ctx, string(key), a.ID)
 	if err != nil {

@@ -19,7 +19,6 @@ import (
 	_ "modernc.org/sqlite"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 )
 
@@ -43,17 +42,17 @@ func wantKind(t *testing.T, err error, want clavis.Kind, what string) {
 func TestGoldenPath(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, err := u.C.CreateVault(ctx, "payments", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "payments"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for path, value := range map[string]string{"api-keys/openai": "sk-1", "api-keys/anthropic": "sk-2", "db/password": "pg"} {
-		if _, err := u.C.PutSecret(ctx, v.ID, path, client.PutSecretInput{Value: clavis.Sensitive(value)}); err != nil {
+		if _, err := u.C.PutSecret(ctx, v.ID, path, clavis.SecretInput{Value: clavis.Sensitive(value)}); err != nil {
 			t.Fatalf("put %s: %v", path, err)
 		}
 	}
-	a := env.NewAgent(t, u, client.AgentInput{})
-	if _, err := u.C.CreatePolicy(ctx, v.ID, client.PolicyInput{SecretPathPattern: "api-keys/*", PrincipalType: "agent",
+	a := env.NewAgent(t, u, clavis.AgentInput{})
+	if _, err := u.C.CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "api-keys/*", PrincipalType: "agent",
 		PrincipalID: a.ID, Permissions: []string{"read"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,14 +62,14 @@ func TestGoldenPath(t *testing.T) {
 	}
 	var paths []string
 	for _, s := range list {
-		paths = append(paths, s.Path)
+		paths = append(paths, s.Secret.Path)
 	}
 	if got, want := strings.Join(paths, ","), "api-keys/anthropic,api-keys/openai"; got != want {
 		t.Fatalf("agent list = %s, want %s", got, want)
 	}
 	s, err := a.C.GetSecret(ctx, v.ID, "api-keys/openai")
 	if err != nil || string(s.Value) != "sk-1" {
-		t.Fatalf("agent read = %q, %v; want sk-1", string(s.Value), err)
+		t.Fatalf("agent read = %+v, %v; want sk-1", s, err)
 	}
 	_, err = a.C.GetSecret(ctx, v.ID, "db/password")
 	wantKind(t, err, clavis.KindForbidden, "read outside policy")
@@ -93,7 +92,7 @@ func TestGoldenPath(t *testing.T) {
 func TestConcurrentWritersGetConsecutiveVersions(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "race", "")
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "race"})
 	const n = 50
 	versions := make([]int, n)
 	var wg sync.WaitGroup
@@ -102,12 +101,12 @@ func TestConcurrentWritersGetConsecutiveVersions(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m, err := u.C.PutSecret(ctx, v.ID, "shared/key", client.PutSecretInput{Value: clavis.Sensitive(clavistest.RandHex(4))})
+			m, err := u.C.PutSecret(ctx, v.ID, "shared/key", clavis.SecretInput{Value: clavis.Sensitive(clavistest.RandHex(4))})
 			if err != nil {
 				errs <- err
 				return
 			}
-			versions[i] = m.Version
+			versions[i] = m.Version.Version
 		}()
 	}
 	wg.Wait()
@@ -122,7 +121,7 @@ func TestConcurrentWritersGetConsecutiveVersions(t *testing.T) {
 		}
 	}
 	vs, err := u.C.ListVersions(ctx, v.ID, "shared/key")
-	if err != nil || len(vs) != n || vs[0].Version != n {
+	if err != nil || len(vs) != n || vs[0].Version.Version != n {
 		t.Fatalf("list versions: %d items (newest %v), %v", len(vs), vs, err)
 	}
 }
@@ -131,9 +130,8 @@ func TestConcurrentWritersGetConsecutiveVersions(t *testing.T) {
 func TestReadLimitExactlyOnce(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "limit", "")
-	one := 1
-	if _, err := u.C.PutSecret(ctx, v.ID, "once", client.PutSecretInput{Value: "burn-after-reading", MaxAccessCount: &one}); err != nil {
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "limit"})
+	if _, err := u.C.PutSecret(ctx, v.ID, "once", clavis.SecretInput{Value: "burn-after-reading", MaxAccessCount: 1}); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -157,7 +155,7 @@ func TestReadLimitExactlyOnce(t *testing.T) {
 	if counts["ok"] != 1 || counts["gone"] != 99 {
 		t.Fatalf("outcomes %v, want exactly 1 ok and 99 gone", counts)
 	}
-	evs, err := u.C.ListAuditEvents(ctx, client.AuditQuery{Action: "secret.read"})
+	evs, err := u.C.ListAudit(ctx, clavis.AuditQuery{Action: "secret.read"})
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("secret.read events = %d (%v), want exactly 1", len(evs), err)
 	}
@@ -166,9 +164,9 @@ func TestReadLimitExactlyOnce(t *testing.T) {
 func TestRotatePropertiesAndRestore(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "rot", "")
-	if _, err := u.C.PutSecret(ctx, v.ID, "db/pw", client.PutSecretInput{Value: "original", Type: "password",
-		Metadata: map[string]any{"team": "a"}}); err != nil {
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "rot"})
+	if _, err := u.C.PutSecret(ctx, v.ID, "db/pw", clavis.SecretInput{Value: "original", Type: "password",
+		Metadata: json.RawMessage(`{"team":"a"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	alphabets := map[string]func(r rune) bool{
@@ -180,11 +178,11 @@ func TestRotatePropertiesAndRestore(t *testing.T) {
 	seen := map[string]bool{}
 	for charset, ok := range alphabets {
 		for _, length := range []int{8, 9, 31, 64, 333, 1024} {
-			m, err := u.C.RotateSecret(ctx, v.ID, "db/pw", client.RotateInput{Length: length, Charset: charset})
+			m, err := u.C.RotateSecret(ctx, v.ID, "db/pw", clavis.RotateInput{Length: length, Charset: charset})
 			if err != nil {
 				t.Fatalf("rotate %s/%d: %v", charset, length, err)
 			}
-			if m.Type != "password" || m.Metadata["team"] != "a" {
+			if m.Version.Type != "password" || string(m.Version.Metadata) != `{"team":"a"}` {
 				t.Fatalf("rotate must carry type and metadata over: %+v", m)
 			}
 			s, err := u.C.GetSecret(ctx, v.ID, "db/pw")
@@ -206,7 +204,7 @@ func TestRotatePropertiesAndRestore(t *testing.T) {
 			seen[val] = true
 		}
 	}
-	for _, bad := range []client.RotateInput{{Length: 7}, {Length: 1025}, {Charset: "emoji"}, {Type: "banana"}} {
+	for _, bad := range []clavis.RotateInput{{Length: 7}, {Length: 1025}, {Charset: "emoji"}, {Type: "banana"}} {
 		_, err := u.C.RotateSecret(ctx, v.ID, "db/pw", bad)
 		wantKind(t, err, clavis.KindInvalid, "bad rotate input")
 	}
@@ -215,8 +213,8 @@ func TestRotatePropertiesAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := u.C.GetSecret(ctx, v.ID, "db/pw")
-	if string(s.Value) != "original" || s.Version != m.Version {
-		t.Fatalf("restore: value %q version %d, want original at %d", string(s.Value), s.Version, m.Version)
+	if string(s.Value) != "original" || s.Version.Version != m.Version.Version {
+		t.Fatalf("restore: value %q version %d, want original at %d", string(s.Value), s.Version.Version, m.Version.Version)
 	}
 }
 
@@ -228,7 +226,7 @@ func isAlnum(r rune) bool {
 func TestBadInputIsPrecise4xx(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "bad", "")
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "bad"})
 	tok := bearer(t, env, u)
 	url := env.URL + "/v1/vaults/" + v.ID + "/secrets/"
 	deep := strings.Repeat("[", 40) + strings.Repeat("]", 40)
@@ -280,7 +278,7 @@ func TestBadInputIsPrecise4xx(t *testing.T) {
 	if list, err := u.C.ListSecrets(ctx, v.ID, ""); err != nil || len(list) != 0 {
 		t.Fatalf("bad input left secrets behind: %v %v", list, err)
 	}
-	if evs, _ := u.C.ListAuditEvents(ctx, client.AuditQuery{Action: "secret.write"}); len(evs) != 0 {
+	if evs, _ := u.C.ListAudit(ctx, clavis.AuditQuery{Action: "secret.write"}); len(evs) != 0 {
 		t.Fatalf("bad input left %d secret.write events", len(evs))
 	}
 }
@@ -299,20 +297,20 @@ func bearer(t *testing.T, env *clavistest.Env, u *clavistest.User) string {
 func TestCanariesNeverLeak(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "canary", "")
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "canary"})
 	secretCanary := "CANARY-VALUE-" + clavistest.RandHex(12)
-	if _, err := u.C.PutSecret(ctx, v.ID, "c/one", client.PutSecretInput{Value: clavis.Sensitive(secretCanary)}); err != nil {
+	if _, err := u.C.PutSecret(ctx, v.ID, "c/one", clavis.SecretInput{Value: clavis.Sensitive(secretCanary)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := u.C.RotateSecret(ctx, v.ID, "c/rotated", client.RotateInput{}); err == nil {
+	if _, err := u.C.RotateSecret(ctx, v.ID, "c/rotated", clavis.RotateInput{}); err == nil {
 		t.Fatalf("rotating a never-written path must fail")
 	}
-	_, apiKey, err := u.C.CreateAPIKey(ctx, "canary-key", nil, nil)
+	_, apiKey, err := u.C.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "canary-key"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := env.NewAgent(t, u, client.AgentInput{})
-	if _, err := u.C.CreatePolicy(ctx, v.ID, client.PolicyInput{SecretPathPattern: "c/**", PrincipalType: "agent",
+	a := env.NewAgent(t, u, clavis.AgentInput{})
+	if _, err := u.C.CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "c/**", PrincipalType: "agent",
 		PrincipalID: a.ID, Permissions: []string{"read"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +327,7 @@ func TestCanariesNeverLeak(t *testing.T) {
 			surfaces[filepath.Base(f)] = b
 		}
 	}
-	evs, err := u.C.ListAuditEvents(ctx, client.AuditQuery{Limit: 1000})
+	evs, err := u.C.ListAudit(ctx, clavis.AuditQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,9 +360,9 @@ func TestCanariesNeverLeak(t *testing.T) {
 func TestStoredCiphertextTamperAndMove(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "tamper", "")
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "tamper"})
 	for _, p := range []string{"a", "b", "c"} {
-		if _, err := u.C.PutSecret(ctx, v.ID, p, client.PutSecretInput{Value: clavis.Sensitive("value-of-" + p)}); err != nil {
+		if _, err := u.C.PutSecret(ctx, v.ID, p, clavis.SecretInput{Value: clavis.Sensitive("value-of-" + p)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -400,7 +398,7 @@ func TestStoredCiphertextTamperAndMove(t *testing.T) {
 	for _, p := range []string{"a", "c"} {
 		s, err := u.C.GetSecret(ctx, v.ID, p)
 		wantKind(t, err, clavis.KindInternal, "reading moved or tampered ciphertext of "+p)
-		if s.Value != "" {
+		if s != nil {
 			t.Fatalf("%s: a value came back: %q", p, string(s.Value))
 		}
 	}
@@ -414,16 +412,16 @@ func TestStoredCiphertextTamperAndMove(t *testing.T) {
 func TestRefusedAgentExchangesAreAudited(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
-	a := env.NewAgent(t, u, client.AgentInput{})
-	b := env.NewAgent(t, u, client.AgentInput{})
+	a := env.NewAgent(t, u, clavis.AgentInput{})
+	b := env.NewAgent(t, u, clavis.AgentInput{})
 	_, err := env.Client().AgentToken(ctx, a.Key, b.ID)
 	wantKind(t, err, clavis.KindUnauthorized, "agent_id of another agent")
-	if _, err := u.C.UpdateAgent(ctx, a.ID, map[string]any{"is_active": false}); err != nil {
+	if _, err := u.C.UpdateAgent(ctx, a.ID, clavis.AgentPatch{Active: new(false)}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = env.Client().AgentToken(ctx, a.Key, a.ID)
 	wantKind(t, err, clavis.KindUnauthorized, "deactivated agent")
-	evs, err := u.C.ListAuditEvents(ctx, client.AuditQuery{Action: "auth.failure", ResourceID: a.ID})
+	evs, err := u.C.ListAudit(ctx, clavis.AuditQuery{Action: "auth.failure", ResourceID: a.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 	"clavis.dev/clavis/internal/store"
 )
@@ -75,15 +74,15 @@ func TestDatabaseErrorsAreNotMisclassified(t *testing.T) {
 	env := clavistest.New(t, clavistest.Options{WrapStore: func(s store.Store) store.Store { return lookupFaults{s, fail} }})
 	ctx := context.Background()
 	u := env.Signup(t)
-	key, _, err := u.C.CreateAPIKey(ctx, "ci", nil, nil)
+	key, _, err := u.C.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "ci"})
 	if err != nil {
 		t.Fatalf("create api key: %v", err)
 	}
-	v, err := u.C.CreateVault(ctx, "v", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "v"})
 	if err != nil {
 		t.Fatalf("create vault: %v", err)
 	}
-	if _, err := u.C.PutSecret(ctx, v.ID, "a/b", client.PutSecretInput{Value: "s3cret"}); err != nil {
+	if _, err := u.C.PutSecret(ctx, v.ID, "a/b", clavis.SecretInput{Value: "s3cret"}); err != nil {
 		t.Fatalf("put secret: %v", err)
 	}
 	tests := []struct {
@@ -93,7 +92,7 @@ func TestDatabaseErrorsAreNotMisclassified(t *testing.T) {
 		{"RevokeAPIKey", "GetAPIKey", func() error { return u.C.RevokeAPIKey(ctx, key.ID) }},
 		{"RestoreVersion", "GetSecret", func() error { _, err := u.C.RestoreVersion(ctx, v.ID, "a/b", 1); return err }},
 		{"CreateAgent with vault_ids", "GetVault", func() error {
-			_, _, err := u.C.CreateAgent(ctx, client.AgentInput{Name: "bot", VaultIDs: []string{v.ID}})
+			_, err := u.C.CreateAgent(ctx, clavis.AgentInput{Name: "bot", VaultIDs: []string{v.ID}})
 			return err
 		}},
 	}

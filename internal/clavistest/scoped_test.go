@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 )
 
@@ -33,12 +32,12 @@ func scopedCredentials(t *testing.T, env *clavistest.Env) (u *clavistest.User, v
 	t.Helper()
 	ctx := context.Background()
 	u = env.Signup(t)
-	v, err := u.C.CreateVault(ctx, "scoped", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "scoped"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"ci/token", "prod/db"} {
-		if _, err := u.C.PutSecret(ctx, v.ID, p, client.PutSecretInput{Value: clavis.Sensitive("v-" + p)}); err != nil {
+		if _, err := u.C.PutSecret(ctx, v.ID, p, clavis.SecretInput{Value: clavis.Sensitive("v-" + p)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -118,11 +117,12 @@ func TestScopedKeyOnEveryRoute(t *testing.T) {
 	env := clavistest.New(t)
 	u, vid, key, minted := scopedCredentials(t, env)
 	ctx := context.Background()
-	a, _, err := u.C.CreateAgent(ctx, client.AgentInput{Name: "victim"})
+	ak, err := u.C.CreateAgent(ctx, clavis.AgentInput{Name: "victim"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := u.C.CreatePolicy(ctx, vid, client.PolicyInput{SecretPathPattern: "ci/**", PrincipalType: "agent",
+	a := ak.Agent
+	pol, err := u.C.CreatePolicy(ctx, vid, clavis.PolicyInput{Pattern: "ci/**", PrincipalType: "agent",
 		PrincipalID: a.ID, Permissions: []string{"read"}})
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func TestScopedKeyOnEveryRoute(t *testing.T) {
 	if agents, _ := u.C.ListAgents(ctx); len(agents) != 1 {
 		t.Errorf("want one agent, found %d", len(agents))
 	}
-	if ps, _ := u.C.ListPolicies(ctx, vid); len(ps) != 1 || ps[0].SecretPathPattern != "ci/**" {
+	if ps, _ := u.C.ListPolicies(ctx, vid); len(ps) != 1 || ps[0].Pattern != "ci/**" {
 		t.Errorf("policies changed: %+v", ps)
 	}
 	if got, err := u.C.GetAgent(ctx, a.ID); err != nil || len(got.Scopes) != 0 {
@@ -215,7 +215,7 @@ func TestScopedKeyOnEveryRoute(t *testing.T) {
 		t.Errorf("prod/db outside the ceiling changed: %v", err)
 	}
 	// The refusals are audited.
-	evs, err := u.C.ListAuditEvents(ctx, client.AuditQuery{Action: "access.denied", Limit: 1000})
+	evs, err := u.C.ListAudit(ctx, clavis.AuditQuery{Action: "access.denied", Limit: 1000})
 	if err != nil || len(evs) < 2*20 {
 		t.Errorf("want the refusals audited as access.denied, found %d (%v)", len(evs), err)
 	}
@@ -230,19 +230,19 @@ func TestSelfExplain(t *testing.T) {
 	env := clavistest.New(t)
 	u, vid, key, _ := scopedCredentials(t, env)
 	ctx := context.Background()
-	ag := env.NewAgent(t, u, client.AgentInput{})
-	if _, err := u.C.CreatePolicy(ctx, vid, client.PolicyInput{SecretPathPattern: "ci/**", PrincipalType: "agent",
+	ag := env.NewAgent(t, u, clavis.AgentInput{})
+	if _, err := u.C.CreatePolicy(ctx, vid, clavis.PolicyInput{Pattern: "ci/**", PrincipalType: "agent",
 		PrincipalID: ag.ID, Permissions: []string{"read"}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ag.C.Explain(ctx, vid, client.ExplainQuery{Path: "ci/token", Permission: "read"})
+	got, err := ag.C.Explain(ctx, vid, clavis.ExplainQuery{Path: "ci/token", Permission: "read"})
 	if err != nil || !got.Allowed || got.Reason != "policy_allow" || got.PolicyID != "" {
 		t.Errorf("agent self-explain: %+v %v", got, err)
 	}
-	if got, err := ag.C.Explain(ctx, vid, client.ExplainQuery{Path: "prod/db", Permission: "read"}); err != nil || got.Allowed || got.Reason != "no_matching_policy" {
+	if got, err := ag.C.Explain(ctx, vid, clavis.ExplainQuery{Path: "prod/db", Permission: "read"}); err != nil || got.Allowed || got.Reason != "no_matching_policy" {
 		t.Errorf("agent self-explain of a denied path: %+v %v", got, err)
 	}
-	if _, err := ag.C.Explain(ctx, vid, client.ExplainQuery{PrincipalType: "user", PrincipalID: u.ID, Path: "ci/token", Permission: "read"}); !clavis.IsKind(err, clavis.KindForbidden) {
+	if _, err := ag.C.Explain(ctx, vid, clavis.ExplainQuery{PrincipalType: "user", PrincipalID: u.ID, Path: "ci/token", Permission: "read"}); !clavis.IsKind(err, clavis.KindForbidden) {
 		t.Errorf("agent explaining another principal: want 403, got %v", err)
 	}
 	in := url.Values{"path": {"ci/x"}, "permission": {"write"}}.Encode()

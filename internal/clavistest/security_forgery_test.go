@@ -21,7 +21,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"clavis.dev/clavis/client"
+	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/clavistest"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
@@ -149,7 +149,7 @@ func TestTokenForgery(t *testing.T) {
 	env := clavistest.New(t)
 	victim := env.Signup(t)
 	other := env.Signup(t) // another org
-	agent := env.NewAgent(t, victim, client.AgentInput{})
+	agent := env.NewAgent(t, victim, clavis.AgentInput{})
 	userTok := bearer(t, env, victim)
 	otherTok := bearer(t, env, other)
 	agentTok := secAgentToken(t, env, agent)
@@ -224,17 +224,17 @@ func TestTokenForgery(t *testing.T) {
 	rsaJWK := map[string]any{"kty": "RSA", "n": base64.RawURLEncoding.EncodeToString(rsaKey.N.Bytes()), "e": "AQAB"}
 
 	// Credentials that were good once: each is killed by the action the spec names (§2.7).
-	rotated := env.NewAgent(t, victim, client.AgentInput{})
+	rotated := env.NewAgent(t, victim, clavis.AgentInput{})
 	rotatedTok := secAgentToken(t, env, rotated)
-	if _, _, err := victim.C.RotateAgentKey(ctx, rotated.ID); err != nil {
+	if _, err := victim.C.RotateAgentKey(ctx, rotated.ID); err != nil {
 		t.Fatal(err)
 	}
-	deactivated := env.NewAgent(t, victim, client.AgentInput{})
+	deactivated := env.NewAgent(t, victim, clavis.AgentInput{})
 	deactivatedTok := secAgentToken(t, env, deactivated)
-	if _, err := victim.C.UpdateAgent(ctx, deactivated.ID, map[string]any{"is_active": false}); err != nil {
+	if _, err := victim.C.UpdateAgent(ctx, deactivated.ID, clavis.AgentPatch{Active: new(false)}); err != nil {
 		t.Fatal(err)
 	}
-	deleted := env.NewAgent(t, victim, client.AgentInput{})
+	deleted := env.NewAgent(t, victim, clavis.AgentInput{})
 	deletedTok := secAgentToken(t, env, deleted)
 	if err := victim.C.DeleteAgent(ctx, deleted.ID); err != nil {
 		t.Fatal(err)
@@ -247,7 +247,7 @@ func TestTokenForgery(t *testing.T) {
 	if err := env.Client().WithToken(revokedAgentTok).RevokeToken(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ck, ckRaw, err := victim.C.CreateAPIKey(ctx, "to-revoke", nil, nil)
+	ck, ckRaw, err := victim.C.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "to-revoke"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestTokenForgery(t *testing.T) {
 	if err := victim.C.RevokeAPIKey(ctx, ck.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, liveCK, err := victim.C.CreateAPIKey(ctx, "live", nil, nil)
+	_, liveCK, err := victim.C.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "live"})
 	if err != nil {
 		t.Fatal(err)
 	}

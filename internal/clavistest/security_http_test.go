@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 	"clavis.dev/clavis/internal/store"
 )
@@ -54,7 +53,7 @@ func TestInternalErrorLogCarriesRequestID(t *testing.T) {
 	}})
 	u := env.Signup(t)
 	tok := bearer(t, env, u)
-	v, err := u.C.CreateVault(ctx, "correlate", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "correlate"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,12 +126,11 @@ func TestHeadReadsNothing(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
 	tok := bearer(t, env, u)
-	v, err := u.C.CreateVault(ctx, "head", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "head"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	one := 1
-	if _, err := u.C.PutSecret(ctx, v.ID, "once", client.PutSecretInput{Value: clavis.Sensitive("read-me-once"), MaxAccessCount: &one}); err != nil {
+	if _, err := u.C.PutSecret(ctx, v.ID, "once", clavis.SecretInput{Value: clavis.Sensitive("read-me-once"), MaxAccessCount: 1}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/secrets/once", "/secret-version/once/1"} {
@@ -144,7 +142,7 @@ func TestHeadReadsNothing(t *testing.T) {
 	if a := hardDo(t, "HEAD", env.URL+"/healthz", nil, ""); a.Status != http.StatusMethodNotAllowed {
 		t.Errorf("HEAD /healthz = %d, want 405 (HEAD is refused everywhere)", a.Status)
 	}
-	if evs, err := u.C.ListAuditEvents(ctx, client.AuditQuery{Action: "secret.read"}); err != nil || len(evs) != 0 {
+	if evs, err := u.C.ListAudit(ctx, clavis.AuditQuery{Action: "secret.read"}); err != nil || len(evs) != 0 {
 		t.Fatalf("secret.read events after HEAD = %d (%v), want none", len(evs), err)
 	}
 	s, err := u.C.GetSecret(ctx, v.ID, "once")
@@ -159,7 +157,7 @@ func TestInvalidUTF8BodyIsMalformed(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
 	tok := bearer(t, env, u)
-	v, err := u.C.CreateVault(ctx, "utf8", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "utf8"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +190,7 @@ func TestUnparseableQueryIsRejected(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
 	tok := bearer(t, env, u)
-	v, err := u.C.CreateVault(ctx, "query", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "query"})
 	if err != nil {
 		t.Fatal(err)
 	}

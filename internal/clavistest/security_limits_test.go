@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"clavis.dev/clavis/client"
+	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/clavistest"
 )
 
@@ -93,7 +93,7 @@ func TestLockout(t *testing.T) {
 		env := clavistest.New(t)
 		u := env.Signup(t)
 		tok := bearer(t, env, u)
-		_, key, err := u.C.CreateAPIKey(ctx, "before-lockout", nil, nil)
+		_, key, err := u.C.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "before-lockout"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestLockout(t *testing.T) {
 		if _, err := env.Client().APIKeyToken(ctx, string(key)); err != nil {
 			t.Errorf("API key exchange while locked: %v, want it to keep working", err)
 		}
-		evs, err := env.Client().WithToken(tok).ListAuditEvents(ctx, client.AuditQuery{Action: "auth.lockout"})
+		evs, err := env.Client().WithToken(tok).ListAudit(ctx, clavis.AuditQuery{Action: "auth.lockout"})
 		if err != nil || len(evs) != 1 || evs[0].ResourceID != u.ID {
 			t.Errorf("auth.lockout events: %+v, %v; want exactly one for the user", evs, err)
 		}

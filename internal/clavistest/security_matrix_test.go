@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 )
 
@@ -99,7 +98,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 
 	// The victim org: an owner with a vault of versioned secrets, an agent with a policy, an API key.
 	owner := env.Signup(t)
-	vault, err := owner.C.CreateVault(ctx, "victim-vault-"+tag, "victim-description-"+tag)
+	vault, err := owner.C.CreateVault(ctx, clavis.VaultInput{Name: "victim-vault-" + tag, Description: "victim-description-" + tag})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,45 +108,45 @@ func TestCrossTenantMatrix(t *testing.T) {
 	for _, p := range paths {
 		for v := 1; v <= 2; v++ {
 			val := fmt.Sprintf("CANARY-%s-v%d-%s", strings.ReplaceAll(p, "/", "-"), v, clavistest.RandHex(8))
-			m, err := owner.C.PutSecret(ctx, vault.ID, p, client.PutSecretInput{Value: clavis.Sensitive(val)})
+			m, err := owner.C.PutSecret(ctx, vault.ID, p, clavis.SecretInput{Value: clavis.Sensitive(val)})
 			if err != nil {
 				t.Fatalf("put %s: %v", p, err)
 			}
 			values[p] = append(values[p], val)
-			secretIDs[p] = m.ID
+			secretIDs[p] = m.Secret.ID
 		}
 	}
-	victimAgent := env.NewAgent(t, owner, client.AgentInput{Name: "victim-agent-" + tag, Description: "victim-agent-about-" + tag})
+	victimAgent := env.NewAgent(t, owner, clavis.AgentInput{Name: "victim-agent-" + tag, Description: "victim-agent-about-" + tag})
 	victimAgentTok := secAgentToken(t, env, victimAgent)
-	victimPolicy, err := owner.C.CreatePolicy(ctx, vault.ID, client.PolicyInput{SecretPathPattern: "api-keys/*",
+	victimPolicy, err := owner.C.CreatePolicy(ctx, vault.ID, clavis.PolicyInput{Pattern: "api-keys/*",
 		PrincipalType: "agent", PrincipalID: victimAgent.ID, Permissions: []string{"read"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	apiKey, rawAPIKey, err := owner.C.CreateAPIKey(ctx, "victim-key-"+tag, nil, nil)
+	apiKey, rawAPIKey, err := owner.C.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "victim-key-" + tag})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// The attackers.
 	stranger := env.Signup(t)
-	strangerVault, err := stranger.C.CreateVault(ctx, "stranger-vault", "")
+	strangerVault, err := stranger.C.CreateVault(ctx, clavis.VaultInput{Name: "stranger-vault"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	strangerAgent := env.NewAgent(t, stranger, client.AgentInput{})
-	strangerAgentVault, err := strangerAgent.C.CreateVault(ctx, "stranger-agent-vault", "")
+	strangerAgent := env.NewAgent(t, stranger, clavis.AgentInput{})
+	strangerAgentVault, err := strangerAgent.C.CreateVault(ctx, clavis.VaultInput{Name: "stranger-agent-vault"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	noPolicy := env.NewAgent(t, owner, client.AgentInput{})
-	elsewhere := env.NewAgent(t, owner, client.AgentInput{})
-	if _, err := owner.C.CreatePolicy(ctx, vault.ID, client.PolicyInput{SecretPathPattern: "elsewhere/**",
+	noPolicy := env.NewAgent(t, owner, clavis.AgentInput{})
+	elsewhere := env.NewAgent(t, owner, clavis.AgentInput{})
+	if _, err := owner.C.CreatePolicy(ctx, vault.ID, clavis.PolicyInput{Pattern: "elsewhere/**",
 		PrincipalType: "agent", PrincipalID: elsewhere.ID, Permissions: []string{"read"}}); err != nil {
 		t.Fatal(err)
 	}
-	deactivated := env.NewAgent(t, owner, client.AgentInput{})
-	if _, err := owner.C.CreatePolicy(ctx, vault.ID, client.PolicyInput{SecretPathPattern: "**",
+	deactivated := env.NewAgent(t, owner, clavis.AgentInput{})
+	if _, err := owner.C.CreatePolicy(ctx, vault.ID, clavis.PolicyInput{Pattern: "**",
 		PrincipalType: "agent", PrincipalID: deactivated.ID, Permissions: []string{"read", "write", "delete", "rotate", "share"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +154,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 	if _, err := deactivated.C.GetSecret(ctx, vault.ID, "db/password"); err != nil {
 		t.Fatalf("the agent to be deactivated must read before deactivation: %v", err)
 	}
-	if _, err := owner.C.UpdateAgent(ctx, deactivated.ID, map[string]any{"is_active": false}); err != nil {
+	if _, err := owner.C.UpdateAgent(ctx, deactivated.ID, clavis.AgentPatch{Active: new(false)}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -165,7 +164,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 		"victim agent name":        "victim-agent-" + tag,
 		"victim agent description": "victim-agent-about-" + tag,
 		"victim API key name":      "victim-key-" + tag,
-		"victim API key prefix":    apiKey.KeyPrefix,
+		"victim API key prefix":    apiKey.Prefix,
 		"victim API key":           string(rawAPIKey),
 		"victim agent key":         victimAgent.Key,
 		"owner email":              owner.Email,
@@ -308,7 +307,7 @@ func TestCrossTenantMatrix(t *testing.T) {
 	}
 	malformed := matrixIDs{vault: "not-a-uuid", path: "probe/x", policy: "not-a-uuid", agent: "not-a-uuid", key: "not-a-uuid"}
 
-	before, err := owner.C.ListAuditEvents(ctx, client.AuditQuery{Limit: 1000})
+	before, err := owner.C.ListAudit(ctx, clavis.AuditQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,11 +419,11 @@ func TestCrossTenantMatrix(t *testing.T) {
 	// the agent, its key and token, and the API key are as they were.
 	for _, p := range paths {
 		s, err := owner.C.GetSecret(ctx, vault.ID, p)
-		if err != nil || string(s.Value) != values[p][1] || s.Version != 2 || s.ID != secretIDs[p] {
-			t.Errorf("after the probes, %s: version %d, same value %v, %v; want version 2 with its value", p, s.Version, string(s.Value) == values[p][1], err)
+		if err != nil || string(s.Value) != values[p][1] || s.Version.Version != 2 || s.Secret.ID != secretIDs[p] {
+			t.Errorf("after the probes, %s: %+v, same value %v, %v; want version 2 with its value", p, s, err == nil && string(s.Value) == values[p][1], err)
 		}
 		vs, err := owner.C.ListVersions(ctx, vault.ID, p)
-		if err != nil || len(vs) != 2 || vs[0].IsDisabled || vs[1].IsDisabled {
+		if err != nil || len(vs) != 2 || vs[0].Version.Disabled || vs[1].Version.Disabled {
 			t.Errorf("after the probes, versions of %s: %+v, %v; want 2 enabled versions", p, vs, err)
 		}
 		if old, err := owner.C.GetVersion(ctx, vault.ID, p, 1); err != nil || string(old.Value) != values[p][0] {
@@ -445,11 +444,11 @@ func TestCrossTenantMatrix(t *testing.T) {
 		if pol.PrincipalID == stranger.ID || pol.PrincipalID == strangerAgent.ID || pol.PrincipalID == noPolicy.ID {
 			t.Errorf("after the probes, an attacker holds a policy: %+v", pol)
 		}
-		if pol.ID == victimPolicy.ID && (!slices.Equal(pol.Permissions, []string{"read"}) || pol.SecretPathPattern != "api-keys/*") {
+		if pol.ID == victimPolicy.ID && (!slices.Equal(pol.Permissions, []clavis.Permission{clavis.PermRead}) || pol.Pattern != "api-keys/*") {
 			t.Errorf("after the probes, the victim policy changed: %+v", pol)
 		}
 	}
-	if ag, err := owner.C.GetAgent(ctx, victimAgent.ID); err != nil || ag.Name != "victim-agent-"+tag || !ag.IsActive || len(ag.Scopes) != 0 {
+	if ag, err := owner.C.GetAgent(ctx, victimAgent.ID); err != nil || ag.Name != "victim-agent-"+tag || !ag.Active || len(ag.Scopes) != 0 {
 		t.Errorf("after the probes, victim agent: %+v, %v", ag, err)
 	}
 	if _, err := env.Client().AgentToken(ctx, victimAgent.Key, victimAgent.ID); err != nil {
@@ -461,12 +460,12 @@ func TestCrossTenantMatrix(t *testing.T) {
 	if me, err := env.Client().WithToken(string(rawAPIKey)).Me(ctx); err != nil || me.ID != owner.ID {
 		t.Errorf("after the probes, the victim API key no longer works: %v", err)
 	}
-	if ag, err := owner.C.GetAgent(ctx, deactivated.ID); err != nil || ag.IsActive {
+	if ag, err := owner.C.GetAgent(ctx, deactivated.ID); err != nil || ag.Active {
 		t.Errorf("after the probes, the deactivated agent: %+v, %v", ag, err)
 	}
 	// Since the probes began, the victim org's audit log holds no action by an attacker other than its
 	// own denials and logins.
-	evs, err := owner.C.ListAuditEvents(ctx, client.AuditQuery{Limit: 1000})
+	evs, err := owner.C.ListAudit(ctx, clavis.AuditQuery{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,7 +502,7 @@ func matrixCheckSuccess(t *testing.T, what string, p matrixProbe, a *matrixAttac
 	switch {
 	case p.name == "list secrets":
 		var out struct {
-			Secrets []client.SecretMetadata `json:"secrets"`
+			Secrets []json.RawMessage `json:"secrets"`
 		}
 		if err := json.Unmarshal(ans.Body, &out); err != nil || len(out.Secrets) != 0 {
 			leaks++
@@ -511,7 +510,12 @@ func matrixCheckSuccess(t *testing.T, what string, p matrixProbe, a *matrixAttac
 		}
 	case strings.HasPrefix(p.name, "audit"):
 		var out struct {
-			Events []client.AuditEvent `json:"events"`
+			Events []struct {
+				ID      string `json:"id"`
+				Action  string `json:"action"`
+				ActorID string `json:"actor_id"`
+				OrgID   string `json:"org_id"`
+			} `json:"events"`
 		}
 		if err := json.Unmarshal(ans.Body, &out); err != nil {
 			t.Errorf("%s: %v", what, err)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"clavis.dev/clavis/client"
+	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/clavistest"
 	"clavis.dev/clavis/internal/totp"
 )
@@ -66,7 +66,7 @@ func TestPasswordChecksCountTowardLockout(t *testing.T) {
 				t.Errorf("right password while locked: %d %s, want exactly the wrong-password answer %+v", ans.Status, ans.Body, wrong)
 			}
 			c := env.Client().WithToken(tok)
-			fails, err := c.ListAuditEvents(ctx, client.AuditQuery{Action: "auth.failure", ResourceID: u.ID})
+			fails, err := c.ListAudit(ctx, clavis.AuditQuery{Action: "auth.failure", ResourceID: u.ID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +79,7 @@ func TestPasswordChecksCountTowardLockout(t *testing.T) {
 			if reasons["wrong_password"] != 5 || reasons["locked"] < 2 {
 				t.Errorf("auth.failure reasons of password checks = %v, want 5 wrong_password and 2 locked", reasons)
 			}
-			if evs, err := c.ListAuditEvents(ctx, client.AuditQuery{Action: "auth.lockout"}); err != nil || len(evs) != 1 || evs[0].ResourceID != u.ID {
+			if evs, err := c.ListAudit(ctx, clavis.AuditQuery{Action: "auth.lockout"}); err != nil || len(evs) != 1 || evs[0].ResourceID != u.ID {
 				t.Errorf("auth.lockout events: %+v, %v; want exactly one for the user", evs, err)
 			}
 		})
@@ -173,7 +173,7 @@ func TestMFADisableCodesThrottled(t *testing.T) {
 	if ans := secLogin(t, env.URL, u.Email, u.Password); ans.Status != http.StatusOK {
 		t.Errorf("login after wrong MFA codes: %d, want 200 (codes do not count toward the lockout)", ans.Status)
 	}
-	fails, err := env.Client().WithToken(tok).ListAuditEvents(ctx, client.AuditQuery{Action: "auth.failure", ResourceID: u.ID})
+	fails, err := env.Client().WithToken(tok).ListAudit(ctx, clavis.AuditQuery{Action: "auth.failure", ResourceID: u.ID})
 	n := 0
 	for _, e := range fails {
 		if e.Details["method"] == "mfa" && e.Details["reason"] == "wrong_code" {

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 	"clavis.dev/clavis/internal/keyring"
 )
@@ -59,17 +58,17 @@ func keyVersions(t *testing.T, dbPath, vaultID, path string) (map[int]int, []int
 func TestVaultKeyRotation(t *testing.T) {
 	env := clavistest.New(t, clavistest.Options{VaultKeyMaxEncryptions: 3})
 	u := env.Signup(t)
-	v, _ := u.C.CreateVault(ctx, "rotating", "")
+	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "rotating"})
 	values := map[int]string{}
 	put := func() int {
 		t.Helper()
 		val := "value-" + clavistest.RandHex(4)
-		m, err := u.C.PutSecret(ctx, v.ID, "db/pw", client.PutSecretInput{Value: clavis.Sensitive(val)})
+		m, err := u.C.PutSecret(ctx, v.ID, "db/pw", clavis.SecretInput{Value: clavis.Sensitive(val)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		values[m.Version] = val
-		return m.Version
+		values[m.Version.Version] = val
+		return m.Version.Version
 	}
 	checkAll := func(when string) {
 		t.Helper()
@@ -118,7 +117,7 @@ func TestVaultKeyRotation(t *testing.T) {
 		}
 	}
 	checkAll("after rewrap")
-	if res, err := u.C.VerifyAudit(ctx); err != nil || !res.ChainValid {
+	if res, err := u.C.VerifyAudit(ctx, nil, nil, 0); err != nil || !res.Valid {
 		t.Fatalf("audit chain: %+v, %v", res, err)
 	}
 }

@@ -2,18 +2,12 @@ package crashtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 )
 
 // GET /v1/audit/verify walks at most verifyLimit events (its maximum limit). The chain grows past
@@ -39,7 +33,7 @@ type checkpoints struct {
 // take records the created_at of the org's newest audit event. Within one server the chain order and
 // created_at order agree (events are stamped inside the serial group commit).
 func (c *checkpoints) take(ctx context.Context, s *session) error {
-	evs, err := s.cl.ListAuditEvents(ctx, client.AuditQuery{Limit: 1})
+	evs, err := s.cl.ListAudit(ctx, clavis.AuditQuery{Limit: 1})
 	if err != nil {
 		return fmt.Errorf("audit checkpoint: %w", err)
 	}
@@ -119,18 +113,16 @@ func verifyChain(ctx context.Context, s *session, cp *checkpoints) (chainWalk, e
 			return w, err
 		}
 		w.windows++
-		if !v.ChainValid {
+		if !v.Valid {
 			w.valid = false
-			if v.BrokenAtEventID != nil {
-				w.brokenAt = *v.BrokenAtEventID
-			}
+			w.brokenAt = v.BrokenAt
 			return w, nil
 		}
-		if v.EventsChecked >= verifyLimit {
+		if v.Checked >= verifyLimit {
 			return w, fmt.Errorf("audit window %d (%v → %v) holds %d or more events: checkpoints too sparse", i, from, to, verifyLimit)
 		}
 		// Window i holds segments i-1 and i, plus the event at checkpoint i-2 from i = 2 on.
-		seg := v.EventsChecked
+		seg := v.Checked
 		switch {
 		case i == 1:
 			seg -= segs[0]
@@ -143,34 +135,11 @@ func verifyChain(ctx context.Context, s *session, cp *checkpoints) (chainWalk, e
 	return w, nil
 }
 
-// verifyWindow calls GET /v1/audit/verify with from, to and the maximum limit (the SDK's VerifyAudit
-// takes no parameters).
-func verifyWindow(ctx context.Context, s *session, from, to *time.Time) (client.AuditVerify, error) {
-	q := url.Values{"limit": {strconv.Itoa(verifyLimit)}}
-	if from != nil {
-		q.Set("from", clavis.FormatTime(*from))
-	}
-	if to != nil {
-		q.Set("to", clavis.FormatTime(*to))
-	}
-	var v client.AuditVerify
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/v1/audit/verify?"+q.Encode(), nil)
+// verifyWindow verifies the audit chain within [from, to) with the maximum limit.
+func verifyWindow(ctx context.Context, s *session, from, to *time.Time) (*clavis.AuditVerification, error) {
+	v, err := s.cl.VerifyAudit(ctx, from, to, verifyLimit)
 	if err != nil {
-		return v, err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Accept", "application/json")
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		return v, fmt.Errorf("audit verify: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return v, fmt.Errorf("audit verify ?%s: %s: %s", q.Encode(), resp.Status, b)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		return v, fmt.Errorf("audit verify: decode: %w", err)
+		return nil, fmt.Errorf("audit verify: %w", err)
 	}
 	return v, nil
 }
@@ -183,7 +152,7 @@ func checkWriteEvents(ctx context.Context, s *session, led *ledger) (int, error)
 	seen := map[string]int{}
 	n := 0
 	for offset := 0; ; offset += page {
-		evs, err := s.cl.ListAuditEvents(ctx, client.AuditQuery{Action: "secret.write", VaultID: s.vault, Limit: page, Offset: offset})
+		evs, err := s.cl.ListAudit(ctx, clavis.AuditQuery{Action: "secret.write", VaultID: s.vault, Limit: page, Offset: offset})
 		if err != nil {
 			return n, fmt.Errorf("list secret.write events: %w", err)
 		}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"clavis.dev/clavis"
-	"clavis.dev/clavis/client"
 )
 
 // checkStats describes one check after a restart.
@@ -102,9 +101,9 @@ func checkStore(ctx context.Context, s *session, led *ledger, ops *atomic.Int64)
 		default:
 			return fmt.Errorf("read %s: %w", key, err)
 		}
-		if sec.Path != t.path || sec.Version != t.version || (t.id != "" && sec.ID != t.id) {
+		if sec.Secret.Path != t.path || sec.Version.Version != t.version || (t.id != "" && sec.Secret.ID != t.id) {
 			led.addCorrupt(key+" read identity", fmt.Sprintf("read answered path %q version %d id %s (want id %s)",
-				sec.Path, sec.Version, sec.ID, t.id))
+				sec.Secret.Path, sec.Version.Version, sec.Secret.ID, t.id))
 		}
 		got := string(sec.Value)
 		switch {
@@ -131,19 +130,19 @@ func checkStore(ctx context.Context, s *session, led *ledger, ops *atomic.Int64)
 }
 
 // checkList checks one path's version list and returns its N and the secret id.
-func checkList(led *ledger, p string, vs []client.SecretVersion, latest int, id string) (int, string) {
+func checkList(led *ledger, p string, vs []clavis.SecretMeta, latest int, id string) (int, string) {
 	nums := make([]int, 0, len(vs))
 	for _, v := range vs {
-		nums = append(nums, v.Version)
-		if v.Path != p {
-			led.addCorrupt(p+" list path", fmt.Sprintf("version list holds path %q", v.Path))
+		nums = append(nums, v.Version.Version)
+		if v.Secret.Path != p {
+			led.addCorrupt(p+" list path", fmt.Sprintf("version list holds path %q", v.Secret.Path))
 		}
 		if id == "" {
-			id = v.ID
+			id = v.Secret.ID
 			led.setID(p, id)
 		}
-		if v.ID != id {
-			led.addCorrupt(p+" list id", fmt.Sprintf("version %d has secret id %s, want %s", v.Version, v.ID, id))
+		if v.Secret.ID != id {
+			led.addCorrupt(p+" list id", fmt.Sprintf("version %d has secret id %s, want %s", v.Version.Version, v.Secret.ID, id))
 		}
 	}
 	slices.Sort(nums)
@@ -165,7 +164,7 @@ func checkList(led *ledger, p string, vs []client.SecretVersion, latest int, id 
 
 // getVersion reads one version, retrying a 503 (the audit log could not commit the read in time) a
 // few times: that is an availability problem, not a lost record, and it fails the check if it persists.
-func getVersion(ctx context.Context, s *session, path string, v int, ops *atomic.Int64) (client.Secret, error) {
+func getVersion(ctx context.Context, s *session, path string, v int, ops *atomic.Int64) (*clavis.SecretValue, error) {
 	for attempt := 0; ; attempt++ {
 		ops.Add(1)
 		sec, err := s.cl.GetVersion(ctx, s.vault, path, v)

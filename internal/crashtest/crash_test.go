@@ -103,7 +103,7 @@ func TestCrashDurability(t *testing.T) {
 	if err != nil {
 		t.Fatalf("signup: %v\n%s", err, logTail(srv.logPath, 20))
 	}
-	v, err := s.cl.CreateVault(ctx, "crash-test", "crash-durability test")
+	v, err := s.cl.CreateVault(ctx, clavis.VaultInput{Name: "crash-test", Description: "crash-durability test"})
 	if err != nil {
 		t.Fatalf("create vault: %v", err)
 	}
@@ -250,9 +250,9 @@ func writePhase(ctx context.Context, srv *serverProc, s *session, led *ledger, c
 			for ctx.Err() == nil {
 				path, value := w.next(cycle)
 				ops.Add(1)
-				md, err := s.cl.PutSecret(ctx, s.vault, path, client.PutSecretInput{Value: clavis.Sensitive(value)})
+				md, err := s.cl.PutSecret(ctx, s.vault, path, clavis.SecretInput{Value: clavis.Sensitive(value)})
 				if err == nil {
-					led.ack(path, md.Version, md.Path, md.ID, value)
+					led.ack(path, md.Version.Version, md.Secret.Path, md.Secret.ID, value)
 					if acked.Add(1) >= int64(target) {
 						reachedOnce.Do(func() { close(reached) })
 					}
@@ -324,7 +324,7 @@ func openSession(ctx context.Context, base, email, password string, signup bool)
 		Timeout:   60 * time.Second,
 	}
 	anon := client.New(base, client.WithHTTPClient(hc))
-	var tok client.Token
+	var tok *clavis.Token
 	var err error
 	if signup {
 		tok, err = anon.Signup(ctx, email, password, "crash test")

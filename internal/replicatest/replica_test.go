@@ -137,7 +137,7 @@ func TestThreeReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	user := func(base string) *client.Client { return client.New(base, client.WithToken(string(tok.AccessToken))) }
-	v, err := user(bases[1]).CreateVault(ctx, "replicated", "")
+	v, err := user(bases[1]).CreateVault(ctx, clavis.VaultInput{Name: "replicated"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,12 +149,12 @@ func TestThreeReplicas(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				m, err := user(next()).PutSecret(ctx, v.ID, "shared/key", client.PutSecretInput{Value: "x"})
+				m, err := user(next()).PutSecret(ctx, v.ID, "shared/key", clavis.SecretInput{Value: "x"})
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				seen <- m.Version
+				seen <- m.Version.Version
 			}()
 		}
 		wg.Wait()
@@ -174,8 +174,7 @@ func TestThreeReplicas(t *testing.T) {
 	})
 
 	t.Run("a limit-1 secret read through all replicas succeeds exactly once", func(t *testing.T) {
-		one := 1
-		if _, err := user(bases[2]).PutSecret(ctx, v.ID, "once", client.PutSecretInput{Value: "burn", MaxAccessCount: &one}); err != nil {
+		if _, err := user(bases[2]).PutSecret(ctx, v.ID, "once", clavis.SecretInput{Value: "burn", MaxAccessCount: 1}); err != nil {
 			t.Fatal(err)
 		}
 		var mu sync.Mutex
@@ -202,10 +201,11 @@ func TestThreeReplicas(t *testing.T) {
 	})
 
 	t.Run("an agent deactivated on replica 1 is refused by replicas 2 and 3 on the next request", func(t *testing.T) {
-		a, key, err := user(bases[0]).CreateAgent(ctx, client.AgentInput{Name: "bot"})
+		ak, err := user(bases[0]).CreateAgent(ctx, clavis.AgentInput{Name: "bot"})
 		if err != nil {
 			t.Fatal(err)
 		}
+		a, key := ak.Agent, ak.Key
 		at, err := client.New(bases[1]).AgentToken(ctx, string(key), a.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -215,7 +215,7 @@ func TestThreeReplicas(t *testing.T) {
 				t.Fatalf("agent before deactivation on %s: %v", b, err)
 			}
 		}
-		if _, err := user(bases[0]).UpdateAgent(ctx, a.ID, map[string]any{"is_active": false}); err != nil {
+		if _, err := user(bases[0]).UpdateAgent(ctx, a.ID, clavis.AgentPatch{Active: new(false)}); err != nil {
 			t.Fatal(err)
 		}
 		for _, b := range bases[1:] {
@@ -231,8 +231,8 @@ func TestThreeReplicas(t *testing.T) {
 	})
 
 	t.Run("the audit chain stays linear across replicas", func(t *testing.T) {
-		res, err := user(bases[2]).VerifyAudit(ctx)
-		if err != nil || !res.ChainValid || res.EventsChecked < 55 {
+		res, err := user(bases[2]).VerifyAudit(ctx, nil, nil, 0)
+		if err != nil || !res.Valid || res.Checked < 55 {
 			t.Fatalf("verify: %+v, %v", res, err)
 		}
 	})

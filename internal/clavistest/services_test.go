@@ -1,0 +1,622 @@
+package clavistest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"testing"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/clavistest"
+)
+
+// TestServicesAgree is the shared behaviour test of the two implementations of the root's per-resource
+// interfaces: the engine bound in-process (engine.As) and the Go client over real HTTP. One script of
+// operations on vaults, secrets and versions, agents, policies, audit and the account runs once against
+// each, in orgs of its own on one server, as the same kinds of principals (an owner, an agent with a read
+// policy, an agent without, a user of another org). Every step must give the Kind the script expects,
+// and the two transcripts must be equal: the same error Kinds and the same results, with ids replaced
+// by names and times by whether they are set.
+//
+// A request binds its principal anew: in-process, Authenticate then engine.As (as the HTTP server does
+// for each request); over HTTP, a Client with the credential. Revocation therefore shows on the next
+// binding in-process and on the next call over HTTP, and the script binds again to observe it.
+func TestServicesAgree(t *testing.T) {
+	env := clavistest.New(t)
+	loopback := netip.MustParseAddr("127.0.0.1")
+	local := servicesScript(t, env, "engine", func(bearer string) (clavis.Services, error) {
+		c, err := env.Engine.Authenticate(context.Background(), bearer, loopback)
+		if err != nil {
+			return nil, err
+		}
+		return env.Engine.As(c), nil
+	})
+	remote := servicesScript(t, env, "client", func(bearer string) (clavis.Services, error) {
+		return env.Client().WithToken(bearer), nil
+	})
+	if len(local) != len(remote) {
+		t.Fatalf("transcripts have %d (engine) and %d (client) steps", len(local), len(remote))
+	}
+	for i := range local {
+		if local[i] != remote[i] {
+			t.Errorf("step %d differs:\nengine: %s\nclient: %s", i, local[i], remote[i])
+		}
+	}
+}
+
+// ok is the "Kind" of a step expected to succeed.
+const ok = clavis.Kind(-1)
+
+// transcript records what each step gave, with ids named.
+type transcript struct {
+	t     *testing.T
+	impl  string
+	names map[string]string // id → name
+	lines []string
+}
+
+func (tr *transcript) name(id, name string) {
+	if id != "" {
+		tr.names[id] = "<" + name + ">"
+	}
+}
+
+// rec records step's result or error and checks its Kind against want.
+func (tr *transcript) rec(step string, want clavis.Kind, v any, err error) {
+	tr.t.Helper()
+	got := ok
+	line := step + ": "
+	if err != nil {
+		got = clavis.KindOf(err)
+		line += "error " + got.String()
+	} else {
+		b, merr := json.Marshal(shape(v))
+		if merr != nil {
+			tr.t.Fatalf("%s: %s: marshal: %v", tr.impl, step, merr)
+		}
+		line += string(b)
+	}
+	if got != want {
+		tr.t.Errorf("%s: %s: got %v (%v), want %v", tr.impl, step, kindName(got), err, kindName(want))
+	}
+	tr.lines = append(tr.lines, line)
+}
+
+func kindName(k clavis.Kind) string {
+	if k == ok {
+		return "success"
+	}
+	return k.String()
+}
+
+var uuidRe = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// named returns the lines with every known id replaced by its name, and every other UUID (the
+// __agent-keys vault, the secrets holding agents' private keys) by the order of its first appearance.
+func (tr *transcript) named() []string {
+	var pairs []string
+	for id, n := range tr.names {
+		pairs = append(pairs, id, n)
+	}
+	r := strings.NewReplacer(pairs...)
+	seen := map[string]string{}
+	out := make([]string, len(tr.lines))
+	for i, l := range tr.lines {
+		out[i] = uuidRe.ReplaceAllStringFunc(r.Replace(l), func(id string) string {
+			if _, ok := seen[id]; !ok {
+				seen[id] = fmt.Sprintf("<#%d>", len(seen)+1)
+			}
+			return seen[id]
+		})
+	}
+	return out
+}
+
+// withRaw is a result with a key shown once.
+type withRaw struct {
+	V   any
+	Raw clavis.Sensitive
+}
+
+// absent is a well-formed id that names nothing.
+const absent = "00000000-0000-4000-8000-000000000000"
+
+// servicesScript runs the script with services bound by bind to a bearer credential, and returns the
+// transcript.
+func servicesScript(t *testing.T, env *clavistest.Env, impl string, bind func(bearer string) (clavis.Services, error)) []string {
+	t.Helper()
+	ctx := context.Background()
+	tr := &transcript{t: t, impl: impl, names: map[string]string{}}
+	mustBind := func(bearer string) clavis.Services {
+		t.Helper()
+		svc, err := bind(bearer)
+		if err != nil {
+			t.Fatalf("%s: bind: %v", impl, err)
+		}
+		return svc
+	}
+	owner, stranger := env.Signup(t), env.Signup(t)
+	tr.name(owner.ID, "owner")
+	tr.name(owner.OrgID, "org")
+	tr.name(owner.Email, "owner-email")
+	tr.name(stranger.ID, "stranger")
+	tr.name(stranger.OrgID, "stranger-org")
+	o, s := mustBind(owner.Token), mustBind(stranger.Token)
+	tr.name(absent, "absent")
+
+	// Vaults.
+	v, err := o.CreateVault(ctx, clavis.VaultInput{Name: "payments", Description: "cards"})
+	if err != nil {
+		t.Fatalf("%s: create vault: %v", impl, err)
+	}
+	tr.name(v.ID, "vault")
+	tr.rec("owner CreateVault", ok, v, err)
+	{
+		x, err := o.CreateVault(ctx, clavis.VaultInput{})
+		tr.rec("owner CreateVault without name", clavis.KindInvalid, x, err)
+		x, err = o.CreateVault(ctx, clavis.VaultInput{Name: "__reserved"})
+		tr.rec("owner CreateVault reserved name", clavis.KindInvalid, x, err)
+		vs, err := o.ListVaults(ctx)
+		tr.rec("owner ListVaults", ok, vs, err)
+		x, err = o.GetVault(ctx, v.ID)
+		tr.rec("owner GetVault", ok, x, err)
+		x, err = o.GetVault(ctx, absent)
+		tr.rec("owner GetVault absent", clavis.KindNotFound, x, err)
+		x, err = s.GetVault(ctx, v.ID)
+		tr.rec("stranger GetVault", clavis.KindNotFound, x, err)
+		tr.rec("stranger DeleteVault", clavis.KindNotFound, nil, s.DeleteVault(ctx, v.ID))
+		vs, err = s.ListVaults(ctx)
+		tr.rec("stranger ListVaults", ok, vs, err)
+	}
+
+	// Secrets and versions.
+	put := func(who string, svc clavis.Services, path string, in clavis.SecretInput, want clavis.Kind) *clavis.SecretMeta {
+		t.Helper()
+		m, err := svc.PutSecret(ctx, v.ID, path, in)
+		if err == nil {
+			tr.name(m.Secret.ID, "secret "+path)
+		}
+		tr.rec(who+" PutSecret "+path, want, m, err)
+		return m
+	}
+	put("owner", o, "app/db", clavis.SecretInput{Value: "v1", Type: "password", Metadata: json.RawMessage(`{"team": "a"}`)}, ok)
+	put("owner", o, "app/db", clavis.SecretInput{Value: "v2"}, ok)
+	put("owner", o, "app/once", clavis.SecretInput{Value: "once", MaxAccessCount: 1}, ok)
+	put("owner", o, "other/x", clavis.SecretInput{Value: "x"}, ok)
+	put("owner", o, "app/old", clavis.SecretInput{Value: "old"}, ok)
+	put("owner", o, "bad//path", clavis.SecretInput{Value: "x"}, clavis.KindInvalid)
+	put("owner", o, "app/typed", clavis.SecretInput{Value: "x", Type: "banana"}, clavis.KindInvalid)
+	put("stranger", s, "app/db", clavis.SecretInput{Value: "x"}, clavis.KindNotFound)
+	{
+		sv, err := o.GetSecret(ctx, v.ID, "app/db")
+		tr.rec("owner GetSecret", ok, sv, err)
+		ms, err := o.ListSecrets(ctx, v.ID, "app/")
+		tr.rec("owner ListSecrets app/", ok, ms, err)
+		ms, err = o.ListSecrets(ctx, v.ID, "")
+		tr.rec("owner ListSecrets", ok, ms, err)
+		ms, err = o.ListVersions(ctx, v.ID, "app/db")
+		tr.rec("owner ListVersions", ok, ms, err)
+		sv, err = o.GetVersion(ctx, v.ID, "app/db", 1)
+		tr.rec("owner GetVersion 1", ok, sv, err)
+		tr.rec("owner DisableVersion 1", ok, nil, o.DisableVersion(ctx, v.ID, "app/db", 1))
+		tr.rec("owner DisableVersion 1 again", ok, nil, o.DisableVersion(ctx, v.ID, "app/db", 1))
+		sv, err = o.GetVersion(ctx, v.ID, "app/db", 1)
+		tr.rec("owner GetVersion disabled", clavis.KindGone, sv, err)
+		sv, err = o.GetVersion(ctx, v.ID, "app/db", 9)
+		tr.rec("owner GetVersion absent", clavis.KindNotFound, sv, err)
+		m, err := o.RestoreVersion(ctx, v.ID, "app/db", 1)
+		tr.rec("owner RestoreVersion disabled", clavis.KindGone, m, err)
+		m, err = o.RotateSecret(ctx, v.ID, "app/db", clavis.RotateInput{Length: 16, Charset: "alphanumeric"})
+		tr.rec("owner RotateSecret", ok, m, err)
+		m, err = o.RotateSecret(ctx, v.ID, "app/db", clavis.RotateInput{Length: 7})
+		tr.rec("owner RotateSecret too short", clavis.KindInvalid, m, err)
+		m, err = o.RestoreVersion(ctx, v.ID, "app/db", 2)
+		tr.rec("owner RestoreVersion 2", ok, m, err)
+		sv, err = o.GetSecret(ctx, v.ID, "app/db")
+		tr.rec("owner GetSecret restored", ok, sv, err)
+		sv, err = o.GetSecret(ctx, v.ID, "app/once")
+		tr.rec("owner GetSecret read-once", ok, sv, err)
+		sv, err = o.GetSecret(ctx, v.ID, "app/once")
+		tr.rec("owner GetSecret read-once again", clavis.KindGone, sv, err)
+		tr.rec("owner DeleteSecret", ok, nil, o.DeleteSecret(ctx, v.ID, "app/old"))
+		tr.rec("owner DeleteSecret again", clavis.KindGone, nil, o.DeleteSecret(ctx, v.ID, "app/old"))
+		sv, err = o.GetSecret(ctx, v.ID, "app/old")
+		tr.rec("owner GetSecret deleted", clavis.KindGone, sv, err)
+		sv, err = o.GetSecret(ctx, v.ID, "app/never")
+		tr.rec("owner GetSecret never written", clavis.KindNotFound, sv, err)
+		tr.rec("owner DeleteSecret never written", clavis.KindNotFound, nil, o.DeleteSecret(ctx, v.ID, "app/never"))
+		sv, err = s.GetSecret(ctx, v.ID, "app/db")
+		tr.rec("stranger GetSecret", clavis.KindNotFound, sv, err)
+	}
+
+	// Agents.
+	agent := func(in clavis.AgentInput, name string) (*clavis.AgentKey, string, clavis.Services) {
+		t.Helper()
+		ak, err := o.CreateAgent(ctx, in)
+		if err != nil {
+			t.Fatalf("%s: create agent: %v", impl, err)
+		}
+		tr.name(ak.Agent.ID, name)
+		tr.rec("owner CreateAgent "+name, ok, ak, err)
+		tok, err := env.Client().AgentToken(ctx, string(ak.Key), ak.Agent.ID)
+		if err != nil {
+			t.Fatalf("%s: agent token: %v", impl, err)
+		}
+		return ak, string(tok.AccessToken), mustBind(string(tok.AccessToken))
+	}
+	reader, readerToken, a := agent(clavis.AgentInput{Name: "reader", Description: "reads app", VaultIDs: []string{v.ID}, TokenTTL: 600}, "reader")
+	idle, _, b := agent(clavis.AgentInput{Name: "idle", Scopes: []string{"app/**"}}, "idle")
+	{
+		x, err := o.CreateAgent(ctx, clavis.AgentInput{})
+		tr.rec("owner CreateAgent without name", clavis.KindInvalid, x, err)
+		as, err := o.ListAgents(ctx)
+		tr.rec("owner ListAgents", ok, as, err)
+		ag, err := o.GetAgent(ctx, reader.Agent.ID)
+		tr.rec("owner GetAgent", ok, ag, err)
+		ag, err = o.GetAgent(ctx, absent)
+		tr.rec("owner GetAgent absent", clavis.KindNotFound, ag, err)
+		ag, err = o.UpdateAgent(ctx, idle.Agent.ID, clavis.AgentPatch{Description: new("does nothing"), TokenTTL: new(60)})
+		tr.rec("owner UpdateAgent", ok, ag, err)
+		ag, err = o.UpdateAgent(ctx, idle.Agent.ID, clavis.AgentPatch{ClearTokenTTL: true})
+		tr.rec("owner UpdateAgent clear ttl", ok, ag, err)
+		ag, err = o.AgentMe(ctx)
+		tr.rec("owner AgentMe", clavis.KindForbidden, ag, err)
+		ag, err = s.GetAgent(ctx, reader.Agent.ID)
+		tr.rec("stranger GetAgent", clavis.KindNotFound, ag, err)
+		ag, err = a.AgentMe(ctx)
+		tr.rec("reader AgentMe", ok, ag, err)
+		if err == nil {
+			tr.rec("reader AgentMe owner and org", ok, []string{ag.CreatedBy, ag.OrgID}, nil)
+		}
+		ag, err = a.GetAgent(ctx, reader.Agent.ID)
+		tr.rec("reader GetAgent itself", ok, ag, err)
+		ag, err = a.GetAgent(ctx, idle.Agent.ID)
+		tr.rec("reader GetAgent other", clavis.KindNotFound, ag, err)
+		as, err = a.ListAgents(ctx)
+		tr.rec("reader ListAgents", clavis.KindForbidden, as, err)
+		x2, err := a.CreateAgent(ctx, clavis.AgentInput{Name: "child"})
+		tr.rec("reader CreateAgent", clavis.KindForbidden, x2, err)
+	}
+
+	// Policies.
+	p, err := o.CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "app/*", PrincipalType: clavis.PrincipalAgent,
+		PrincipalID: reader.Agent.ID, Permissions: []string{"read"}})
+	if err == nil {
+		tr.name(p.ID, "policy")
+	}
+	tr.rec("owner CreatePolicy", ok, p, err)
+	{
+		x, err := o.CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "app/*", PrincipalType: clavis.PrincipalAgent,
+			PrincipalID: reader.Agent.ID, Permissions: []string{"fly"}})
+		tr.rec("owner CreatePolicy bad permission", clavis.KindInvalid, x, err)
+		x, err = s.CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "**", PrincipalType: clavis.PrincipalUser,
+			PrincipalID: stranger.ID, Permissions: []string{"read"}})
+		tr.rec("stranger CreatePolicy", clavis.KindNotFound, x, err)
+		deny, err := o.CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "app/once", PrincipalType: clavis.PrincipalAgent,
+			PrincipalID: reader.Agent.ID, Permissions: []string{"read"}, Effect: clavis.EffectDeny, Priority: 3,
+			Conditions: json.RawMessage(`{"ip_allowlist":["127.0.0.0/8"]}`)})
+		if err == nil {
+			tr.name(deny.ID, "deny-policy")
+		}
+		tr.rec("owner CreatePolicy deny", ok, deny, err)
+		ps, err := o.ListPolicies(ctx, v.ID)
+		tr.rec("owner ListPolicies", ok, ps, err)
+		x, err = o.UpdatePolicy(ctx, v.ID, p.ID, clavis.PolicyPatch{Priority: new(5), Permissions: &[]string{"read", "write"}})
+		tr.rec("owner UpdatePolicy", ok, x, err)
+		x, err = o.UpdatePolicy(ctx, v.ID, p.ID, clavis.PolicyPatch{Pattern: new("elsewhere/*")})
+		tr.rec("owner UpdatePolicy immutable", clavis.KindInvalid, x, err)
+		x, err = o.UpdatePolicy(ctx, v.ID, absent, clavis.PolicyPatch{Priority: new(1)})
+		tr.rec("owner UpdatePolicy absent", clavis.KindNotFound, x, err)
+		for _, q := range []struct {
+			name string
+			q    clavis.ExplainQuery
+		}{
+			{"reader read app/db", clavis.ExplainQuery{PrincipalType: clavis.PrincipalAgent, PrincipalID: reader.Agent.ID, Path: "app/db", Permission: clavis.PermRead}},
+			{"reader read app/once", clavis.ExplainQuery{PrincipalType: clavis.PrincipalAgent, PrincipalID: reader.Agent.ID, Path: "app/once", Permission: clavis.PermRead}},
+			{"reader delete app/db", clavis.ExplainQuery{PrincipalType: clavis.PrincipalAgent, PrincipalID: reader.Agent.ID, Path: "app/db", Permission: clavis.PermDelete}},
+			{"idle read app/db from 10.0.0.1", clavis.ExplainQuery{PrincipalType: clavis.PrincipalAgent, PrincipalID: idle.Agent.ID, Path: "app/db", Permission: clavis.PermRead, IP: netip.MustParseAddr("10.0.0.1")}},
+			{"self", clavis.ExplainQuery{Path: "app/db", Permission: clavis.PermRead}},
+		} {
+			ex, err := o.Explain(ctx, v.ID, q.q)
+			tr.rec("owner Explain "+q.name, ok, ex, err)
+		}
+		ex, err := o.Explain(ctx, v.ID, clavis.ExplainQuery{Path: "app/db", Permission: "fly"})
+		tr.rec("owner Explain bad permission", clavis.KindInvalid, ex, err)
+		ex, err = a.Explain(ctx, v.ID, clavis.ExplainQuery{Path: "app/db", Permission: clavis.PermRead})
+		tr.rec("reader Explain self", ok, ex, err)
+		ex, err = a.Explain(ctx, v.ID, clavis.ExplainQuery{PrincipalType: clavis.PrincipalUser, PrincipalID: owner.ID, Path: "app/db", Permission: clavis.PermRead})
+		tr.rec("reader Explain owner", clavis.KindForbidden, ex, err)
+	}
+
+	// What the policies let the agents do.
+	{
+		sv, err := a.GetSecret(ctx, v.ID, "app/db")
+		tr.rec("reader GetSecret app/db", ok, sv, err)
+		sv, err = a.GetSecret(ctx, v.ID, "other/x")
+		tr.rec("reader GetSecret outside policy", clavis.KindForbidden, sv, err)
+		sv, err = a.GetSecret(ctx, v.ID, "app/never")
+		tr.rec("reader GetSecret never written", clavis.KindNotFound, sv, err)
+		put("reader", a, "app/new", clavis.SecretInput{Value: "x"}, ok) // the policy now grants write
+		put("reader", a, "other/new", clavis.SecretInput{Value: "x"}, clavis.KindForbidden)
+		tr.rec("reader DeleteSecret outside policy", clavis.KindForbidden, nil, a.DeleteSecret(ctx, v.ID, "other/x"))
+		tr.rec("reader DeleteSecret (write implies delete)", ok, nil, a.DeleteSecret(ctx, v.ID, "app/new"))
+		ms, err := a.ListSecrets(ctx, v.ID, "")
+		tr.rec("reader ListSecrets", ok, ms, err)
+		vs, err := a.ListVaults(ctx)
+		tr.rec("reader ListVaults", ok, vs, err)
+		tr.rec("reader DeleteVault", clavis.KindForbidden, nil, a.DeleteVault(ctx, v.ID))
+		sv, err = b.GetSecret(ctx, v.ID, "app/db")
+		tr.rec("idle GetSecret", clavis.KindNotFound, sv, err)
+		vs, err = b.ListVaults(ctx)
+		tr.rec("idle ListVaults", ok, vs, err)
+	}
+
+	// The account.
+	{
+		u, err := o.Me(ctx)
+		tr.rec("owner Me", ok, u, err)
+		u, err = o.UpdateMe(ctx, clavis.ProfilePatch{DisplayName: new("Ada")})
+		tr.rec("owner UpdateMe", ok, u, err)
+		u, err = a.Me(ctx)
+		tr.rec("reader Me", clavis.KindForbidden, u, err)
+		k, raw, err := o.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "ci", Scopes: []string{"app/**"}})
+		if err == nil {
+			tr.name(k.ID, "api-key")
+			tr.name(k.Prefix, "api-key-prefix")
+		}
+		tr.rec("owner CreateAPIKey", ok, withRaw{k, raw}, err)
+		ks, err := o.ListAPIKeys(ctx)
+		tr.rec("owner ListAPIKeys", ok, ks, err)
+		if k != nil {
+			tr.rec("owner RevokeAPIKey", ok, nil, o.RevokeAPIKey(ctx, k.ID))
+		}
+		tr.rec("owner RevokeAPIKey absent", clavis.KindNotFound, nil, o.RevokeAPIKey(ctx, absent))
+		on, err := o.MFAStatus(ctx)
+		tr.rec("owner MFAStatus", ok, on, err)
+		tr.rec("owner MFADisable while off", clavis.KindConflict, nil, o.MFADisable(ctx, "", owner.Password))
+		tr.rec("owner ChangePassword wrong current", clavis.KindForbidden, nil, o.ChangePassword(ctx, "wrong-"+owner.Password, "Another-pw-123456"))
+	}
+
+	// The audit log.
+	{
+		evs, err := o.ListAudit(ctx, clavis.AuditQuery{Limit: 1000})
+		tr.rec("owner ListAudit", ok, evs, err)
+		evs, err = o.ListAudit(ctx, clavis.AuditQuery{Action: "secret.read", VaultID: v.ID})
+		tr.rec("owner ListAudit reads", ok, evs, err)
+		evs, err = a.ListAudit(ctx, clavis.AuditQuery{})
+		tr.rec("reader ListAudit own", ok, evs, err)
+		evs, err = o.ListAudit(ctx, clavis.AuditQuery{Limit: -1})
+		tr.rec("owner ListAudit negative limit", clavis.KindInvalid, evs, err)
+		res, err := o.VerifyAudit(ctx, nil, nil, 0)
+		tr.rec("owner VerifyAudit", ok, res, err)
+		res, err = a.VerifyAudit(ctx, nil, nil, 0)
+		tr.rec("reader VerifyAudit", clavis.KindForbidden, res, err)
+	}
+
+	// Tearing down.
+	{
+		tr.rec("owner DeletePolicy", ok, nil, o.DeletePolicy(ctx, v.ID, p.ID))
+		tr.rec("owner DeletePolicy again", clavis.KindNotFound, nil, o.DeletePolicy(ctx, v.ID, p.ID))
+		ak, err := o.RotateAgentKey(ctx, reader.Agent.ID)
+		tr.rec("owner RotateAgentKey", ok, ak, err)
+		ag, err := again(bind, readerToken, func(svc clavis.Services) (any, error) { return svc.AgentMe(ctx) })
+		tr.rec("reader AgentMe after rotation", clavis.KindUnauthorized, ag, err)
+		tr.rec("owner DeleteAgent", ok, nil, o.DeleteAgent(ctx, idle.Agent.ID))
+		ag, err = o.GetAgent(ctx, idle.Agent.ID)
+		tr.rec("owner GetAgent deleted", clavis.KindNotFound, ag, err)
+		tr.rec("owner DeleteVault", ok, nil, o.DeleteVault(ctx, v.ID))
+		x, err := o.GetVault(ctx, v.ID)
+		tr.rec("owner GetVault deleted", clavis.KindNotFound, x, err)
+		sv, err := o.GetSecret(ctx, v.ID, "app/db")
+		tr.rec("owner GetSecret of deleted vault", clavis.KindNotFound, sv, err)
+		tr.rec("owner RevokeToken", ok, nil, o.RevokeToken(ctx))
+		u, err := again(bind, owner.Token, func(svc clavis.Services) (any, error) { return svc.Me(ctx) })
+		tr.rec("owner Me after RevokeToken", clavis.KindUnauthorized, u, err)
+	}
+	return tr.named()
+}
+
+// again binds bearer anew and makes one call: the next request of a principal.
+func again(bind func(string) (clavis.Services, error), bearer string, call func(clavis.Services) (any, error)) (any, error) {
+	svc, err := bind(bearer)
+	if err != nil {
+		return nil, err
+	}
+	return call(svc)
+}
+
+// shape is what both implementations must agree on of a result: what the HTTP API shows of it, with
+// times reduced to whether they are set and keys to their prefix.
+func shape(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case withRaw:
+		return map[string]any{"v": shape(x.V), "raw": rawPrefix(x.Raw)}
+	case *clavis.Vault:
+		return map[string]any{"id": x.ID, "name": x.Name, "description": x.Description, "created_by": x.CreatedBy,
+			"created_by_type": x.CreatedByType, "created_at": !x.CreatedAt.IsZero()}
+	case []*clavis.Vault:
+		return shapes(x)
+	case *clavis.SecretMeta:
+		return metaShape(*x)
+	case []clavis.SecretMeta:
+		out := make([]any, len(x))
+		for i, m := range x {
+			out[i] = metaShape(m)
+		}
+		return out
+	case *clavis.SecretValue:
+		m := metaShape(x.SecretMeta)
+		m["value"] = rawPrefix(x.Value)
+		m["created_by"] = x.Version.CreatedBy
+		return m
+	case *clavis.AgentKey:
+		return map[string]any{"agent": shape(x.Agent), "key": rawPrefix(x.Key)}
+	case *clavis.Agent:
+		return map[string]any{"id": x.ID, "name": x.Name, "description": x.Description, "scopes": list(x.Scopes),
+			"vault_ids": list(x.VaultIDs), "active": x.Active, "expires_at": x.ExpiresAt != nil, "token_ttl": x.TokenTTL,
+			"ssh_public_key": x.SSHPublicKey != "", "ecdh_public_key": x.ECDHPublicKey != "", "created_at": !x.CreatedAt.IsZero()}
+	case []*clavis.Agent:
+		return shapes(x)
+	case *clavis.Policy:
+		return map[string]any{"id": x.ID, "vault_id": x.VaultID, "pattern": x.Pattern, "principal_type": x.PrincipalType,
+			"principal_id": x.PrincipalID, "permissions": x.Permissions, "conditions": compact(x.Conditions),
+			"effect": x.Effect, "priority": x.Priority, "require_approval": x.RequireApproval, "expires_at": x.ExpiresAt != nil,
+			"created_by": x.CreatedBy, "created_by_type": x.CreatedByType, "created_at": !x.CreatedAt.IsZero()}
+	case []*clavis.Policy:
+		return shapes(x)
+	case *clavis.AuditEvent:
+		details, _ := json.Marshal(x.Details) // numbers compare as JSON: the client decodes them as float64
+		return map[string]any{"action": x.Action, "actor_id": x.ActorID, "actor_type": x.ActorType, "org_id": x.OrgID,
+			"resource_type": x.ResourceType, "resource_id": x.ResourceID, "details": compact(details), "ip": x.IPAddress,
+			"created_at": !x.CreatedAt.IsZero(), "chained": x.PrevEventID != "", "hashed": x.IntegrityHash != ""}
+	case []*clavis.AuditEvent:
+		return shapes(x)
+	case *clavis.User:
+		return map[string]any{"id": x.ID, "org_id": x.OrgID, "email": x.Email, "display_name": x.DisplayName, "role": x.Role,
+			"marketing_emails": x.MarketingEmails, "totp_enabled": x.TOTPEnabled, "created_at": !x.CreatedAt.IsZero()}
+	case *clavis.APIKey:
+		return map[string]any{"id": x.ID, "name": x.Name, "prefix": x.Prefix, "scopes": list(x.Scopes), "active": x.Active,
+			"expires_at": x.ExpiresAt != nil, "created_at": !x.CreatedAt.IsZero()}
+	case []*clavis.APIKey:
+		return shapes(x)
+	}
+	return v // Explanation, AuditVerification, bool, []string: compared as they are
+}
+
+func metaShape(m clavis.SecretMeta) map[string]any {
+	return map[string]any{"id": m.Secret.ID, "vault_id": m.Secret.VaultID, "path": m.Secret.Path,
+		"version": m.Version.Version, "type": m.Version.Type, "metadata": compact(m.Version.Metadata),
+		"disabled": m.Version.Disabled, "expires_at": m.Version.ExpiresAt != nil, "created_at": !m.Version.CreatedAt.IsZero()}
+}
+
+func shapes[T any](xs []*T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = shape(x)
+	}
+	return out
+}
+
+// list makes nil and empty lists alike (the API shows [] or omits the key).
+func list(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// compact is raw JSON without insignificant space; empty is {}.
+func compact(raw []byte) string {
+	if len(raw) == 0 {
+		return "{}"
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return fmt.Sprintf("invalid JSON %q", raw)
+	}
+	return b.String()
+}
+
+// rawPrefix shows the kind of a key or value (its first four characters) and whether it is set.
+func rawPrefix(s clavis.Sensitive) string {
+	v := string(s)
+	if len(v) > 4 {
+		return v[:4] + "…"
+	}
+	return v
+}
+
+// TestSessionShowsNoServerMaterial checks that what the in-process services return carries none of the
+// server-side material the HTTP API never shows: key and password hashes, wrapped keys, ciphertext.
+func TestSessionShowsNoServerMaterial(t *testing.T) {
+	env := clavistest.New(t)
+	ctx := context.Background()
+	owner := env.Signup(t)
+	c, err := env.Engine.Authenticate(ctx, owner.Token, netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := env.Engine.As(c)
+	var leaks []string
+	leak := func(what string, bad bool) {
+		if bad {
+			leaks = append(leaks, what)
+		}
+	}
+	v, err := s.CreateVault(ctx, clavis.VaultInput{Name: "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leak("CreateVault WrappedKey", v.WrappedKey != nil)
+	if _, err := s.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: "value"}); err != nil {
+		t.Fatal(err)
+	}
+	ak, err := s.CreateAgent(ctx, clavis.AgentInput{Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leak("CreateAgent KeyHash", ak.Agent.KeyHash != nil)
+	k, _, err := s.CreateAPIKey(ctx, clavis.APIKeyInput{Name: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leak("CreateAPIKey Hash", k.Hash != nil)
+
+	vs, err := s.ListVaults(ctx)
+	for _, x := range vs {
+		leak("ListVaults WrappedKey", x.WrappedKey != nil)
+	}
+	if x, err := s.GetVault(ctx, v.ID); err == nil {
+		leak("GetVault WrappedKey", x.WrappedKey != nil)
+	}
+	as, _ := s.ListAgents(ctx)
+	for _, x := range as {
+		leak("ListAgents KeyHash", x.KeyHash != nil)
+	}
+	if x, err := s.GetAgent(ctx, ak.Agent.ID); err == nil {
+		leak("GetAgent KeyHash", x.KeyHash != nil)
+	}
+	if rk, err := s.RotateAgentKey(ctx, ak.Agent.ID); err == nil {
+		leak("RotateAgentKey KeyHash", rk.Agent.KeyHash != nil)
+	}
+	ks, _ := s.ListAPIKeys(ctx)
+	for _, x := range ks {
+		leak("ListAPIKeys Hash", x.Hash != nil)
+	}
+	if u, err := s.Me(ctx); err == nil {
+		leak("Me PasswordHash", u.PasswordHash != "")
+	}
+	sealed := func(what string, m clavis.SecretMeta) {
+		leak(what+" Ciphertext", m.Version.Ciphertext != nil)
+		leak(what+" WrappedDEK", m.Version.WrappedDEK != nil)
+	}
+	if sv, err := s.GetSecret(ctx, v.ID, "k"); err == nil {
+		sealed("GetSecret", sv.SecretMeta)
+	}
+	if sv, err := s.GetVersion(ctx, v.ID, "k", 1); err == nil {
+		sealed("GetVersion", sv.SecretMeta)
+	}
+	ms, _ := s.ListSecrets(ctx, v.ID, "")
+	for _, m := range ms {
+		sealed("ListSecrets", m)
+	}
+	ms, _ = s.ListVersions(ctx, v.ID, "k")
+	for _, m := range ms {
+		sealed("ListVersions", m)
+	}
+	if m, err := s.RotateSecret(ctx, v.ID, "k", clavis.RotateInput{}); err == nil {
+		sealed("RotateSecret", *m)
+	}
+	if len(vs) == 0 || len(as) == 0 || len(ks) == 0 || len(ms) == 0 || err != nil {
+		t.Fatalf("lists came back empty: %d vaults, %d agents, %d keys, %d versions (%v)", len(vs), len(as), len(ks), len(ms), err)
+	}
+	if len(leaks) > 0 {
+		t.Errorf("in-process results carry server-side material: %v", leaks)
+	}
+}

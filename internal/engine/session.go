@@ -1,0 +1,334 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"clavis.dev/clavis"
+)
+
+// Session is the Engine bound to one authenticated caller: it implements the per-resource interfaces
+// of the root package (clavis.Services) in-process, by forwarding to the Engine's caller-explicit
+// methods. Its results hold what the HTTP API shows of an object: it clears server-side material (key
+// and password hashes, wrapped keys, ciphertext) from copies, never from the Engine's own values; they
+// may hold more of the object than the API shows (a vault's org and owner, a version's creator in
+// metadata), which consumers that must also work over HTTP do not rely on.
+//
+// A Session serves one request. It does not check its caller's credential again: revocation, rotation,
+// deactivation and expiry take effect at the next Authenticate, so make a Session per request (as the
+// HTTP server authenticates every request) and never keep one across requests. It is safe for
+// concurrent use.
+type Session struct {
+	e *Engine
+	c *clavis.Caller
+}
+
+// As binds the Engine to c, the caller that Authenticate returned for the request at hand.
+func (e *Engine) As(c *clavis.Caller) *Session { return &Session{e: e, c: c} }
+
+// Caller returns the caller the Session acts as.
+func (s *Session) Caller() *clavis.Caller { return s.c }
+
+var (
+	_ clavis.Account   = (*Session)(nil)
+	_ clavis.APIKeys   = (*Session)(nil)
+	_ clavis.TwoFactor = (*Session)(nil)
+	_ clavis.Vaults    = (*Session)(nil)
+	_ clavis.Secrets   = (*Session)(nil)
+	_ clavis.Versions  = (*Session)(nil)
+	_ clavis.Agents    = (*Session)(nil)
+	_ clavis.Policies  = (*Session)(nil)
+	_ clavis.Audit     = (*Session)(nil)
+	_ clavis.Services  = (*Session)(nil)
+)
+
+// The list defaults and ceilings of the HTTP API (spec §1.8), so that both implementations agree.
+const (
+	auditDefaultLimit, auditMaxLimit   = 100, 1000
+	verifyDefaultLimit, verifyMaxLimit = 1000, 10000
+)
+
+// --- account, API keys, MFA ---
+
+func (s *Session) Me(ctx context.Context) (*clavis.User, error) {
+	return shown(s.e.Me(ctx, s.c))
+}
+
+func (s *Session) UpdateMe(ctx context.Context, p clavis.ProfilePatch) (*clavis.User, error) {
+	return shown(s.e.UpdateMe(ctx, s.c, p))
+}
+
+func (s *Session) ChangePassword(ctx context.Context, current, next string) error {
+	return s.e.ChangePassword(ctx, s.c, current, next)
+}
+
+func (s *Session) RevokeToken(ctx context.Context) error { return s.e.RevokeToken(ctx, s.c) }
+
+func (s *Session) CreateAPIKey(ctx context.Context, in clavis.APIKeyInput) (*clavis.APIKey, clavis.Sensitive, error) {
+	k, raw, err := s.e.CreateAPIKey(ctx, s.c, in)
+	if err != nil {
+		return nil, "", err
+	}
+	return publicAPIKey(k), raw, nil
+}
+
+func (s *Session) ListAPIKeys(ctx context.Context) ([]*clavis.APIKey, error) {
+	return shownList(s.e.ListAPIKeys(ctx, s.c))
+}
+
+func (s *Session) RevokeAPIKey(ctx context.Context, id string) error {
+	return s.e.RevokeAPIKey(ctx, s.c, id)
+}
+
+func (s *Session) MFAStatus(ctx context.Context) (bool, error) { return s.e.MFAStatus(ctx, s.c) }
+
+func (s *Session) MFASetup(ctx context.Context) (string, clavis.Sensitive, error) {
+	return s.e.MFASetup(ctx, s.c)
+}
+
+func (s *Session) MFAVerifySetup(ctx context.Context, code string) ([]clavis.Sensitive, error) {
+	return s.e.MFAVerifySetup(ctx, s.c, code)
+}
+
+func (s *Session) MFADisable(ctx context.Context, code, password string) error {
+	return s.e.MFADisable(ctx, s.c, code, password)
+}
+
+// --- vaults ---
+
+func (s *Session) CreateVault(ctx context.Context, in clavis.VaultInput) (*clavis.Vault, error) {
+	return shown(s.e.CreateVault(ctx, s.c, in))
+}
+
+func (s *Session) ListVaults(ctx context.Context) ([]*clavis.Vault, error) {
+	return shownList(s.e.ListVaults(ctx, s.c))
+}
+
+func (s *Session) GetVault(ctx context.Context, id string) (*clavis.Vault, error) {
+	return shown(s.e.GetVault(ctx, s.c, id))
+}
+
+func (s *Session) DeleteVault(ctx context.Context, id string) error {
+	return s.e.DeleteVault(ctx, s.c, id)
+}
+
+// --- secrets and versions ---
+
+func (s *Session) PutSecret(ctx context.Context, vaultID, path string, in clavis.SecretInput) (*clavis.SecretMeta, error) {
+	return shownMeta(s.e.PutSecret(ctx, s.c, vaultID, path, in))
+}
+
+func (s *Session) GetSecret(ctx context.Context, vaultID, path string) (*clavis.SecretValue, error) {
+	return shownValue(s.e.GetSecret(ctx, s.c, vaultID, path))
+}
+
+func (s *Session) ListSecrets(ctx context.Context, vaultID, prefix string) ([]clavis.SecretMeta, error) {
+	return shownMetas(s.e.ListSecrets(ctx, s.c, vaultID, prefix))
+}
+
+func (s *Session) DeleteSecret(ctx context.Context, vaultID, path string) error {
+	return s.e.DeleteSecret(ctx, s.c, vaultID, path)
+}
+
+func (s *Session) RotateSecret(ctx context.Context, vaultID, path string, in clavis.RotateInput) (*clavis.SecretMeta, error) {
+	return shownMeta(s.e.RotateSecret(ctx, s.c, vaultID, path, in))
+}
+
+func (s *Session) ListVersions(ctx context.Context, vaultID, path string) ([]clavis.SecretMeta, error) {
+	return shownMetas(s.e.ListVersions(ctx, s.c, vaultID, path))
+}
+
+func (s *Session) GetVersion(ctx context.Context, vaultID, path string, version int) (*clavis.SecretValue, error) {
+	return shownValue(s.e.GetVersion(ctx, s.c, vaultID, path, version))
+}
+
+func (s *Session) DisableVersion(ctx context.Context, vaultID, path string, version int) error {
+	return s.e.DisableVersion(ctx, s.c, vaultID, path, version)
+}
+
+func (s *Session) RestoreVersion(ctx context.Context, vaultID, path string, version int) (*clavis.SecretMeta, error) {
+	return shownMeta(s.e.RestoreVersion(ctx, s.c, vaultID, path, version))
+}
+
+// --- agents ---
+
+func (s *Session) CreateAgent(ctx context.Context, in clavis.AgentInput) (*clavis.AgentKey, error) {
+	return shownAgentKey(s.e.CreateAgent(ctx, s.c, in))
+}
+
+func (s *Session) ListAgents(ctx context.Context) ([]*clavis.Agent, error) {
+	return shownList(s.e.ListAgents(ctx, s.c))
+}
+
+func (s *Session) GetAgent(ctx context.Context, id string) (*clavis.Agent, error) {
+	return shown(s.e.GetAgent(ctx, s.c, id))
+}
+
+func (s *Session) AgentMe(ctx context.Context) (*clavis.Agent, error) {
+	return shown(s.e.AgentMe(ctx, s.c))
+}
+
+func (s *Session) UpdateAgent(ctx context.Context, id string, p clavis.AgentPatch) (*clavis.Agent, error) {
+	return shown(s.e.UpdateAgent(ctx, s.c, id, p))
+}
+
+func (s *Session) DeleteAgent(ctx context.Context, id string) error {
+	return s.e.DeleteAgent(ctx, s.c, id)
+}
+
+func (s *Session) RotateAgentKey(ctx context.Context, id string) (*clavis.AgentKey, error) {
+	return shownAgentKey(s.e.RotateAgentKey(ctx, s.c, id))
+}
+
+// --- policies ---
+
+func (s *Session) CreatePolicy(ctx context.Context, vaultID string, in clavis.PolicyInput) (*clavis.Policy, error) {
+	return s.e.CreatePolicy(ctx, s.c, vaultID, in)
+}
+
+func (s *Session) ListPolicies(ctx context.Context, vaultID string) ([]*clavis.Policy, error) {
+	return s.e.ListPolicies(ctx, s.c, vaultID)
+}
+
+func (s *Session) UpdatePolicy(ctx context.Context, vaultID, policyID string, p clavis.PolicyPatch) (*clavis.Policy, error) {
+	return s.e.UpdatePolicy(ctx, s.c, vaultID, policyID, p)
+}
+
+func (s *Session) DeletePolicy(ctx context.Context, vaultID, policyID string) error {
+	return s.e.DeletePolicy(ctx, s.c, vaultID, policyID)
+}
+
+func (s *Session) Explain(ctx context.Context, vaultID string, q clavis.ExplainQuery) (*clavis.Explanation, error) {
+	return s.e.Explain(ctx, s.c, vaultID, q)
+}
+
+// --- audit ---
+
+func (s *Session) ListAudit(ctx context.Context, q clavis.AuditQuery) ([]*clavis.AuditEvent, error) {
+	if q.Limit < 0 {
+		return nil, clavis.Invalid("limit", "limit must be a positive integer")
+	}
+	if q.Offset < 0 {
+		return nil, clavis.Invalid("offset", "offset must be a non-negative integer")
+	}
+	if q.Limit == 0 {
+		q.Limit = auditDefaultLimit
+	}
+	q.Limit = min(q.Limit, auditMaxLimit)
+	return s.e.ListAudit(ctx, s.c, q)
+}
+
+func (s *Session) VerifyAudit(ctx context.Context, from, to *time.Time, limit int) (*clavis.AuditVerification, error) {
+	if limit < 0 {
+		return nil, clavis.Invalid("limit", "limit must be a positive integer")
+	}
+	if limit == 0 {
+		limit = verifyDefaultLimit
+	}
+	v, err := s.e.VerifyAudit(ctx, s.c, from, to, min(limit, verifyMaxLimit))
+	if err != nil {
+		return nil, err
+	}
+	return &clavis.AuditVerification{Valid: v.Valid, Verified: v.Verified, Checked: v.Checked, BrokenAt: v.BrokenAt}, nil
+}
+
+// --- what the API shows ---
+
+func publicUser(u *clavis.User) *clavis.User {
+	cp := *u
+	cp.PasswordHash, cp.TokenGen, cp.FailedLogins, cp.LockedUntil = "", 0, 0, nil
+	return &cp
+}
+
+func publicAPIKey(k *clavis.APIKey) *clavis.APIKey {
+	cp := *k
+	cp.Hash = nil
+	return &cp
+}
+
+func publicVault(v *clavis.Vault) *clavis.Vault {
+	cp := *v
+	cp.WrappedKey = nil
+	return &cp
+}
+
+func publicAgent(a *clavis.Agent) *clavis.Agent {
+	cp := *a
+	cp.KeyHash, cp.TokenGen = nil, 0
+	return &cp
+}
+
+func publicMeta(m clavis.SecretMeta) clavis.SecretMeta {
+	if m.Version != nil {
+		v := *m.Version
+		v.Ciphertext, v.WrappedDEK = nil, nil
+		m.Version = &v
+	}
+	return m
+}
+
+// view returns the public copy of x, for the types that carry server-side material.
+func view[T any](x *T) *T {
+	switch v := any(x).(type) {
+	case *clavis.User:
+		return any(publicUser(v)).(*T)
+	case *clavis.APIKey:
+		return any(publicAPIKey(v)).(*T)
+	case *clavis.Vault:
+		return any(publicVault(v)).(*T)
+	case *clavis.Agent:
+		return any(publicAgent(v)).(*T)
+	}
+	return x
+}
+
+func shown[T any](x *T, err error) (*T, error) {
+	if err != nil || x == nil {
+		return nil, err
+	}
+	return view(x), nil
+}
+
+func shownList[T any](xs []*T, err error) ([]*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, len(xs))
+	for i, x := range xs {
+		out[i] = view(x)
+	}
+	return out, nil
+}
+
+func shownMeta(m *clavis.SecretMeta, err error) (*clavis.SecretMeta, error) {
+	if err != nil || m == nil {
+		return nil, err
+	}
+	p := publicMeta(*m)
+	return &p, nil
+}
+
+func shownMetas(ms []clavis.SecretMeta, err error) ([]clavis.SecretMeta, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]clavis.SecretMeta, len(ms))
+	for i, m := range ms {
+		out[i] = publicMeta(m)
+	}
+	return out, nil
+}
+
+func shownValue(v *clavis.SecretValue, err error) (*clavis.SecretValue, error) {
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return &clavis.SecretValue{SecretMeta: publicMeta(v.SecretMeta), Value: v.Value}, nil
+}
+
+func shownAgentKey(k *clavis.AgentKey, err error) (*clavis.AgentKey, error) {
+	if err != nil || k == nil {
+		return nil, err
+	}
+	return &clavis.AgentKey{Agent: publicAgent(k.Agent), Key: k.Key}, nil
+}
