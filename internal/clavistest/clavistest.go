@@ -25,6 +25,10 @@ import (
 	"clavis.dev/clavis/internal/token"
 )
 
+// The engine is the service the HTTP API serves (httpapi declares what it needs; the engine must keep
+// satisfying it).
+var _ httpapi.Service = (*engine.Engine)(nil)
+
 // Env is one running server with its data directory.
 type Env struct {
 	URL     string
