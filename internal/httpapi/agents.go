@@ -20,7 +20,8 @@ type agentBody struct {
 	ShroudEnabled nullable[bool]     `json:"shroud_enabled"`
 }
 
-// check rejects the options Clavis does not support (spec §4.7).
+// check rejects the wire options Clavis does not support (spec §4.7): fields with no place in
+// clavis.AgentInput, so the engine never sees them. Every other field is the engine's to judge.
 func (b *agentBody) check() error {
 	if m := b.AuthMethod.value(); m != nil && *m != "api_key" {
 		return clavis.Invalid("auth_method", "only auth_method api_key is supported")
@@ -30,16 +31,6 @@ func (b *agentBody) check() error {
 	}
 	if v := b.ShroudEnabled.value(); v != nil && *v {
 		return clavis.Invalid("shroud_enabled", "shroud_enabled is not supported")
-	}
-	if n := b.TokenTTL.value(); n != nil && (*n < 1 || *n > 86400) {
-		return clavis.Invalid("token_ttl_seconds", "token_ttl_seconds must be between 1 and 86400")
-	}
-	if ids := b.VaultIDs.value(); ids != nil {
-		for _, v := range *ids {
-			if !uuidRe.MatchString(v) {
-				return clavis.Invalid("vault_ids", "vault_ids must name vaults of your organisation")
-			}
-		}
 	}
 	return nil
 }
@@ -69,7 +60,7 @@ func createAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 		in.ExpiresAt = v.ptr()
 	}
 	if v := b.TokenTTL.value(); v != nil {
-		in.TokenTTL = int(*v)
+		in.TokenTTL = setInt(*v)
 	}
 	ak, err := s.svc.CreateAgent(r.Context(), c, in)
 	if err != nil {
@@ -98,10 +89,7 @@ func agentMe(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller
 }
 
 func getAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	aid, err := id(r, "agent_id")
-	if err != nil {
-		return err
-	}
+	aid := r.PathValue("agent_id")
 	a, err := s.svc.GetAgent(r.Context(), c, aid)
 	if err != nil {
 		return err
@@ -111,13 +99,7 @@ func getAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Calle
 }
 
 func patchAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	if c.Type != clavis.PrincipalUser {
-		return errHumansOnly
-	}
-	aid, err := id(r, "agent_id")
-	if err != nil {
-		return err
-	}
+	aid := r.PathValue("agent_id")
 	var b agentBody
 	if err := decode(r, &b); err != nil {
 		return err
@@ -131,7 +113,7 @@ func patchAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Cal
 		p.ExpiresAt = v.ptr()
 	}
 	if v := b.TokenTTL.value(); v != nil {
-		n := int(*v)
+		n := toInt(*v)
 		p.TokenTTL = &n
 	}
 	a, err := s.svc.UpdateAgent(r.Context(), c, aid, p)
@@ -143,13 +125,7 @@ func patchAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Cal
 }
 
 func deleteAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	if c.Type != clavis.PrincipalUser {
-		return errHumansOnly
-	}
-	aid, err := id(r, "agent_id")
-	if err != nil {
-		return err
-	}
+	aid := r.PathValue("agent_id")
 	if err := s.svc.DeleteAgent(r.Context(), c, aid); err != nil {
 		return err
 	}
@@ -158,13 +134,7 @@ func deleteAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 }
 
 func rotateAgentKey(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	if c.Type != clavis.PrincipalUser {
-		return errHumansOnly
-	}
-	aid, err := id(r, "agent_id")
-	if err != nil {
-		return err
-	}
+	aid := r.PathValue("agent_id")
 	ak, err := s.svc.RotateAgentKey(r.Context(), c, aid)
 	if err != nil {
 		return err

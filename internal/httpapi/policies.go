@@ -25,7 +25,8 @@ type policyBody struct {
 	SchemaVersion       nullable[int64]          `json:"policy_schema_version"`
 }
 
-// check rejects unsupported options (spec §3.6) and out-of-range integers.
+// check rejects the wire options Clavis does not support (spec §3.6): fields with no place in
+// clavis.PolicyInput, so the engine never sees them. Every other field is the engine's to judge.
 func (b *policyBody) check() error {
 	for name, v := range map[string]nullable[any]{"attribute_conditions": b.AttributeConditions,
 		"consensus_trigger": b.ConsensusTrigger, "tx_conditions": b.TxConditions} {
@@ -36,13 +37,17 @@ func (b *policyBody) check() error {
 	if v := b.SchemaVersion.value(); v != nil && *v != 1 && *v != 2 {
 		return clavis.Invalid("policy_schema_version", "policy_schema_version must be 1 or 2")
 	}
-	if v := b.Priority.value(); v != nil && (*v < 0 || *v > 1000) {
-		return clavis.Invalid("priority", "priority must be between 0 and 1000")
-	}
-	if v := b.Effect.value(); v != nil && *v != "allow" && *v != "deny" {
-		return clavis.Invalid("effect", "effect must be allow or deny")
-	}
 	return nil
+}
+
+// setEffect converts an effect the client sent. clavis.PolicyInput reads Effect "" as "allow, the
+// default", so an explicit "" goes down as a value the engine refuses like any effect other than allow
+// and deny (see setInt).
+func setEffect(s string) clavis.Effect {
+	if s == "" {
+		return clavis.Effect(`""`)
+	}
+	return clavis.Effect(s)
 }
 
 func (b *policyBody) conditions() []byte {
@@ -67,10 +72,7 @@ func emptyJSON(v any) bool {
 }
 
 func createPolicy(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	var b policyBody
 	if err := decode(r, &b); err != nil {
 		return err
@@ -95,16 +97,13 @@ func createPolicy(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 		in.ExpiresAt = v.ptr()
 	}
 	if v := b.Effect.value(); v != nil {
-		in.Effect = clavis.Effect(*v)
+		in.Effect = setEffect(*v)
 	}
 	if v := b.Priority.value(); v != nil {
-		in.Priority = int(*v)
+		in.Priority = toInt(*v)
 	}
 	if v := b.RequireApproval.value(); v != nil {
 		in.RequireApproval = *v
-	}
-	if in.PrincipalID != "" && !uuidRe.MatchString(in.PrincipalID) {
-		return clavis.Invalid("principal_id", "principal_id must be a UUID")
 	}
 	p, err := s.svc.CreatePolicy(r.Context(), c, vid, in)
 	if err != nil {
@@ -115,10 +114,7 @@ func createPolicy(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 }
 
 func listPolicies(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	ps, err := s.svc.ListPolicies(r.Context(), c, vid)
 	if err != nil {
 		return err
@@ -128,14 +124,8 @@ func listPolicies(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 }
 
 func updatePolicy(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
-	pid, err := id(r, "policy_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
+	pid := r.PathValue("policy_id")
 	var b policyBody
 	if err := decode(r, &b); err != nil {
 		return err
@@ -164,7 +154,7 @@ func updatePolicy(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 		p.Effect = &e
 	}
 	if v := b.Priority.value(); v != nil {
-		n := int(*v)
+		n := toInt(*v)
 		p.Priority = &n
 	}
 	out, err := s.svc.UpdatePolicy(r.Context(), c, vid, pid, p)
@@ -176,14 +166,8 @@ func updatePolicy(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 }
 
 func deletePolicy(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
-	pid, err := id(r, "policy_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
+	pid := r.PathValue("policy_id")
 	if err := s.svc.DeletePolicy(r.Context(), c, vid, pid); err != nil {
 		return err
 	}
@@ -192,20 +176,16 @@ func deletePolicy(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 }
 
 func explain(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	q := r.URL.Query()
 	eq := clavis.ExplainQuery{PrincipalType: clavis.PrincipalType(q.Get("principal_type")), PrincipalID: q.Get("principal_id"),
 		Path: q.Get("path"), Permission: clavis.Permission(q.Get("permission"))}
 	if ip := q.Get("ip"); ip != "" {
-		if eq.IP, err = netip.ParseAddr(ip); err != nil {
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
 			return clavis.Invalid("ip", "ip must be an IPv4 or IPv6 address")
 		}
-	}
-	if eq.PrincipalID != "" && !uuidRe.MatchString(eq.PrincipalID) {
-		return clavis.ErrNotFound
+		eq.IP = a
 	}
 	ex, err := s.svc.Explain(r.Context(), c, vid, eq)
 	if err != nil {

@@ -8,10 +8,7 @@ import (
 )
 
 func listSecrets(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	items, err := s.svc.ListSecrets(r.Context(), c, vid, r.URL.Query().Get("prefix"))
 	if err != nil {
 		return err
@@ -21,10 +18,7 @@ func listSecrets(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 }
 
 func putSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	var in struct {
 		Value          *string         `json:"value"`
 		Type           string          `json:"type"`
@@ -35,22 +29,15 @@ func putSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Call
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.Value == nil {
-		return clavis.Invalid("value", "value is required")
+	out := clavis.SecretInput{Type: in.Type, ExpiresAt: in.ExpiresAt.ptr()}
+	if in.Value != nil {
+		out.Value = clavis.Sensitive(*in.Value) // absent or null: "", which the engine refuses as missing
 	}
-	out := clavis.SecretInput{Value: clavis.Sensitive(*in.Value), Type: in.Type, ExpiresAt: in.ExpiresAt.ptr()}
 	if m := in.Metadata.value(); m != nil {
-		obj, ok := (*m).(map[string]any)
-		if !ok {
-			return clavis.Invalid("metadata", "metadata must be a JSON object")
-		}
-		out.Metadata = mustMarshal(obj)
+		out.Metadata = mustMarshal(*m) // canonical JSON (sorted keys); the engine refuses a non-object
 	}
 	if n := in.MaxAccessCount.value(); n != nil {
-		if *n < 1 || *n > 1<<31-1 {
-			return clavis.Invalid("max_access_count", "max_access_count must be at least 1")
-		}
-		out.MaxAccessCount = int(*n)
+		out.MaxAccessCount = setInt(*n)
 	}
 	m, err := s.svc.PutSecret(r.Context(), c, vid, secretPath(r), out)
 	if err != nil {
@@ -61,10 +48,7 @@ func putSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Call
 }
 
 func getSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	v, err := s.svc.GetSecret(r.Context(), c, vid, secretPath(r))
 	if err != nil {
 		return err
@@ -75,10 +59,7 @@ func getSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Call
 }
 
 func deleteSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	if err := s.svc.DeleteSecret(r.Context(), c, vid, secretPath(r)); err != nil {
 		return err
 	}
@@ -87,10 +68,7 @@ func deleteSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 }
 
 func listVersions(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	vs, err := s.svc.ListVersions(r.Context(), c, vid, secretPath(r))
 	if err != nil {
 		return err
@@ -105,10 +83,7 @@ func versionTail(r *http.Request) (string, int, error) {
 }
 
 func getVersion(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	p, n, err := versionTail(r)
 	if err != nil {
 		return err
@@ -123,10 +98,7 @@ func getVersion(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Cal
 }
 
 func disableVersion(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	p, n, err := versionTail(r)
 	if err != nil {
 		return err
@@ -139,10 +111,7 @@ func disableVersion(s *server, w http.ResponseWriter, r *http.Request, c *clavis
 }
 
 func rotateSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	var in struct {
 		Length  nullable[int64] `json:"length"`
 		Charset string          `json:"charset"`
@@ -153,10 +122,7 @@ func rotateSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 	}
 	ri := clavis.RotateInput{Charset: in.Charset, Type: in.Type}
 	if n := in.Length.value(); n != nil {
-		if *n < 8 || *n > 1024 {
-			return clavis.Invalid("length", "length must be between 8 and 1024")
-		}
-		ri.Length = int(*n)
+		ri.Length = setInt(*n)
 	}
 	m, err := s.svc.RotateSecret(r.Context(), c, vid, secretPath(r), ri)
 	if err != nil {
@@ -167,10 +133,7 @@ func rotateSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 }
 
 func restoreVersion(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	p, n, err := versionTail(r)
 	if err != nil {
 		return err

@@ -32,10 +32,7 @@ func listVaults(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Cal
 }
 
 func getVault(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	v, err := s.svc.GetVault(r.Context(), c, vid)
 	if err != nil {
 		return err
@@ -45,10 +42,7 @@ func getVault(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Calle
 }
 
 func deleteVault(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid, err := id(r, "vault_id")
-	if err != nil {
-		return err
-	}
+	vid := r.PathValue("vault_id")
 	if err := s.svc.DeleteVault(r.Context(), c, vid); err != nil {
 		return err
 	}
