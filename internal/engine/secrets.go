@@ -236,7 +236,7 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 		return nil, e.deny(ctx, c, vaultID, path, clavis.PermRead, *denied)
 	}
 	v := out.Version
-	if e.cfg.SkipReadAudit && v.MaxAccessCount == 0 {
+	if e.skipReadAudit.Load() && v.MaxAccessCount == 0 {
 		return out, nil
 	}
 	err = e.write(ctx, func(tx store.Tx) error {
