@@ -169,6 +169,9 @@ func (e *Engine) refuseScoped(ctx context.Context, c *clavis.Caller, resType, re
 	if !scopedKey(c) {
 		return nil
 	}
+	if !validID(resID) {
+		resID = "" // a malformed id names nothing; the event does not repeat it
+	}
 	ev := callerEvent(c, "access.denied", resType, resID, map[string]any{"reason": string(policy.ReasonOutsideScopes)})
 	if err := e.write(ctx, func(tx store.Tx) error { return e.record(tx, ev) }); err != nil {
 		return err

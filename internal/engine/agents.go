@@ -22,6 +22,9 @@ const (
 // validateVaultIDs checks that every id names a vault of the org.
 func validateVaultIDs(tx store.Tx, org string, ids []string) error {
 	for _, id := range ids {
+		if !validID(id) {
+			return clavis.Invalid("vault_ids", "vault_ids must name vaults of your organisation")
+		}
 		v, err := tx.GetVault(id)
 		if err != nil && !clavis.IsKind(err, clavis.KindNotFound) {
 			return err
@@ -218,6 +221,9 @@ func (e *Engine) GetAgent(ctx context.Context, c *clavis.Caller, id string) (*cl
 	if err := e.refuseScoped(ctx, c, "agent", id); err != nil {
 		return nil, err
 	}
+	if err := lookupIDs(id); err != nil {
+		return nil, err
+	}
 	if c.Type == clavis.PrincipalAgent && c.ID != id {
 		return nil, clavis.ErrNotFound
 	}
@@ -262,6 +268,9 @@ func (e *Engine) UpdateAgent(ctx context.Context, c *clavis.Caller, id string, p
 		return nil, err
 	}
 	if err := requireUser(c); err != nil {
+		return nil, err
+	}
+	if err := lookupIDs(id); err != nil {
 		return nil, err
 	}
 	now := e.now()
@@ -325,6 +334,9 @@ func (e *Engine) DeleteAgent(ctx context.Context, c *clavis.Caller, id string) e
 	if err := requireUser(c); err != nil {
 		return err
 	}
+	if err := lookupIDs(id); err != nil {
+		return err
+	}
 	return e.write(ctx, func(tx store.Tx) error {
 		a, err := manageAgent(tx, c, id)
 		if err != nil {
@@ -353,6 +365,9 @@ func (e *Engine) RotateAgentKey(ctx context.Context, c *clavis.Caller, id string
 		return nil, err
 	}
 	if err := requireUser(c); err != nil {
+		return nil, err
+	}
+	if err := lookupIDs(id); err != nil {
 		return nil, err
 	}
 	raw, err := token.NewAPIKey(token.AgentKeyPrefix)

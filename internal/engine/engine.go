@@ -58,9 +58,6 @@ type Config struct {
 	// KeyRefresh is how often the engine looks for signing keys rotated by another process (and prunes
 	// expired token revocations); default 30 s.
 	KeyRefresh time.Duration
-	// SkipReadAudit makes unlimited value reads record no event. It exists only to measure what auditing
-	// costs (benchmarks); a server never sets it.
-	SkipReadAudit bool
 	// Clock is the engine's time source; default time.Now. Tests set it to step through expiries
 	// (secrets, agents, tokens, lockouts, TOTP steps) without sleeping.
 	Clock func() time.Time
@@ -134,6 +131,7 @@ type Engine struct {
 
 	stopHousekeeping, housekeepingDone chan struct{}
 	healthy                            atomic.Bool // false after a failed commit, until one succeeds
+	skipReadAudit                      atomic.Bool // see SkipReadAuditForBenchmark
 }
 
 var _ clavis.Service = (*Engine)(nil)

@@ -87,6 +87,12 @@ func (e *Engine) CreatePolicy(ctx context.Context, c *clavis.Caller, vaultID str
 	if err := e.refuseScoped(ctx, c, "policy", ""); err != nil {
 		return nil, err
 	}
+	if err := lookupIDs(vaultID); err != nil {
+		return nil, err
+	}
+	if in.PrincipalID != "" && !validID(in.PrincipalID) {
+		return nil, clavis.Invalid("principal_id", "principal_id must be a UUID")
+	}
 	now := e.now()
 	if in.Effect == "" {
 		in.Effect = clavis.EffectAllow
@@ -128,6 +134,9 @@ func (e *Engine) ListPolicies(ctx context.Context, c *clavis.Caller, vaultID str
 	if err := e.refuseScoped(ctx, c, "policy", ""); err != nil {
 		return nil, err
 	}
+	if err := lookupIDs(vaultID); err != nil {
+		return nil, err
+	}
 	out := []*clavis.Policy{}
 	err := e.read(ctx, func(tx store.Tx) error {
 		if _, err := e.managedVault(tx, c, vaultID, e.now()); err != nil {
@@ -155,6 +164,9 @@ func vaultPolicy(tx store.Tx, vaultID, id string) (*clavis.Policy, error) {
 // UpdatePolicy applies a partial update; the pattern and principal are immutable (spec §4.9).
 func (e *Engine) UpdatePolicy(ctx context.Context, c *clavis.Caller, vaultID, policyID string, in clavis.PolicyPatch) (*clavis.Policy, error) {
 	if err := e.refuseScoped(ctx, c, "policy", policyID); err != nil {
+		return nil, err
+	}
+	if err := lookupIDs(vaultID, policyID); err != nil {
 		return nil, err
 	}
 	now := e.now()
@@ -218,6 +230,9 @@ func (e *Engine) DeletePolicy(ctx context.Context, c *clavis.Caller, vaultID, po
 	if err := e.refuseScoped(ctx, c, "policy", policyID); err != nil {
 		return err
 	}
+	if err := lookupIDs(vaultID, policyID); err != nil {
+		return err
+	}
 	return e.write(ctx, func(tx store.Tx) error {
 		if _, err := e.managedVault(tx, c, vaultID, e.now()); err != nil {
 			return err
@@ -238,6 +253,12 @@ func (e *Engine) DeletePolicy(ctx context.Context, c *clavis.Caller, vaultID, po
 // then set only for managers. Explaining another principal needs a manager. A scoped personal key explains
 // only paths within its ceiling (§2.8).
 func (e *Engine) Explain(ctx context.Context, c *clavis.Caller, vaultID string, q clavis.ExplainQuery) (*clavis.Explanation, error) {
+	if err := lookupIDs(vaultID); err != nil {
+		return nil, err
+	}
+	if q.PrincipalID != "" && !validID(q.PrincipalID) {
+		return nil, clavis.ErrNotFound // a principal that cannot exist (spec §4.9: not in the org → 404)
+	}
 	self := (q.PrincipalType == "" && q.PrincipalID == "") || (q.PrincipalType == c.Type && q.PrincipalID == c.ID)
 	if !self {
 		if q.PrincipalType != clavis.PrincipalUser && q.PrincipalType != clavis.PrincipalAgent {

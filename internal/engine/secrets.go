@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,6 +111,9 @@ func (e *Engine) newVersion(ctx context.Context, tx store.Tx, c *clavis.Caller, 
 
 // PutSecret stores a new version of the secret at path (spec §4.5.3).
 func (e *Engine) PutSecret(ctx context.Context, c *clavis.Caller, vaultID, path string, in clavis.SecretInput) (*clavis.SecretMeta, error) {
+	if err := lookupIDs(vaultID); err != nil {
+		return nil, err
+	}
 	if err := policy.ValidatePath(path); err != nil {
 		return nil, err
 	}
@@ -138,7 +142,7 @@ func (e *Engine) PutSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		return nil, clavis.Invalid("expires_at", "expires_at must be in the future")
 	}
-	if in.MaxAccessCount < 0 {
+	if in.MaxAccessCount < 0 || in.MaxAccessCount > math.MaxInt32 {
 		return nil, clavis.Invalid("max_access_count", "max_access_count must be at least 1")
 	}
 	var out *clavis.SecretMeta
@@ -176,6 +180,9 @@ func liveSecret(tx store.Tx, vaultID, path string) (*clavis.Secret, error) {
 // decryption run in a read transaction; then one small unit of the group commit counts the access and
 // records the read. The value is returned only after that unit is durable (fail closed, spec §5.4).
 func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretValue, error) {
+	if err := lookupIDs(vaultID); err != nil {
+		return nil, err
+	}
 	if err := policy.ValidatePath(path); err != nil {
 		return nil, err
 	}
@@ -229,7 +236,7 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 		return nil, e.deny(ctx, c, vaultID, path, clavis.PermRead, *denied)
 	}
 	v := out.Version
-	if e.cfg.SkipReadAudit && v.MaxAccessCount == 0 {
+	if e.skipReadAudit.Load() && v.MaxAccessCount == 0 {
 		return out, nil
 	}
 	err = e.write(ctx, func(tx store.Tx) error {
@@ -257,6 +264,9 @@ func (e *Engine) GetSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 
 // GetVersion returns one version's value (spec §4.6).
 func (e *Engine) GetVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretValue, error) {
+	if err := lookupIDs(vaultID); err != nil {
+		return nil, err
+	}
 	if version < 1 {
 		return nil, clavis.Invalid("version", "version must be a positive integer")
 	}
@@ -265,6 +275,9 @@ func (e *Engine) GetVersion(ctx context.Context, c *clavis.Caller, vaultID, path
 
 // ListSecrets lists the readable, non-deleted paths of a visible vault with latest-version metadata.
 func (e *Engine) ListSecrets(ctx context.Context, c *clavis.Caller, vaultID, prefix string) ([]clavis.SecretMeta, error) {
+	if err := lookupIDs(vaultID); err != nil {
+		return nil, err
+	}
 	now := e.now()
 	out := []clavis.SecretMeta{}
 	err := e.read(ctx, func(tx store.Tx) error {
@@ -301,6 +314,9 @@ func (e *Engine) DeleteSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 // (a denial is recorded) and a live secret exists there (404 never written, 410 deleted).
 func (e *Engine) onLiveSecret(ctx context.Context, c *clavis.Caller, vaultID, path string, perm clavis.Permission,
 	fn func(tx store.Tx, va *vaultAccess, s *clavis.Secret) error) error {
+	if err := lookupIDs(vaultID); err != nil {
+		return err
+	}
 	if err := policy.ValidatePath(path); err != nil {
 		return err
 	}
@@ -323,6 +339,9 @@ func (e *Engine) onLiveSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 
 // ListVersions lists every version of a live secret, newest first (spec §4.6).
 func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, path string) ([]clavis.SecretMeta, error) {
+	if err := lookupIDs(vaultID); err != nil {
+		return nil, err
+	}
 	if err := policy.ValidatePath(path); err != nil {
 		return nil, err
 	}
@@ -407,6 +426,9 @@ func randomString(n int, alphabet string) ([]byte, error) {
 
 // RotateSecret stores a server-generated value as a new version and never returns it.
 func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, path string, in clavis.RotateInput) (*clavis.SecretMeta, error) {
+	if err := lookupIDs(vaultID); err != nil {
+		return nil, err
+	}
 	if in.Length == 0 {
 		in.Length = 32
 	}
@@ -445,6 +467,9 @@ func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 
 // RestoreVersion makes a new version with the value, type and metadata of an earlier one.
 func (e *Engine) RestoreVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretMeta, error) {
+	if err := lookupIDs(vaultID); err != nil {
+		return nil, err
+	}
 	if err := policy.ValidatePath(path); err != nil {
 		return nil, err
 	}

@@ -88,6 +88,9 @@ func (e *Engine) ListVaults(ctx context.Context, c *clavis.Caller) ([]*clavis.Va
 
 // GetVault returns a visible vault.
 func (e *Engine) GetVault(ctx context.Context, c *clavis.Caller, id string) (*clavis.Vault, error) {
+	if err := lookupIDs(id); err != nil {
+		return nil, err
+	}
 	var v *clavis.Vault
 	err := e.read(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, id, e.now())
@@ -103,6 +106,9 @@ func (e *Engine) GetVault(ctx context.Context, c *clavis.Caller, id string) (*cl
 // DeleteVault destroys a vault, its key and everything in it; only its owner may (spec §4.4).
 func (e *Engine) DeleteVault(ctx context.Context, c *clavis.Caller, id string) error {
 	if err := e.refuseScoped(ctx, c, "vault", id); err != nil {
+		return err
+	}
+	if err := lookupIDs(id); err != nil {
 		return err
 	}
 	var org string

@@ -1,4 +1,4 @@
-// Package httpapi serves clavis.Service over HTTP with the wire contract of spec/api.md. Handlers parse
+// Package httpapi serves a Service over HTTP with the wire contract of spec/api.md. Handlers parse
 // the request, make one service call and write JSON or a problem document; no rule lives here.
 package httpapi
 
@@ -73,7 +73,7 @@ type route struct {
 }
 
 type server struct {
-	svc     clavis.Service
+	svc     Service
 	opt     Options
 	log     *slog.Logger
 	mux     *http.ServeMux
@@ -86,7 +86,7 @@ type server struct {
 }
 
 // New returns the API handler for svc.
-func New(svc clavis.Service, opt Options) http.Handler {
+func New(svc Service, opt Options) http.Handler {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
