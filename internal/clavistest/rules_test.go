@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"clavis.dev/clavis/client"
+	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/clavistest"
 )
 
@@ -18,11 +18,11 @@ func TestRulesOnTheWire(t *testing.T) {
 	_, _, scoped, _ := scopedCredentials(t, env)
 	u := env.Signup(t)
 	user := bearer(t, env, u)
-	v, err := u.C.CreateVault(ctx, "rules", "")
+	v, err := u.C.CreateVault(ctx, clavis.VaultInput{Name: "rules"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ag := env.NewAgent(t, u, client.AgentInput{Name: "rules"})
+	ag := env.NewAgent(t, u, clavis.AgentInput{Name: "rules"})
 	agent := secAgentToken(t, env, ag)
 	const bad = "not-a-uuid"
 	upper := strings.ToUpper(ag.ID) // a real id, but not as the engine mints them
