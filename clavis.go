@@ -45,8 +45,10 @@ const (
 	PermShare  Permission = "share"
 )
 
-// Permissions lists every permission in canonical order.
-var Permissions = []Permission{PermRead, PermWrite, PermDelete, PermRotate, PermShare}
+// Permissions returns every permission in canonical order (a new slice each call).
+func Permissions() []Permission {
+	return []Permission{PermRead, PermWrite, PermDelete, PermRotate, PermShare}
+}
 
 // Effect is a policy's effect.
 type Effect string
@@ -56,8 +58,10 @@ const (
 	EffectDeny  Effect = "deny"
 )
 
-// SecretTypes lists the accepted secret types; the first is the default.
-var SecretTypes = []string{"generic", "api_key", "password", "private_key", "certificate", "ssh_key", "env", "file", "note", "env_bundle"}
+// SecretTypes returns the accepted secret types; the first is the default (a new slice each call).
+func SecretTypes() []string {
+	return []string{"generic", "api_key", "password", "private_key", "certificate", "ssh_key", "env", "file", "note", "env_bundle"}
+}
 
 // Org is a tenant. Every other object belongs to exactly one org.
 type Org struct {

@@ -3,6 +3,7 @@ package clavis
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an Error. Transports map each Kind to exactly one status code and problem type.
@@ -77,13 +78,40 @@ func Invalid(field, msg string) *Error {
 	return e
 }
 
-// Common errors whose wording must be identical wherever they occur (spec §1.6, §1.7).
-var (
-	ErrNotFound      = E(KindNotFound, "Not found")
-	ErrForbidden     = E(KindForbidden, "Insufficient permissions")
-	ErrUnauthorized  = E(KindUnauthorized, "Invalid or expired token")
-	ErrBadCredential = E(KindUnauthorized, "Invalid credentials")
+// Common errors whose wording must be identical wherever they occur (spec §1.6, §1.7). They are
+// constants, so no package can reassign them.
+const (
+	ErrNotFound      Sentinel = "not_found: Not found"
+	ErrForbidden     Sentinel = "forbidden: Insufficient permissions"
+	ErrUnauthorized  Sentinel = "unauthorized: Invalid or expired token"
+	ErrBadCredential Sentinel = "unauthorized: Invalid credentials"
 )
+
+// Sentinel is an error constant written "<kind>: <message>", where kind is a Kind's String form. It
+// reads as the *Error it describes: errors.As (so KindOf, IsKind and every transport) finds a Sentinel,
+// also wrapped, as that *Error, and errors.Is matches it by value.
+type Sentinel string
+
+func (s Sentinel) Error() string { return string(s) }
+
+// As sets *target to the *Error that s describes when target is a **Error.
+func (s Sentinel) As(target any) bool {
+	p, ok := target.(**Error)
+	if ok {
+		*p = s.describe()
+	}
+	return ok
+}
+
+func (s Sentinel) describe() *Error {
+	name, msg, _ := strings.Cut(string(s), ": ")
+	for k, n := range kindNames {
+		if n == name {
+			return &Error{Kind: k, Message: msg}
+		}
+	}
+	return Internal(fmt.Errorf("malformed sentinel %q", string(s)))
+}
 
 // KindOf returns the Kind of err, KindInternal for errors that are not *Error.
 func KindOf(err error) Kind {

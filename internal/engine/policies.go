@@ -271,7 +271,7 @@ func (e *Engine) Explain(ctx context.Context, c *clavis.Caller, vaultID string, 
 	if err := policy.ValidatePath(q.Path); err != nil {
 		return nil, err
 	}
-	if !slices.Contains(clavis.Permissions, q.Permission) {
+	if !slices.Contains(clavis.Permissions(), q.Permission) {
 		return nil, clavis.Invalid("permission", "permission must be read, write, delete, rotate or share")
 	}
 	if scopedKey(c) && !policy.InScopes(c.Scopes, q.Path) {

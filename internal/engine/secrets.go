@@ -26,7 +26,7 @@ var (
 )
 
 // validSecretType reports whether t is one of the spec's types (§4.5.2).
-func validSecretType(t string) bool { return slices.Contains(clavis.SecretTypes, t) }
+func validSecretType(t string) bool { return slices.Contains(clavis.SecretTypes(), t) }
 
 // normalizeMetadata checks that raw is a JSON object of at most 16 KiB and returns it ("{}" when empty).
 func normalizeMetadata(raw json.RawMessage) (json.RawMessage, error) {

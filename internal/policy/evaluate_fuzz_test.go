@@ -51,7 +51,7 @@ func fuzzRules(spec []byte, now time.Time, conds []*Conditions) []Rule {
 	for i := 0; i+4 <= len(spec) && len(rules) < 64; i += 4 {
 		b0, b1, b2, b3 := spec[i], spec[i+1], spec[i+2], spec[i+3]
 		r := Rule{ID: "r" + strconv.Itoa(len(rules)), Pattern: fuzzPatterns[int(b0)%len(fuzzPatterns)]}
-		for j, p := range clavis.Permissions {
+		for j, p := range clavis.Permissions() {
 			if b1&(1<<j) != 0 {
 				r.Permissions = append(r.Permissions, p)
 			}

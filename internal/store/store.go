@@ -18,11 +18,11 @@ import (
 	"clavis.dev/clavis"
 )
 
-var (
+const (
 	// ErrNotFound is returned when the addressed row does not exist.
-	ErrNotFound = clavis.E(clavis.KindNotFound, "Not found")
+	ErrNotFound clavis.Sentinel = "not_found: Not found"
 	// ErrConflict is returned when a unique constraint would be violated.
-	ErrConflict = clavis.E(clavis.KindConflict, "Conflict")
+	ErrConflict clavis.Sentinel = "conflict: Conflict"
 )
 
 // Store is a transactional database. It is safe for concurrent use.
@@ -259,7 +259,7 @@ type Tx interface {
 
 // ErrCommit marks a failure to begin or commit a write transaction: nothing of it was recorded. The
 // engine answers 503 (fail closed) rather than 500 for it.
-var ErrCommit = clavis.E(clavis.KindUnavailable, "The database cannot record changes right now")
+const ErrCommit clavis.Sentinel = "unavailable: The database cannot record changes right now"
 
 // Batcher is implemented by stores that can group-commit: several independent units of work in one
 // durable transaction. The engine uses it when available and falls back to one Write per unit.

@@ -15,7 +15,7 @@ func testPolicies(t *testing.T, s store.Store) {
 	create(t, s, agent)
 	full := newPolicy(v, clavis.PrincipalAgent, agent.ID)
 	full.Pattern = "prod/db/*"
-	full.Permissions = slices.Clone(clavis.Permissions)
+	full.Permissions = clavis.Permissions()
 	// Conditions are kept byte for byte.
 	full.Conditions = json.RawMessage(`{"ip_allowlist": ["10.0.0.0/8"],  "time_window":{"days":["mon"]}}`)
 	full.Effect = clavis.EffectDeny
