@@ -56,6 +56,8 @@ type Options struct {
 	DataDir string
 	// Clock replaces the engine's time source (see Clock).
 	Clock func() time.Time
+	// AuditTimeout replaces the engine's 2 s bound on waiting for a commit.
+	AuditTimeout time.Duration
 }
 
 // Clock is a settable time source for Options.Clock, safe for concurrent use. It starts at the real
@@ -123,7 +125,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
 		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log, PasswordHash: hashing, Version: "test",
 		Sink: o.Sink, KeyRefresh: time.Second,
-		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions, Clock: o.Clock,
+		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions, Clock: o.Clock, AuditTimeout: o.AuditTimeout,
 	})
 	if err != nil {
 		t.Fatalf("engine: %v", err)

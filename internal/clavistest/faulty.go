@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"clavis.dev/clavis/internal/store"
 )
@@ -35,4 +36,32 @@ func (f *FaultyStore) WriteBatch(ctx context.Context, fns []func(store.Tx) error
 		return errs
 	}
 	return f.Store.(store.Batcher).WriteBatch(ctx, fns)
+}
+
+// SlowStore is a real store whose write transactions can be made slow: while Delay is set, every unit of
+// work waits that long before it runs, as on a stalled disk, so that its caller gives up first.
+type SlowStore struct {
+	store.Store
+	Delay atomic.Int64 // nanoseconds
+}
+
+func (s *SlowStore) slow(fn func(store.Tx) error) func(store.Tx) error {
+	return func(tx store.Tx) error {
+		time.Sleep(time.Duration(s.Delay.Load()))
+		return fn(tx)
+	}
+}
+
+// Write runs fn late while Delay is set.
+func (s *SlowStore) Write(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.Write(ctx, s.slow(fn))
+}
+
+// WriteBatch runs every fn late while Delay is set.
+func (s *SlowStore) WriteBatch(ctx context.Context, fns []func(store.Tx) error) []error {
+	slowed := make([]func(store.Tx) error, len(fns))
+	for i, fn := range fns {
+		slowed[i] = s.slow(fn)
+	}
+	return s.Store.(store.Batcher).WriteBatch(ctx, slowed)
 }

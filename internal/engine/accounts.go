@@ -253,7 +253,10 @@ func (e *Engine) UpdateMe(ctx context.Context, c *clavis.Caller, p clavis.Profil
 		}
 		return tx.UpdateUser(u)
 	})
-	return u, err
+	if err != nil {
+		return nil, err // fn may still run: read nothing it writes
+	}
+	return u, nil
 }
 
 // errWrongCurrentPassword answers a change of password whose current password is wrong, or whose account

@@ -323,7 +323,10 @@ func (e *Engine) UpdateAgent(ctx context.Context, c *clavis.Caller, id string, p
 		}
 		return e.record(tx, callerEvent(c, action, "agent", a.ID, nil))
 	})
-	return a, err
+	if err != nil {
+		return nil, err // fn may still run: read nothing it writes
+	}
+	return a, nil
 }
 
 // DeleteAgent removes an agent, its policies and its __agent-keys entries; audit events stay.

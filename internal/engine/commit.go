@@ -149,7 +149,8 @@ type auditTx struct {
 }
 
 // write runs fn as one unit of a group commit. An error wrapped with keep commits and is returned
-// unwrapped; any other error rolls back fn's changes. A commit that fails or does not finish within the
+// unwrapped; any other error rolls back fn's changes. When write returns an error other than fn's own,
+// fn may still be running (the caller stopped waiting): the caller must then read nothing fn writes. A commit that fails or does not finish within the
 // audit timeout is a 503 and marks the engine unready until a commit succeeds again.
 func (e *Engine) write(ctx context.Context, fn func(tx store.Tx) error) error {
 	var deferred error

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -279,7 +280,8 @@ func (e *Engine) MFAVerify(ctx context.Context, mfaToken, code string, ip netip.
 		return e.record(tx, event{org: u.OrgID, action: "auth.success", resType: "user", resID: u.ID, actor: actor,
 			ip: ipString(ip), details: map[string]any{"method": "mfa"}})
 	})
-	if wrong && e.mfaWrong.add(claims.ID) >= mfaMaxWrongCodes {
+	// wrong is read only after a kept error: then fn has finished (on a timeout it may still run)
+	if errors.Is(err, errMFAWrongCode) && wrong && e.mfaWrong.add(claims.ID) >= mfaMaxWrongCodes {
 		_ = e.write(ctx, func(tx store.Tx) error {
 			return tx.RevokeToken(claims.ID, time.Unix(claims.Expires, 0).Add(e.cfg.Leeway))
 		})

@@ -222,7 +222,10 @@ func (e *Engine) UpdatePolicy(ctx context.Context, c *clavis.Caller, vaultID, po
 		}
 		return e.record(tx, callerEvent(c, "policy.update", "policy", p.ID, map[string]any{"vault_id": vaultID}))
 	})
-	return p, err
+	if err != nil {
+		return nil, err // fn may still run: read nothing it writes
+	}
+	return p, nil
 }
 
 // DeletePolicy removes a policy of the vault.

@@ -158,7 +158,10 @@ func (e *Engine) PutSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 			ExpiresAt: in.ExpiresAt, MaxAccessCount: in.MaxAccessCount}, "secret.write", now)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err // fn may still run: read nothing it writes
+	}
+	return out, nil
 }
 
 // liveSecret finds the secret at path: 404 if never written, 410 if soft-deleted.
@@ -462,7 +465,10 @@ func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 		out, err = e.newVersion(ctx, tx, c, va, path, value, clavis.Version{Type: typ, Metadata: prev.Metadata}, "secret.rotate", e.now())
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err // fn may still run: read nothing it writes
+	}
+	return out, nil
 }
 
 // RestoreVersion makes a new version with the value, type and metadata of an earlier one.
@@ -501,5 +507,8 @@ func (e *Engine) RestoreVersion(ctx context.Context, c *clavis.Caller, vaultID, 
 		out, err = e.newVersion(ctx, tx, c, va, path, plain, clavis.Version{Type: src.Type, Metadata: src.Metadata}, "secret.restore", now)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err // fn may still run: read nothing it writes
+	}
+	return out, nil
 }

@@ -205,7 +205,10 @@ func (e *Engine) APIKeyToken(ctx context.Context, apiKey string, ip netip.Addr) 
 			actor: clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}, ip: ipString(ip),
 			details: map[string]any{"method": "api_key"}})
 	})
-	return t, err
+	if err != nil {
+		return nil, err // fn may still run: read nothing it writes
+	}
+	return t, nil
 }
 
 // RevokeToken revokes the JWT the caller presented (spec §2.7).

@@ -111,10 +111,11 @@ func (e *Engine) RotateVaultKey(ctx context.Context, vaultID string) (int, error
 		version = k.Version
 		return nil
 	})
-	if err == nil {
-		e.operatorEvent(ctx, "key.rotate_vault", "vault", vaultID, map[string]any{"key_version": version})
+	if err != nil {
+		return 0, err // fn may still run: read nothing it writes
 	}
-	return version, err
+	e.operatorEvent(ctx, "key.rotate_vault", "vault", vaultID, map[string]any{"key_version": version})
+	return version, nil
 }
 
 // RewrapVault re-encrypts every stored version of a vault that is sealed under an older key version
