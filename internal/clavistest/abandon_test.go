@@ -38,9 +38,12 @@ func TestAbandonedUnitsRaceWithNothing(t *testing.T) {
 		"PutSecret":      func() error { _, err := u.C.PutSecret(ctx, v.ID, "k", clavis.SecretInput{Value: "v2"}); return err },
 		"RotateSecret":   func() error { _, err := u.C.RotateSecret(ctx, v.ID, "k", clavis.RotateInput{}); return err },
 		"RestoreVersion": func() error { _, err := u.C.RestoreVersion(ctx, v.ID, "k", 1); return err },
-		"UpdatePolicy":   func() error { _, err := u.C.UpdatePolicy(ctx, v.ID, pol.ID, clavis.PolicyPatch{Priority: &prio}); return err },
-		"UpdateAgent":    func() error { _, err := u.C.UpdateAgent(ctx, a.ID, clavis.AgentPatch{Name: &name}); return err },
-		"UpdateMe":       func() error { _, err := u.C.UpdateMe(ctx, clavis.ProfilePatch{DisplayName: &name}); return err },
+		"UpdatePolicy": func() error {
+			_, err := u.C.UpdatePolicy(ctx, v.ID, pol.ID, clavis.PolicyPatch{Priority: &prio})
+			return err
+		},
+		"UpdateAgent": func() error { _, err := u.C.UpdateAgent(ctx, a.ID, clavis.AgentPatch{Name: &name}); return err },
+		"UpdateMe":    func() error { _, err := u.C.UpdateMe(ctx, clavis.ProfilePatch{DisplayName: &name}); return err },
 	}
 	slow.Delay.Store(int64(300 * time.Millisecond))
 	for step, call := range steps {
