@@ -97,9 +97,8 @@ func (e *Engine) newVersion(ctx context.Context, tx store.Tx, c *clavis.Caller, 
 	if err != nil {
 		return nil, err
 	}
-	v.SecretID, v.Version, v.Ciphertext, v.WrappedDEK = s.ID, n, sealed.Ciphertext, sealed.WrappedDEK
-	v.CreatedBy, v.CreatedAt = c.Principal.String(), now
-	if err := tx.CreateVersion(&v); err != nil {
+	v.SecretID, v.Version, v.CreatedBy, v.CreatedAt = s.ID, n, c.Principal.String(), now
+	if err := tx.CreateVersion(&store.Version{Version: v, Ciphertext: sealed.Ciphertext, WrappedDEK: sealed.WrappedDEK}); err != nil {
 		return nil, err
 	}
 	s.Deleted, s.LatestVersion = false, n
@@ -225,8 +224,7 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 		if err != nil {
 			return err
 		}
-		v.Ciphertext, v.WrappedDEK = nil, nil
-		out = &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: s, Version: v}, Value: clavis.Sensitive(plain)}
+		out = &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: s, Version: &v.Version}, Value: clavis.Sensitive(plain)}
 		return nil
 	})
 	if err != nil {
