@@ -38,11 +38,11 @@ func (in SignupInput) LogValue() slog.Value {
 
 // LogValue logs the new version's type and limits, never its value.
 func (in SecretInput) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Any("value", in.Value),
-		slog.String("type", in.Type),
-		slog.Int("max_access_count", in.MaxAccessCount),
-	)
+	attrs := []slog.Attr{slog.Any("value", in.Value), slog.String("type", in.Type)}
+	if in.MaxAccessCount != nil {
+		attrs = append(attrs, slog.Int("max_access_count", *in.MaxAccessCount))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // LogValue logs which version of which secret this is, never its value.

@@ -86,17 +86,13 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 		return nil, err
 	}
 	now := e.now()
-	var ttl *int
-	if in.TokenTTL != 0 {
-		ttl = &in.TokenTTL
-	}
 	if in.Scopes == nil {
 		in.Scopes = []string{}
 	}
 	if in.VaultIDs == nil {
 		in.VaultIDs = []string{}
 	}
-	if err := validateAgentFields(&in.Name, &in.Description, &in.Scopes, ttl, in.ExpiresAt, now); err != nil {
+	if err := validateAgentFields(&in.Name, &in.Description, &in.Scopes, in.TokenTTL, in.ExpiresAt, now); err != nil {
 		return nil, err
 	}
 	raw, err := token.NewAPIKey(token.AgentKeyPrefix)
@@ -107,7 +103,14 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 	if err != nil {
 		return nil, e.classify(ctx, clavis.Internal(err))
 	}
-	a := &store.Agent{Agent: clavis.Agent{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description, Scopes: in.Scopes, VaultIDs: in.VaultIDs, Active: true, ExpiresAt: in.ExpiresAt, TokenTTL: in.TokenTTL, SSHPublicKey: sshPub, ECDHPublicKey: ecdhPub, CreatedBy: c.ID, CreatedAt: now}, KeyHash: token.HashKey(e.pepper, raw)}
+	ttl := 0 // the default
+	if in.TokenTTL != nil {
+		ttl = *in.TokenTTL
+	}
+	a := &store.Agent{Agent: clavis.Agent{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description,
+		Scopes: in.Scopes, VaultIDs: in.VaultIDs, Active: true, ExpiresAt: in.ExpiresAt, TokenTTL: ttl,
+		SSHPublicKey: sshPub, ECDHPublicKey: ecdhPub, CreatedBy: c.ID, CreatedAt: now},
+		KeyHash: token.HashKey(e.pepper, raw)}
 	for attempt := 0; ; attempt++ {
 		err = e.registerAgent(ctx, c, a, sshPriv, ecdhPriv, now)
 		// A concurrent first registration in the org may have created __agent-keys first: try again.

@@ -141,8 +141,12 @@ func (e *Engine) PutSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		return nil, clavis.Invalid("expires_at", "expires_at must be in the future")
 	}
-	if in.MaxAccessCount < 0 || in.MaxAccessCount > math.MaxInt32 {
-		return nil, clavis.Invalid("max_access_count", "max_access_count must be at least 1")
+	maxAccess := 0 // unlimited
+	if in.MaxAccessCount != nil {
+		if *in.MaxAccessCount < 1 || *in.MaxAccessCount > math.MaxInt32 {
+			return nil, clavis.Invalid("max_access_count", "max_access_count must be at least 1")
+		}
+		maxAccess = *in.MaxAccessCount
 	}
 	var out *clavis.SecretMeta
 	err = e.write(ctx, func(tx store.Tx) error {
@@ -154,7 +158,7 @@ func (e *Engine) PutSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 			return err
 		}
 		out, err = e.newVersion(ctx, tx, c, va, path, []byte(in.Value), clavis.Version{Type: in.Type, Metadata: meta,
-			ExpiresAt: in.ExpiresAt, MaxAccessCount: in.MaxAccessCount}, "secret.write", now)
+			ExpiresAt: in.ExpiresAt, MaxAccessCount: maxAccess}, "secret.write", now)
 		return err
 	})
 	return out, err
@@ -427,10 +431,11 @@ func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 	if err := lookupIDs(vaultID); err != nil {
 		return nil, err
 	}
-	if in.Length == 0 {
-		in.Length = 32
+	length := 32
+	if in.Length != nil {
+		length = *in.Length
 	}
-	if in.Length < 8 || in.Length > 1024 {
+	if length < 8 || length > 1024 {
 		return nil, clavis.Invalid("length", "length must be between 8 and 1024")
 	}
 	if in.Charset == "" {
@@ -453,7 +458,7 @@ func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 		if typ == "" {
 			typ = prev.Type
 		}
-		value, err := randomString(in.Length, alphabet)
+		value, err := randomString(length, alphabet)
 		if err != nil {
 			return clavis.Internal(err)
 		}
