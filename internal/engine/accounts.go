@@ -37,7 +37,8 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 		return nil, e.classify(ctx, err)
 	}
 	now := e.now()
-	u := &store.User{User: clavis.User{ID: newID(), Email: email, DisplayName: in.DisplayName, Role: clavis.RoleOwner, CreatedAt: now}, PasswordHash: hash}
+	u := &store.User{User: clavis.User{ID: newID(), Email: email, DisplayName: in.DisplayName,
+		Role: clavis.RoleOwner, CreatedAt: now}, PasswordHash: hash}
 	err = e.write(ctx, func(tx store.Tx) error {
 		switch e.cfg.SignupMode {
 		case SignupOpen:

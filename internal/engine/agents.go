@@ -140,7 +140,9 @@ func (e *Engine) registerAgent(ctx context.Context, c *clavis.Caller, a *store.A
 		}
 		sys, err := tx.SystemVault(c.OrgID)
 		if clavis.IsKind(err, clavis.KindNotFound) {
-			sys = &store.Vault{Vault: clavis.Vault{ID: sysKey.vaultID, OrgID: c.OrgID, Name: agentKeysVault, CreatedBy: c.ID, CreatedByType: clavis.PrincipalUser, System: true, CreatedAt: now}, WrappedKey: sysKey.wrapped}
+			sys = &store.Vault{Vault: clavis.Vault{ID: sysKey.vaultID, OrgID: c.OrgID, Name: agentKeysVault,
+				CreatedBy: c.ID, CreatedByType: clavis.PrincipalUser, System: true, CreatedAt: now},
+				WrappedKey: sysKey.wrapped}
 			err = createVaultRow(tx, sys)
 		}
 		if err != nil {

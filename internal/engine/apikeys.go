@@ -34,7 +34,9 @@ func (e *Engine) CreateAPIKey(ctx context.Context, c *clavis.Caller, in clavis.A
 	if err != nil {
 		return nil, "", e.classify(ctx, clavis.Internal(err))
 	}
-	k := &store.APIKey{APIKey: clavis.APIKey{ID: newID(), UserID: c.ID, OrgID: c.OrgID, Name: in.Name, Prefix: raw[:12], Scopes: in.Scopes, Active: true, ExpiresAt: in.ExpiresAt, CreatedAt: now}, Hash: token.HashKey(e.pepper, raw)}
+	k := &store.APIKey{APIKey: clavis.APIKey{ID: newID(), UserID: c.ID, OrgID: c.OrgID, Name: in.Name,
+		Prefix: raw[:12], Scopes: in.Scopes, Active: true, ExpiresAt: in.ExpiresAt, CreatedAt: now},
+		Hash: token.HashKey(e.pepper, raw)}
 	err = e.write(ctx, func(tx store.Tx) error {
 		if err := tx.CreateAPIKey(k); err != nil {
 			return err

@@ -98,7 +98,8 @@ func (e *Engine) newVersion(ctx context.Context, tx store.Tx, c *clavis.Caller, 
 		return nil, err
 	}
 	v.SecretID, v.Version, v.CreatedBy, v.CreatedAt = s.ID, n, c.Principal.String(), now
-	if err := tx.CreateVersion(&store.Version{Version: v, Ciphertext: sealed.Ciphertext, WrappedDEK: sealed.WrappedDEK}); err != nil {
+	row := &store.Version{Version: v, Ciphertext: sealed.Ciphertext, WrappedDEK: sealed.WrappedDEK}
+	if err := tx.CreateVersion(row); err != nil {
 		return nil, err
 	}
 	s.Deleted, s.LatestVersion = false, n

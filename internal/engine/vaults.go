@@ -25,7 +25,8 @@ func (e *Engine) CreateVault(ctx context.Context, c *clavis.Caller, in clavis.Va
 	if c.Type == clavis.PrincipalAgent && len(c.VaultIDs) > 0 {
 		return nil, clavis.E(clavis.KindForbidden, "Agents bound to vaults may not create vaults")
 	}
-	v := &store.Vault{Vault: clavis.Vault{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description, CreatedBy: c.ID, CreatedByType: c.Type, CreatedAt: e.now()}}
+	v := &store.Vault{Vault: clavis.Vault{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description,
+		CreatedBy: c.ID, CreatedByType: c.Type, CreatedAt: e.now()}}
 	wrapped, err := e.keys.NewVaultKey(ctx, v.OrgID, v.ID)
 	if err != nil {
 		return nil, e.classify(ctx, err)

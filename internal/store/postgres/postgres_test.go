@@ -224,8 +224,10 @@ func TestConflictKeepsTransaction(t *testing.T) {
 	now := clavis.Now()
 	org := &clavis.Org{ID: uuid.NewString(), CreatedAt: now}
 	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: "a@example.com", CreatedAt: now}}
-	a := &store.Agent{Agent: clavis.Agent{ID: uuid.NewString(), OrgID: org.ID, CreatedBy: u.ID, CreatedAt: now}, KeyHash: []byte("a")}
-	b := &store.Agent{Agent: clavis.Agent{ID: uuid.NewString(), OrgID: org.ID, CreatedBy: u.ID, CreatedAt: now}, KeyHash: []byte("b")}
+	a := &store.Agent{Agent: clavis.Agent{ID: uuid.NewString(), OrgID: org.ID, CreatedBy: u.ID, CreatedAt: now},
+		KeyHash: []byte("a")}
+	b := &store.Agent{Agent: clavis.Agent{ID: uuid.NewString(), OrgID: org.ID, CreatedBy: u.ID, CreatedAt: now},
+		KeyHash: []byte("b")}
 	write(t, s, func(tx store.Tx) error {
 		return errors.Join(tx.CreateOrg(org), tx.CreateUser(u), tx.CreateAgent(a), tx.CreateAgent(b))
 	})
@@ -557,8 +559,10 @@ func seedSecret(t testing.TB, s *Store, path string) (*store.Vault, *clavis.Secr
 	t.Helper()
 	now := clavis.Now()
 	org := &clavis.Org{ID: uuid.NewString(), Name: "test", CreatedAt: now}
-	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com", CreatedAt: now}}
-	v := &store.Vault{Vault: clavis.Vault{ID: uuid.NewString(), OrgID: org.ID, Name: "v", CreatedBy: u.ID, CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: now}, WrappedKey: make([]byte, 60)}
+	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com",
+		CreatedAt: now}}
+	v := &store.Vault{Vault: clavis.Vault{ID: uuid.NewString(), OrgID: org.ID, Name: "v", CreatedBy: u.ID,
+		CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: now}, WrappedKey: make([]byte, 60)}
 	write(t, s, func(tx store.Tx) error { return errors.Join(tx.CreateOrg(org), tx.CreateUser(u), tx.CreateVault(v)) })
 	return v, ensureSecret(t, s, v, path)
 }
@@ -575,7 +579,8 @@ func ensureSecret(t testing.TB, s *Store, v *store.Vault, path string) *clavis.S
 
 // newVersion returns version n of a secret with a 1 KiB ciphertext.
 func newVersion(secretID string, n, maxAccess int) *store.Version {
-	return &store.Version{Version: clavis.Version{SecretID: secretID, Version: n, Type: "generic", Metadata: []byte(`{"env":"prod"}`), MaxAccessCount: maxAccess, CreatedBy: "user:" + secretID, CreatedAt: clavis.Now()}, Ciphertext: make([]byte, 1024), WrappedDEK: make([]byte, 60)}
+	return &store.Version{Version: clavis.Version{SecretID: secretID, Version: n, Type: "generic",
+		Metadata: []byte(`{"env":"prod"}`), MaxAccessCount: maxAccess, CreatedBy: "user:" + secretID, CreatedAt: clavis.Now()}, Ciphertext: make([]byte, 1024), WrappedDEK: make([]byte, 60)}
 }
 
 // parallel runs fn(i) for i in [0, n) concurrently and returns the errors in order of i.

@@ -31,7 +31,8 @@ func TestRotationListsInByteOrder(t *testing.T) {
 
 	names := []string{"a", "B", "_x", "é", "Z", "e", "a-b", "ab"}
 	org := &clavis.Org{ID: uuid.NewString(), Name: "acme", CreatedAt: clavis.Now()}
-	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com", CreatedAt: org.CreatedAt}}
+	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com",
+		CreatedAt: org.CreatedAt}}
 	var want []*store.VaultKey
 	write(t, s, func(tx store.Tx) error {
 		want = nil
@@ -42,7 +43,8 @@ func TestRotationListsInByteOrder(t *testing.T) {
 			if _, err := tx.PutServerKey(n, []byte(n)); err != nil {
 				return err
 			}
-			v := &store.Vault{Vault: clavis.Vault{ID: n + uuid.NewString(), OrgID: org.ID, Name: n, CreatedBy: u.ID, CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: org.CreatedAt}}
+			v := &store.Vault{Vault: clavis.Vault{ID: n + uuid.NewString(), OrgID: org.ID, Name: n, CreatedBy: u.ID,
+				CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: org.CreatedAt}}
 			if err := tx.CreateVault(v); err != nil {
 				return err
 			}

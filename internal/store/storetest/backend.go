@@ -86,9 +86,11 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 		t.Fatalf("Open: %v", err)
 	}
 	org := &clavis.Org{ID: uuid.NewString(), Name: "acme", CreatedAt: clavis.Now()}
-	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com", CreatedAt: org.CreatedAt}}
+	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com",
+		CreatedAt: org.CreatedAt}}
 	vault := func(wrapped []byte, sec int) *store.Vault {
-		return &store.Vault{Vault: clavis.Vault{ID: uuid.NewString(), OrgID: org.ID, Name: "v", CreatedBy: u.ID, CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: clavis.Truncate(org.CreatedAt.Add(-time.Duration(sec) * time.Second))}, WrappedKey: wrapped}
+		return &store.Vault{Vault: clavis.Vault{ID: uuid.NewString(), OrgID: org.ID, Name: "v", CreatedBy: u.ID,
+			CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: clavis.Truncate(org.CreatedAt.Add(-time.Duration(sec) * time.Second))}, WrappedKey: wrapped}
 	}
 	busy, idle, keyless := vault([]byte{1, 0, 2, 0xff}, 3600), vault([]byte("idle key"), 60), vault(nil, 1)
 	if err := s.Write(t.Context(), func(tx store.Tx) error {
@@ -107,7 +109,8 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 				if err != nil {
 					return err
 				}
-				if err := tx.CreateVersion(&store.Version{Version: clavis.Version{SecretID: sec.ID, Version: num, Type: "generic", CreatedBy: "user:" + u.ID, CreatedAt: clavis.Now()}, Ciphertext: []byte("ct"), WrappedDEK: []byte("dek")}); err != nil {
+				if err := tx.CreateVersion(&store.Version{Version: clavis.Version{SecretID: sec.ID, Version: num,
+					Type: "generic", CreatedBy: "user:" + u.ID, CreatedAt: clavis.Now()}, Ciphertext: []byte("ct"), WrappedDEK: []byte("dek")}); err != nil {
 					return err
 				}
 			}

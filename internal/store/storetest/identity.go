@@ -341,7 +341,8 @@ func testAgents(t *testing.T, s store.Store) {
 	full.SSHPublicKey = "ssh-ed25519 AAAA"
 	full.ECDHPublicKey = "BASE64=="
 	full.LastActiveAt = ptr(at(1))
-	minimal := &store.Agent{Agent: clavis.Agent{ID: newID(), OrgID: u.OrgID, CreatedBy: u.ID, CreatedAt: t0}, KeyHash: []byte("minimal")}
+	minimal := &store.Agent{Agent: clavis.Agent{ID: newID(), OrgID: u.OrgID, CreatedBy: u.ID, CreatedAt: t0},
+		KeyHash: []byte("minimal")}
 	emptySlices := newAgent(u)
 	emptySlices.Scopes, emptySlices.VaultIDs = []string{}, []string{}
 	create(t, s, full, minimal, emptySlices)

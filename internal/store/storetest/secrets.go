@@ -14,7 +14,8 @@ func testVaults(t *testing.T, s store.Store) {
 	org, u, v := seed(t, s)
 	agent := newAgent(u)
 	create(t, s, agent)
-	sys := &store.Vault{Vault: clavis.Vault{ID: newID(), OrgID: org.ID, Name: "__agent-keys", Description: "agent keys", CreatedBy: agent.ID, CreatedByType: clavis.PrincipalAgent, OwnerUserID: u.ID, System: true, CreatedAt: at(1)}, WrappedKey: []byte{0, 1, 2, 3}}
+	sys := &store.Vault{Vault: clavis.Vault{ID: newID(), OrgID: org.ID, Name: "__agent-keys",
+		Description: "agent keys", CreatedBy: agent.ID, CreatedByType: clavis.PrincipalAgent, OwnerUserID: u.ID, System: true, CreatedAt: at(1)}, WrappedKey: []byte{0, 1, 2, 3}}
 	bare := &store.Vault{Vault: clavis.Vault{ID: newID(), OrgID: org.ID, CreatedAt: t0}}
 	create(t, s, sys, bare)
 

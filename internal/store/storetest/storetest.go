@@ -308,21 +308,25 @@ func newOrg() *clavis.Org { return &clavis.Org{ID: newID(), Name: "Acme", Create
 
 func newUser(org *clavis.Org) *store.User {
 	id := newID()
-	return &store.User{User: clavis.User{ID: id, OrgID: org.ID, Email: id + "@example.com", DisplayName: "Ada", Role: clavis.RoleOwner, CreatedAt: t0}, PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA"}
+	return &store.User{User: clavis.User{ID: id, OrgID: org.ID, Email: id + "@example.com", DisplayName: "Ada",
+		Role: clavis.RoleOwner, CreatedAt: t0}, PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA"}
 }
 
 func newAPIKey(u *store.User) *store.APIKey {
 	id := newID()
-	return &store.APIKey{APIKey: clavis.APIKey{ID: id, UserID: u.ID, OrgID: u.OrgID, Name: "ci", Prefix: "1ck_" + id[:4], Scopes: []string{"vaults:read"}, Active: true, CreatedAt: t0}, Hash: []byte("hash-" + id)}
+	return &store.APIKey{APIKey: clavis.APIKey{ID: id, UserID: u.ID, OrgID: u.OrgID, Name: "ci",
+		Prefix: "1ck_" + id[:4], Scopes: []string{"vaults:read"}, Active: true, CreatedAt: t0}, Hash: []byte("hash-" + id)}
 }
 
 func newAgent(u *store.User) *store.Agent {
 	id := newID()
-	return &store.Agent{Agent: clavis.Agent{ID: id, OrgID: u.OrgID, Name: "bot", Active: true, CreatedBy: u.ID, CreatedAt: t0}, KeyHash: []byte("key-" + id), TokenGen: 1}
+	return &store.Agent{Agent: clavis.Agent{ID: id, OrgID: u.OrgID, Name: "bot", Active: true, CreatedBy: u.ID,
+		CreatedAt: t0}, KeyHash: []byte("key-" + id), TokenGen: 1}
 }
 
 func newVault(u *store.User) *store.Vault {
-	return &store.Vault{Vault: clavis.Vault{ID: newID(), OrgID: u.OrgID, Name: "prod", CreatedBy: u.ID, CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: t0}, WrappedKey: []byte("wrapped-vault-key")}
+	return &store.Vault{Vault: clavis.Vault{ID: newID(), OrgID: u.OrgID, Name: "prod", CreatedBy: u.ID,
+		CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: t0}, WrappedKey: []byte("wrapped-vault-key")}
 }
 
 func newSecret(v *store.Vault, path string) *clavis.Secret {
@@ -330,7 +334,8 @@ func newSecret(v *store.Vault, path string) *clavis.Secret {
 }
 
 func newVersion(s *clavis.Secret, n int) *store.Version {
-	return &store.Version{Version: clavis.Version{SecretID: s.ID, Version: n, Type: "generic", Metadata: json.RawMessage(`{}`), CreatedBy: "user:" + newID(), CreatedAt: t0}, Ciphertext: []byte(fmt.Sprintf("ct-%s-%d", s.ID, n)), WrappedDEK: []byte("dek")}
+	return &store.Version{Version: clavis.Version{SecretID: s.ID, Version: n, Type: "generic",
+		Metadata: json.RawMessage(`{}`), CreatedBy: "user:" + newID(), CreatedAt: t0}, Ciphertext: []byte(fmt.Sprintf("ct-%s-%d", s.ID, n)), WrappedDEK: []byte("dek")}
 }
 
 func newPolicy(v *store.Vault, pt clavis.PrincipalType, principalID string) *clavis.Policy {
