@@ -76,36 +76,20 @@ type User struct {
 	OrgID           string
 	Email           string // lower-cased
 	DisplayName     string
-	PasswordHash    string
 	Role            Role
 	MarketingEmails bool
 	TOTPEnabled     bool
 	Disabled        bool
-	// TokenGen is the credential generation: tokens carrying an older generation are revoked.
-	TokenGen     int64
-	FailedLogins int
-	LockedUntil  *time.Time
-	CreatedAt    time.Time
+	CreatedAt       time.Time
 }
 
-// MFA is a user's TOTP state (spec §4.13). Secret and Pending are wrapped by the root key; recovery
-// codes are kept only as keyed hashes.
-type MFA struct {
-	UserID        string
-	Secret        []byte   // the enabled TOTP key (wrapped); nil while MFA is off
-	Pending       []byte   // a key from setup awaiting verify-setup (wrapped); nil if none
-	LastStep      int64    // the last time step whose code was accepted (replay protection)
-	RecoveryCodes []string // hex keyed hashes of the unused recovery codes
-}
-
-// APIKey is a personal API key (1ck_). Only its keyed hash is stored.
+// APIKey is a personal API key (1ck_).
 type APIKey struct {
 	ID         string
 	UserID     string
 	OrgID      string
 	Name       string
 	Prefix     string
-	Hash       []byte
 	Scopes     []string
 	Active     bool
 	ExpiresAt  *time.Time
@@ -124,8 +108,6 @@ type Agent struct {
 	Active        bool
 	ExpiresAt     *time.Time
 	TokenTTL      int // seconds; 0 = default
-	KeyHash       []byte
-	TokenGen      int64 // tokens with an older generation are revoked
 	SSHPublicKey  string
 	ECDHPublicKey string
 	CreatedBy     string // user id of the registering human
@@ -145,20 +127,8 @@ type Vault struct {
 	// creating agent at creation time.
 	OwnerUserID string
 	// System marks the org's __agent-keys vault.
-	System     bool
-	WrappedKey []byte // vault key wrapped by the root key
-	CreatedAt  time.Time
-}
-
-// VaultKey is one version of a vault's key. A vault starts with version 1 (the key created with it); a
-// rotation adds the next version, which new writes use, while values sealed under older versions still
-// open with theirs.
-type VaultKey struct {
-	VaultID     string
-	Version     int
-	Wrapped     []byte // the key wrapped by the root key
-	Encryptions int64  // values sealed under this version so far (nonce hygiene: rotate before 2^32)
-	CreatedAt   time.Time
+	System    bool
+	CreatedAt time.Time
 }
 
 // Secret is the stable identity of a path in a vault; its values are Versions.
@@ -171,14 +141,12 @@ type Secret struct {
 	CreatedAt     time.Time
 }
 
-// Version is one value of a secret. Ciphertext and WrappedDEK are opaque to everything but the keyring.
+// Version is one value of a secret: its metadata (the value itself is a SecretValue's).
 type Version struct {
 	SecretID       string
 	Version        int
 	Type           string
 	Metadata       json.RawMessage
-	Ciphertext     []byte
-	WrappedDEK     []byte
 	ExpiresAt      *time.Time
 	MaxAccessCount int // 0 = unlimited
 	AccessCount    int

@@ -1,7 +1,6 @@
 package clavis
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 )
@@ -39,11 +38,11 @@ func (in SignupInput) LogValue() slog.Value {
 
 // LogValue logs the new version's type and limits, never its value.
 func (in SecretInput) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Any("value", in.Value),
-		slog.String("type", in.Type),
-		slog.Int("max_access_count", in.MaxAccessCount),
-	)
+	attrs := []slog.Attr{slog.Any("value", in.Value), slog.String("type", in.Type)}
+	if in.MaxAccessCount != nil {
+		attrs = append(attrs, slog.Int("max_access_count", *in.MaxAccessCount))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // LogValue logs which version of which secret this is, never its value.
@@ -101,27 +100,3 @@ func (k AgentKey) Format(f fmt.State, verb rune) {
 	type AgentKey fields
 	fmt.Fprintf(f, fmt.FormatString(f, verb), AgentKey(k))
 }
-
-// redactedUser is u with its password hash (a verifier open to offline guessing) replaced by
-// "[redacted]" when set.
-func redactedUser(u User) any {
-	type fields = User
-	type User fields
-	out := User(u)
-	if out.PasswordHash != "" {
-		out.PasswordHash = redacted
-	}
-	return out
-}
-
-// Format prints the user with its password hash redacted.
-func (u User) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, fmt.FormatString(f, verb), redactedUser(u))
-}
-
-// LogValue logs the user with its password hash redacted.
-func (u User) LogValue() slog.Value { return slog.AnyValue(redactedUser(u)) }
-
-// MarshalJSON encodes the user's fields with its password hash redacted; the wire format is the
-// transports' own.
-func (u User) MarshalJSON() ([]byte, error) { return json.Marshal(redactedUser(u)) }

@@ -37,8 +37,6 @@ func redactionCases() map[string]any {
 		"*AgentKey":    &key,
 		"SecretInput":  clavis.SecretInput{Value: canary, Type: "password"},
 		"SignupInput":  clavis.SignupInput{Email: "ada@example.com", Password: canary},
-		"User":         clavis.User{ID: "user-7", Email: "ada@example.com", PasswordHash: canary},
-		"*User":        &clavis.User{ID: "user-7", Email: "ada@example.com", PasswordHash: canary},
 		"struct": struct {
 			Token  clavis.Token
 			Values []clavis.SecretValue

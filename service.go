@@ -82,12 +82,12 @@ type SecretInput struct {
 	Type           string // "" = generic
 	Metadata       json.RawMessage
 	ExpiresAt      *time.Time
-	MaxAccessCount int
+	MaxAccessCount *int // nil = unlimited
 }
 
 // RotateInput asks for a server-generated value.
 type RotateInput struct {
-	Length  int    // 0 = 32
+	Length  *int   // nil = 32
 	Charset string // "" = hex
 	Type    string // "" = previous version's type
 }
@@ -112,7 +112,7 @@ type AgentInput struct {
 	Scopes      []string
 	VaultIDs    []string
 	ExpiresAt   *time.Time
-	TokenTTL    int
+	TokenTTL    *int // seconds; nil = the default
 }
 
 // AgentPatch changes an agent; nil fields are unchanged. Clear* fields set an optional field to unset.
@@ -141,7 +141,7 @@ type PolicyInput struct {
 	Permissions     []string
 	Conditions      json.RawMessage
 	ExpiresAt       *time.Time
-	Effect          Effect
+	Effect          *Effect // nil = allow
 	Priority        int
 	RequireApproval bool
 }

@@ -30,7 +30,7 @@ func (c *Client) agent(ctx context.Context, method, path string, in any) (*clavi
 }
 
 // CreateAgent registers an agent (POST /v1/agents) and returns it with its key (ocv_…), shown only this
-// once; string(Key) reveals it. Zero optional fields are not sent and take the server defaults. Errors:
+// once; string(Key) reveals it. Zero or nil optional fields are not sent and take the server defaults. Errors:
 // KindInvalid, KindForbidden (caller is an agent), KindLimitExceeded.
 func (c *Client) CreateAgent(ctx context.Context, in clavis.AgentInput) (*clavis.AgentKey, error) {
 	body := struct {
@@ -39,7 +39,7 @@ func (c *Client) CreateAgent(ctx context.Context, in clavis.AgentInput) (*clavis
 		Scopes          []string   `json:"scopes,omitempty"`
 		VaultIDs        []string   `json:"vault_ids,omitempty"`
 		ExpiresAt       *time.Time `json:"expires_at,omitempty"`
-		TokenTTLSeconds int        `json:"token_ttl_seconds,omitempty"`
+		TokenTTLSeconds *int       `json:"token_ttl_seconds,omitempty"`
 	}{in.Name, in.Description, in.Scopes, in.VaultIDs, in.ExpiresAt, in.TokenTTL}
 	return c.agentKey(ctx, "/v1/agents", body)
 }

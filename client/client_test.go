@@ -270,7 +270,7 @@ func TestRequests(t *testing.T) {
 			name: "PutSecret with every field",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
 				return c.PutSecret(ctx, vid, "api-keys/openai", clavis.SecretInput{Value: "sk-live-123", Type: "api_key",
-					Metadata: json.RawMessage(`{"tags": ["prod"]}`), ExpiresAt: tp("2026-12-31T23:59:59Z"), MaxAccessCount: 3})
+					Metadata: json.RawMessage(`{"tags": ["prod"]}`), ExpiresAt: tp("2026-12-31T23:59:59Z"), MaxAccessCount: new(3)})
 			},
 			status:   201,
 			resp:     metaJSON,
@@ -371,7 +371,7 @@ func TestRequests(t *testing.T) {
 		{
 			name: "RotateSecret",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.RotateSecret(ctx, vid, "db/pg", clavis.RotateInput{Length: 64, Charset: "alphanumeric"})
+				return c.RotateSecret(ctx, vid, "db/pg", clavis.RotateInput{Length: new(64), Charset: "alphanumeric"})
 			},
 			status:   201,
 			resp:     metaJSON,
@@ -403,7 +403,7 @@ func TestRequests(t *testing.T) {
 		{
 			name: "CreateAgent",
 			call: func(ctx context.Context, c *client.Client) (any, error) {
-				return c.CreateAgent(ctx, clavis.AgentInput{Name: "deploy-bot", VaultIDs: []string{vid}, TokenTTL: 600})
+				return c.CreateAgent(ctx, clavis.AgentInput{Name: "deploy-bot", VaultIDs: []string{vid}, TokenTTL: new(600)})
 			},
 			status:   201,
 			resp:     `{"agent":` + agentJSON + `,"api_key":"ocv_raw"}`,
@@ -481,7 +481,7 @@ func TestRequests(t *testing.T) {
 			call: func(ctx context.Context, c *client.Client) (any, error) {
 				return c.CreatePolicy(ctx, vid, clavis.PolicyInput{Pattern: "prod/**", PrincipalType: "user",
 					PrincipalID: uid, Permissions: []string{"write"}, Conditions: json.RawMessage(`{"ip_allowlist":["10.0.0.0/8"]}`),
-					ExpiresAt: tp("2027-01-01T00:00:00Z"), Effect: "deny", Priority: 5, RequireApproval: true})
+					ExpiresAt: tp("2027-01-01T00:00:00Z"), Effect: new(clavis.EffectDeny), Priority: 5, RequireApproval: true})
 			},
 			status:   201,
 			resp:     policyJSON,

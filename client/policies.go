@@ -19,7 +19,7 @@ func (c *Client) policy(ctx context.Context, method, path string, in any) (*clav
 	return w.root(), nil
 }
 
-// CreatePolicy creates a policy on a vault (POST /v1/vaults/{id}/policies). Zero optional fields are not
+// CreatePolicy creates a policy on a vault (POST /v1/vaults/{id}/policies). Zero or nil optional fields are not
 // sent and take the server defaults (conditions {}, effect allow, priority 0, no approval, no expiry).
 // Errors: KindInvalid, KindForbidden (not a manager of the vault), KindNotFound (vault).
 func (c *Client) CreatePolicy(ctx context.Context, vaultID string, in clavis.PolicyInput) (*clavis.Policy, error) {
@@ -30,11 +30,11 @@ func (c *Client) CreatePolicy(ctx context.Context, vaultID string, in clavis.Pol
 		Permissions       []string        `json:"permissions"`
 		Conditions        json.RawMessage `json:"conditions,omitempty"`
 		ExpiresAt         *time.Time      `json:"expires_at,omitempty"`
-		Effect            string          `json:"effect,omitempty"`
+		Effect            *clavis.Effect  `json:"effect,omitempty"`
 		Priority          int             `json:"priority,omitempty"`
 		RequireApproval   bool            `json:"require_approval,omitempty"`
 	}{in.Pattern, string(in.PrincipalType), in.PrincipalID, in.Permissions, in.Conditions, in.ExpiresAt,
-		string(in.Effect), in.Priority, in.RequireApproval}
+		in.Effect, in.Priority, in.RequireApproval}
 	return c.policy(ctx, http.MethodPost, vaultPath(vaultID, "/policies"), body)
 }
 

@@ -29,7 +29,7 @@ func (c *Client) secretMeta(ctx context.Context, method, path, vaultID string, i
 
 // PutSecret writes a new version of the secret at path (PUT /v1/vaults/{id}/secrets/{path}) and returns
 // its metadata. Zero optional fields are not sent: Type "" is the server default (generic), Metadata nil
-// is {}, ExpiresAt nil and MaxAccessCount 0 mean no limit. Errors: KindInvalid (path, body),
+// is {}, ExpiresAt nil and MaxAccessCount nil mean no limit. Errors: KindInvalid (path, body),
 // KindForbidden, KindLimitExceeded, KindNotFound (vault), KindTooLarge.
 func (c *Client) PutSecret(ctx context.Context, vaultID, path string, in clavis.SecretInput) (*clavis.SecretMeta, error) {
 	// clavis.Sensitive encodes as "[redacted]": the one place the value goes on the wire reveals it.
@@ -38,7 +38,7 @@ func (c *Client) PutSecret(ctx context.Context, vaultID, path string, in clavis.
 		Type           string          `json:"type,omitempty"`
 		Metadata       json.RawMessage `json:"metadata,omitempty"`
 		ExpiresAt      *time.Time      `json:"expires_at,omitempty"`
-		MaxAccessCount int             `json:"max_access_count,omitempty"`
+		MaxAccessCount *int            `json:"max_access_count,omitempty"`
 	}{string(in.Value), in.Type, in.Metadata, in.ExpiresAt, in.MaxAccessCount}
 	return c.secretMeta(ctx, http.MethodPut, vaultPath(vaultID, "/secrets/"+secretPath(path)), vaultID, wire)
 }
@@ -104,11 +104,11 @@ func (c *Client) DisableVersion(ctx context.Context, vaultID, path string, n int
 }
 
 // RotateSecret stores a server-generated value as a new version (POST …/secret-rotate/{path}) and returns
-// its metadata; read the value with GetSecret. Zero fields take the server defaults (length 32, charset
-// hex, the previous version's type).
+// its metadata; read the value with GetSecret. Zero or nil fields take the server defaults (length 32,
+// charset hex, the previous version's type).
 func (c *Client) RotateSecret(ctx context.Context, vaultID, path string, in clavis.RotateInput) (*clavis.SecretMeta, error) {
 	body := struct {
-		Length  int    `json:"length,omitempty"`
+		Length  *int   `json:"length,omitempty"`
 		Charset string `json:"charset,omitempty"`
 		Type    string `json:"type,omitempty"`
 	}{in.Length, in.Charset, in.Type}

@@ -131,7 +131,7 @@ func TestReadLimitExactlyOnce(t *testing.T) {
 	env := clavistest.New(t)
 	u := env.Signup(t)
 	v, _ := u.C.CreateVault(ctx, clavis.VaultInput{Name: "limit"})
-	if _, err := u.C.PutSecret(ctx, v.ID, "once", clavis.SecretInput{Value: "burn-after-reading", MaxAccessCount: 1}); err != nil {
+	if _, err := u.C.PutSecret(ctx, v.ID, "once", clavis.SecretInput{Value: "burn-after-reading", MaxAccessCount: new(1)}); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -178,7 +178,7 @@ func TestRotatePropertiesAndRestore(t *testing.T) {
 	seen := map[string]bool{}
 	for charset, ok := range alphabets {
 		for _, length := range []int{8, 9, 31, 64, 333, 1024} {
-			m, err := u.C.RotateSecret(ctx, v.ID, "db/pw", clavis.RotateInput{Length: length, Charset: charset})
+			m, err := u.C.RotateSecret(ctx, v.ID, "db/pw", clavis.RotateInput{Length: new(length), Charset: charset})
 			if err != nil {
 				t.Fatalf("rotate %s/%d: %v", charset, length, err)
 			}
@@ -204,7 +204,7 @@ func TestRotatePropertiesAndRestore(t *testing.T) {
 			seen[val] = true
 		}
 	}
-	for _, bad := range []clavis.RotateInput{{Length: 7}, {Length: 1025}, {Charset: "emoji"}, {Type: "banana"}} {
+	for _, bad := range []clavis.RotateInput{{Length: new(7)}, {Length: new(1025)}, {Charset: "emoji"}, {Type: "banana"}} {
 		_, err := u.C.RotateSecret(ctx, v.ID, "db/pw", bad)
 		wantKind(t, err, clavis.KindInvalid, "bad rotate input")
 	}

@@ -25,7 +25,7 @@ type lookupFaultsTx struct {
 	fail *atomic.Value
 }
 
-func (t lookupFaultsTx) GetAPIKey(id string) (*clavis.APIKey, error) {
+func (t lookupFaultsTx) GetAPIKey(id string) (*store.APIKey, error) {
 	if t.fail.Load() == "GetAPIKey" {
 		return nil, errDiskIO
 	}
@@ -39,7 +39,7 @@ func (t lookupFaultsTx) GetSecret(vaultID, path string) (*clavis.Secret, error) 
 	return t.Tx.GetSecret(vaultID, path)
 }
 
-func (t lookupFaultsTx) GetVault(id string) (*clavis.Vault, error) {
+func (t lookupFaultsTx) GetVault(id string) (*store.Vault, error) {
 	if t.fail.Load() == "GetVault" {
 		return nil, errDiskIO
 	}

@@ -130,7 +130,7 @@ func TestHeadReadsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := u.C.PutSecret(ctx, v.ID, "once", clavis.SecretInput{Value: clavis.Sensitive("read-me-once"), MaxAccessCount: 1}); err != nil {
+	if _, err := u.C.PutSecret(ctx, v.ID, "once", clavis.SecretInput{Value: clavis.Sensitive("read-me-once"), MaxAccessCount: new(1)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/secrets/once", "/secret-version/once/1"} {

@@ -13,13 +13,13 @@ import (
 
 // vaultAccess is what the engine knows about a caller's relation to one visible vault.
 type vaultAccess struct {
-	vault *clavis.Vault
+	vault *store.Vault
 	owner bool          // owner or owner-equivalent (spec §3.1)
 	rules []policy.Rule // the caller's policies on the vault, oldest first
 }
 
 // isOwner applies the owner rule: the creator, or for agent-created vaults the registering human.
-func isOwner(c *clavis.Caller, v *clavis.Vault) bool {
+func isOwner(c *clavis.Caller, v *store.Vault) bool {
 	if v.System {
 		return false // __agent-keys has no owner bypass
 	}

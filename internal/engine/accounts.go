@@ -37,8 +37,8 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 		return nil, e.classify(ctx, err)
 	}
 	now := e.now()
-	u := &clavis.User{ID: newID(), Email: email, DisplayName: in.DisplayName, PasswordHash: hash,
-		Role: clavis.RoleOwner, CreatedAt: now}
+	u := &store.User{User: clavis.User{ID: newID(), Email: email, DisplayName: in.DisplayName,
+		Role: clavis.RoleOwner, CreatedAt: now}, PasswordHash: hash}
 	err = e.write(ctx, func(tx store.Tx) error {
 		switch e.cfg.SignupMode {
 		case SignupOpen:
@@ -104,8 +104,8 @@ func (e *Engine) Login(ctx context.Context, email, pw string, ip netip.Addr) (*c
 // loginUser returns the account of a login's (lower-cased) email. For an unknown email it spends one
 // password hash's work, reports auth.failure to the sinks only (there is no org to chain it in) and
 // returns ErrBadCredential, so that an unknown email looks like a wrong password.
-func (e *Engine) loginUser(ctx context.Context, email string, ip netip.Addr) (*clavis.User, error) {
-	var u *clavis.User
+func (e *Engine) loginUser(ctx context.Context, email string, ip netip.Addr) (*store.User, error) {
+	var u *store.User
 	err := e.read(ctx, func(tx store.Tx) error {
 		var err error
 		u, err = tx.GetUserByEmail(email)
@@ -121,8 +121,8 @@ func (e *Engine) loginUser(ctx context.Context, email string, ip netip.Addr) (*c
 
 // recordPasswordLogin returns Login's onSuccess for checkPassword: it audits auth.success, except for an
 // account with MFA, whose login succeeds only at /v1/auth/mfa/verify.
-func (e *Engine) recordPasswordLogin(ip netip.Addr) func(tx store.Tx, u *clavis.User) error {
-	return func(tx store.Tx, u *clavis.User) error {
+func (e *Engine) recordPasswordLogin(ip netip.Addr) func(tx store.Tx, u *store.User) error {
+	return func(tx store.Tx, u *store.User) error {
 		if u.TOTPEnabled {
 			return nil
 		}
@@ -138,8 +138,8 @@ func (e *Engine) recordPasswordLogin(ip netip.Addr) func(tx store.Tx, u *clavis.
 // password, after the same work, and audited. All of these return wrong, the caller's wrong-password
 // answer, so that they cannot be told apart. A right password resets the counter, and onSuccess (if not
 // nil) runs in the same transaction with the fresh user row.
-func (e *Engine) checkPassword(ctx context.Context, u *clavis.User, pw string, ip netip.Addr, wrong error,
-	onSuccess func(tx store.Tx, u *clavis.User) error) error {
+func (e *Engine) checkPassword(ctx context.Context, u *store.User, pw string, ip netip.Addr, wrong error,
+	onSuccess func(tx store.Tx, u *store.User) error) error {
 	ok, err := e.hasher.Verify(ctx, u.PasswordHash, pw)
 	if err != nil {
 		return e.classify(ctx, err)
@@ -174,7 +174,7 @@ func (e *Engine) checkPassword(ctx context.Context, u *clavis.User, pw string, i
 // countWrongPassword counts a wrong password against u (an expired lock first resets the count) and
 // audits it; the maxFailedLogins-th failure in a row locks the account for lockoutPeriod, audited as
 // auth.lockout. It saves u.
-func (e *Engine) countWrongPassword(tx store.Tx, u *clavis.User, ip netip.Addr, now time.Time) error {
+func (e *Engine) countWrongPassword(tx store.Tx, u *store.User, ip netip.Addr, now time.Time) error {
 	if u.LockedUntil != nil {
 		u.LockedUntil, u.FailedLogins = nil, 0
 	}
@@ -194,13 +194,13 @@ func (e *Engine) countWrongPassword(tx store.Tx, u *clavis.User, ip netip.Addr, 
 }
 
 // recordPasswordFailure audits a refused password check of u (auth.failure) with its reason.
-func (e *Engine) recordPasswordFailure(tx store.Tx, u *clavis.User, ip netip.Addr, reason string) error {
+func (e *Engine) recordPasswordFailure(tx store.Tx, u *store.User, ip netip.Addr, reason string) error {
 	return e.record(tx, event{org: u.OrgID, action: "auth.failure", resType: "user", resID: u.ID, actor: userActor(u),
 		ip: ipString(ip), details: map[string]any{"method": "password", "reason": reason}})
 }
 
 // userActor is u as the actor of an audit event.
-func userActor(u *clavis.User) clavis.Principal {
+func userActor(u *store.User) clavis.Principal {
 	return clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}
 }
 
@@ -214,10 +214,16 @@ func keepAfter(err, result error) error {
 
 // Me returns the caller's profile.
 func (e *Engine) Me(ctx context.Context, c *clavis.Caller) (*clavis.User, error) {
+	u, err := e.me(ctx, c)
+	return userOf(u), err
+}
+
+// me returns the caller's user row.
+func (e *Engine) me(ctx context.Context, c *clavis.Caller) (*store.User, error) {
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
-	var u *clavis.User
+	var u *store.User
 	err := e.read(ctx, func(tx store.Tx) error {
 		var err error
 		u, err = tx.GetUser(c.ID)
@@ -239,7 +245,7 @@ func (e *Engine) UpdateMe(ctx context.Context, c *clavis.Caller, p clavis.Profil
 			return nil, err
 		}
 	}
-	var u *clavis.User
+	var u *store.User
 	err := e.write(ctx, func(tx store.Tx) error {
 		var err error
 		if u, err = tx.GetUser(c.ID); err != nil {
@@ -256,7 +262,7 @@ func (e *Engine) UpdateMe(ctx context.Context, c *clavis.Caller, p clavis.Profil
 	if err != nil {
 		return nil, err // fn may still run: read nothing it writes
 	}
-	return u, nil
+	return userOf(u), nil
 }
 
 // errWrongCurrentPassword answers a change of password whose current password is wrong, or whose account
@@ -285,7 +291,7 @@ func (e *Engine) ChangePassword(ctx context.Context, c *clavis.Caller, current, 
 		}
 		return clavis.Invalid("new_password", ce.Message)
 	}
-	u, err := e.Me(ctx, c)
+	u, err := e.me(ctx, c)
 	if err != nil {
 		return err
 	}

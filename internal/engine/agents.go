@@ -86,17 +86,13 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 		return nil, err
 	}
 	now := e.now()
-	var ttl *int
-	if in.TokenTTL != 0 {
-		ttl = &in.TokenTTL
-	}
 	if in.Scopes == nil {
 		in.Scopes = []string{}
 	}
 	if in.VaultIDs == nil {
 		in.VaultIDs = []string{}
 	}
-	if err := validateAgentFields(&in.Name, &in.Description, &in.Scopes, ttl, in.ExpiresAt, now); err != nil {
+	if err := validateAgentFields(&in.Name, &in.Description, &in.Scopes, in.TokenTTL, in.ExpiresAt, now); err != nil {
 		return nil, err
 	}
 	raw, err := token.NewAPIKey(token.AgentKeyPrefix)
@@ -107,9 +103,14 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 	if err != nil {
 		return nil, e.classify(ctx, clavis.Internal(err))
 	}
-	a := &clavis.Agent{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description, Scopes: in.Scopes,
-		VaultIDs: in.VaultIDs, Active: true, ExpiresAt: in.ExpiresAt, TokenTTL: in.TokenTTL,
-		KeyHash: token.HashKey(e.pepper, raw), SSHPublicKey: sshPub, ECDHPublicKey: ecdhPub, CreatedBy: c.ID, CreatedAt: now}
+	ttl := 0 // the default
+	if in.TokenTTL != nil {
+		ttl = *in.TokenTTL
+	}
+	a := &store.Agent{Agent: clavis.Agent{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description,
+		Scopes: in.Scopes, VaultIDs: in.VaultIDs, Active: true, ExpiresAt: in.ExpiresAt, TokenTTL: ttl,
+		SSHPublicKey: sshPub, ECDHPublicKey: ecdhPub, CreatedBy: c.ID, CreatedAt: now},
+		KeyHash: token.HashKey(e.pepper, raw)}
 	for attempt := 0; ; attempt++ {
 		err = e.registerAgent(ctx, c, a, sshPriv, ecdhPriv, now)
 		// A concurrent first registration in the org may have created __agent-keys first: try again.
@@ -120,12 +121,12 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 	if err != nil {
 		return nil, err
 	}
-	return &clavis.AgentKey{Agent: a, Key: clavis.Sensitive(raw)}, nil
+	return &clavis.AgentKey{Agent: &a.Agent, Key: clavis.Sensitive(raw)}, nil
 }
 
 // registerAgent stores a new agent and its private identity keys in the org's __agent-keys vault,
 // creating that vault with the org's first agent.
-func (e *Engine) registerAgent(ctx context.Context, c *clavis.Caller, a *clavis.Agent, sshPriv, ecdhPriv string, now time.Time) error {
+func (e *Engine) registerAgent(ctx context.Context, c *clavis.Caller, a *store.Agent, sshPriv, ecdhPriv string, now time.Time) error {
 	sysKey, err := e.systemVaultKey(ctx, c.OrgID)
 	if err != nil {
 		return err
@@ -139,8 +140,9 @@ func (e *Engine) registerAgent(ctx context.Context, c *clavis.Caller, a *clavis.
 		}
 		sys, err := tx.SystemVault(c.OrgID)
 		if clavis.IsKind(err, clavis.KindNotFound) {
-			sys = &clavis.Vault{ID: sysKey.vaultID, OrgID: c.OrgID, Name: agentKeysVault, CreatedBy: c.ID,
-				CreatedByType: clavis.PrincipalUser, System: true, WrappedKey: sysKey.wrapped, CreatedAt: now}
+			sys = &store.Vault{Vault: clavis.Vault{ID: sysKey.vaultID, OrgID: c.OrgID, Name: agentKeysVault,
+				CreatedBy: c.ID, CreatedByType: clavis.PrincipalUser, System: true, CreatedAt: now},
+				WrappedKey: sysKey.wrapped}
 			err = createVaultRow(tx, sys)
 		}
 		if err != nil {
@@ -195,20 +197,20 @@ func (e *Engine) ListAgents(ctx context.Context, c *clavis.Caller) ([]*clavis.Ag
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
-	var out []*clavis.Agent
+	var out []*store.Agent
 	err := e.read(ctx, func(tx store.Tx) error {
 		var err error
 		out, err = tx.ListAgents(c.OrgID)
 		return err
 	})
 	if out == nil {
-		out = []*clavis.Agent{}
+		out = []*store.Agent{}
 	}
-	return out, err
+	return allOf(out, agentOf), err
 }
 
 // orgAgent loads an agent of the caller's org, or ErrNotFound.
-func orgAgent(tx store.Tx, c *clavis.Caller, id string) (*clavis.Agent, error) {
+func orgAgent(tx store.Tx, c *clavis.Caller, id string) (*store.Agent, error) {
 	a, err := tx.GetAgent(id)
 	if clavis.IsKind(err, clavis.KindNotFound) || (err == nil && a.OrgID != c.OrgID) {
 		return nil, clavis.ErrNotFound
@@ -227,13 +229,13 @@ func (e *Engine) GetAgent(ctx context.Context, c *clavis.Caller, id string) (*cl
 	if c.Type == clavis.PrincipalAgent && c.ID != id {
 		return nil, clavis.ErrNotFound
 	}
-	var a *clavis.Agent
+	var a *store.Agent
 	err := e.read(ctx, func(tx store.Tx) error {
 		var err error
 		a, err = orgAgent(tx, c, id)
 		return err
 	})
-	return a, err
+	return agentOf(a), err
 }
 
 // AgentMe returns the calling agent's record.
@@ -248,7 +250,7 @@ func (e *Engine) AgentMe(ctx context.Context, c *clavis.Caller) (*clavis.Agent, 
 }
 
 // manageAgent loads an agent the caller may manage: its registering user, org owners and admins.
-func manageAgent(tx store.Tx, c *clavis.Caller, id string) (*clavis.Agent, error) {
+func manageAgent(tx store.Tx, c *clavis.Caller, id string) (*store.Agent, error) {
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
@@ -277,7 +279,7 @@ func (e *Engine) UpdateAgent(ctx context.Context, c *clavis.Caller, id string, p
 	if err := validateAgentFields(p.Name, p.Description, p.Scopes, p.TokenTTL, p.ExpiresAt, now); err != nil {
 		return nil, err
 	}
-	var a *clavis.Agent
+	var a *store.Agent
 	err := e.write(ctx, func(tx store.Tx) error {
 		var err error
 		if a, err = manageAgent(tx, c, id); err != nil {
@@ -326,7 +328,7 @@ func (e *Engine) UpdateAgent(ctx context.Context, c *clavis.Caller, id string, p
 	if err != nil {
 		return nil, err // fn may still run: read nothing it writes
 	}
-	return a, nil
+	return agentOf(a), nil
 }
 
 // DeleteAgent removes an agent, its policies and its __agent-keys entries; audit events stay.
@@ -377,7 +379,7 @@ func (e *Engine) RotateAgentKey(ctx context.Context, c *clavis.Caller, id string
 	if err != nil {
 		return nil, e.classify(ctx, clavis.Internal(err))
 	}
-	var a *clavis.Agent
+	var a *store.Agent
 	err = e.write(ctx, func(tx store.Tx) error {
 		var err error
 		if a, err = manageAgent(tx, c, id); err != nil {
@@ -393,5 +395,5 @@ func (e *Engine) RotateAgentKey(ctx context.Context, c *clavis.Caller, id string
 	if err != nil {
 		return nil, err
 	}
-	return &clavis.AgentKey{Agent: a, Key: clavis.Sensitive(raw)}, nil
+	return &clavis.AgentKey{Agent: &a.Agent, Key: clavis.Sensitive(raw)}, nil
 }

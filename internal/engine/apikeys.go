@@ -34,8 +34,9 @@ func (e *Engine) CreateAPIKey(ctx context.Context, c *clavis.Caller, in clavis.A
 	if err != nil {
 		return nil, "", e.classify(ctx, clavis.Internal(err))
 	}
-	k := &clavis.APIKey{ID: newID(), UserID: c.ID, OrgID: c.OrgID, Name: in.Name, Prefix: raw[:12],
-		Hash: token.HashKey(e.pepper, raw), Scopes: in.Scopes, Active: true, ExpiresAt: in.ExpiresAt, CreatedAt: now}
+	k := &store.APIKey{APIKey: clavis.APIKey{ID: newID(), UserID: c.ID, OrgID: c.OrgID, Name: in.Name,
+		Prefix: raw[:12], Scopes: in.Scopes, Active: true, ExpiresAt: in.ExpiresAt, CreatedAt: now},
+		Hash: token.HashKey(e.pepper, raw)}
 	err = e.write(ctx, func(tx store.Tx) error {
 		if err := tx.CreateAPIKey(k); err != nil {
 			return err
@@ -45,7 +46,7 @@ func (e *Engine) CreateAPIKey(ctx context.Context, c *clavis.Caller, in clavis.A
 	if err != nil {
 		return nil, "", err
 	}
-	return k, clavis.Sensitive(raw), nil
+	return &k.APIKey, clavis.Sensitive(raw), nil
 }
 
 // ListAPIKeys returns the caller's keys, revoked ones included.
@@ -56,13 +57,13 @@ func (e *Engine) ListAPIKeys(ctx context.Context, c *clavis.Caller) ([]*clavis.A
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
-	var ks []*clavis.APIKey
+	var ks []*store.APIKey
 	err := e.read(ctx, func(tx store.Tx) error {
 		var err error
 		ks, err = tx.ListAPIKeys(c.ID)
 		return err
 	})
-	return ks, err
+	return allOf(ks, apiKeyOf), err
 }
 
 // RevokeAPIKey deactivates one of the caller's keys (idempotent); another user's key is 404.

@@ -54,7 +54,7 @@ func checkLen(field, v string, min, max int) error {
 
 // findAgentByKey resolves an ocv_ key to a live agent, or a 401. For a deactivated or expired agent it
 // also returns the agent (with errAgentDeactivated / errAgentExpired), so that the refusal can be audited.
-func (e *Engine) findAgentByKey(tx store.Tx, raw string, now time.Time) (*clavis.Agent, error) {
+func (e *Engine) findAgentByKey(tx store.Tx, raw string, now time.Time) (*store.Agent, error) {
 	if !token.WellFormedKey(raw, token.AgentKeyPrefix) {
 		return nil, clavis.ErrUnauthorized
 	}
@@ -84,7 +84,7 @@ var (
 )
 
 // findUserKey resolves a 1ck_ key to an active key and its enabled user.
-func (e *Engine) findUserKey(tx store.Tx, raw string, now time.Time) (*clavis.APIKey, *clavis.User, error) {
+func (e *Engine) findUserKey(tx store.Tx, raw string, now time.Time) (*store.APIKey, *store.User, error) {
 	if !token.WellFormedKey(raw, token.UserKeyPrefix) {
 		return nil, nil, clavis.ErrUnauthorized
 	}
@@ -178,7 +178,7 @@ func tokenCaller(tx store.Tx, c *clavis.Caller, claims *token.Claims, now time.T
 		if err := liveOrUnauthorized(err, u != nil && !u.Disabled && u.OrgID == claims.Org && u.TokenGen == claims.Gen); err != nil {
 			return err
 		}
-		var k *clavis.APIKey
+		var k *store.APIKey
 		if claims.APIKeyID != "" {
 			k, err = tx.GetAPIKey(claims.APIKeyID)
 			if err := liveOrUnauthorized(err, k != nil && k.Active && k.UserID == u.ID &&
@@ -215,13 +215,13 @@ func liveOrUnauthorized(lookupErr error, live bool) error {
 	return nil
 }
 
-func agentCaller(c *clavis.Caller, a *clavis.Agent) {
+func agentCaller(c *clavis.Caller, a *store.Agent) {
 	c.Principal = clavis.Principal{Type: clavis.PrincipalAgent, ID: a.ID, OrgID: a.OrgID}
 	c.Scopes = policy.PathScopes(a.Scopes)
 	c.VaultIDs = a.VaultIDs
 }
 
-func userCaller(c *clavis.Caller, u *clavis.User, k *clavis.APIKey) {
+func userCaller(c *clavis.Caller, u *store.User, k *store.APIKey) {
 	c.Principal = clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}
 	c.Role = u.Role
 	if k != nil {

@@ -60,7 +60,7 @@ func (f *mfaFailures) forget(jti string) {
 }
 
 // mfaChallenge mints the single-use challenge token of a password login with MFA enabled.
-func (e *Engine) mfaChallenge(ctx context.Context, u *clavis.User) (*clavis.Token, error) {
+func (e *Engine) mfaChallenge(ctx context.Context, u *store.User) (*clavis.Token, error) {
 	now := e.cfg.Clock()
 	raw, err := e.mint(token.KindMFA, token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
 		Expires: now.Add(mfaTokenTTL).Unix(), ID: newID(), Gen: u.TokenGen})
@@ -80,7 +80,7 @@ func totpPurpose(userID string) string { return "totp:" + userID }
 
 // checkSecondFactor accepts a TOTP code of a step later than the last accepted one, or an unused
 // recovery code (which it consumes). It updates m and reports whether the code was good.
-func (e *Engine) checkSecondFactor(ctx context.Context, m *clavis.MFA, code string) (bool, error) {
+func (e *Engine) checkSecondFactor(ctx context.Context, m *store.MFA, code string) (bool, error) {
 	if m == nil || m.Secret == nil {
 		return false, nil
 	}
@@ -104,10 +104,10 @@ func (e *Engine) checkSecondFactor(ctx context.Context, m *clavis.MFA, code stri
 	return false, nil
 }
 
-func getMFA(tx store.Tx, userID string) (*clavis.MFA, error) {
+func getMFA(tx store.Tx, userID string) (*store.MFA, error) {
 	m, err := tx.GetMFA(userID)
 	if clavis.IsKind(err, clavis.KindNotFound) {
-		return &clavis.MFA{UserID: userID}, nil
+		return &store.MFA{UserID: userID}, nil
 	}
 	return m, err
 }
@@ -243,7 +243,7 @@ func (e *Engine) MFAVerify(ctx context.Context, mfaToken, code string, ip netip.
 	if typ != string(clavis.PrincipalUser) {
 		return nil, errMFAWrongCode
 	}
-	var u *clavis.User
+	var u *store.User
 	var wrong bool
 	err = e.write(ctx, func(tx store.Tx) error {
 		wrong = false
@@ -307,7 +307,7 @@ func (e *Engine) MFADisable(ctx context.Context, c *clavis.Caller, code, passwor
 	if code == "" && password == "" {
 		return clavis.Invalid("code", "give a code, or the password in X-Auth-Confirm")
 	}
-	u, err := e.Me(ctx, c)
+	u, err := e.me(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -94,11 +94,12 @@ func (e *Engine) CreatePolicy(ctx context.Context, c *clavis.Caller, vaultID str
 		return nil, clavis.Invalid("principal_id", "principal_id must be a UUID")
 	}
 	now := e.now()
-	if in.Effect == "" {
-		in.Effect = clavis.EffectAllow
+	effect := clavis.EffectAllow
+	if in.Effect != nil {
+		effect = *in.Effect
 	}
 	p := &clavis.Policy{ID: newID(), VaultID: vaultID, Pattern: in.Pattern, PrincipalType: in.PrincipalType,
-		PrincipalID: in.PrincipalID, Effect: in.Effect, Priority: in.Priority, RequireApproval: in.RequireApproval,
+		PrincipalID: in.PrincipalID, Effect: effect, Priority: in.Priority, RequireApproval: in.RequireApproval,
 		ExpiresAt: in.ExpiresAt, CreatedBy: c.ID, CreatedByType: c.Type, CreatedAt: now}
 	if err := validatePolicy(p, now, true); err != nil {
 		return nil, err

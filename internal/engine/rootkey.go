@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 
-	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/store"
 )
@@ -42,9 +41,9 @@ func (e *Engine) RotateRoot(ctx context.Context, to *keyring.Keyring, progress f
 
 // rootRotationPlan is what RotateRoot rewraps, read in one snapshot before it starts.
 type rootRotationPlan struct {
-	serverKeys []string           // names of the server keys
-	vaultKeys  []*clavis.VaultKey // every version of every vault key
-	orgOf      map[string]string  // vault id → org id, for the vault keys' AAD
+	serverKeys []string          // names of the server keys
+	vaultKeys  []*store.VaultKey // every version of every vault key
+	orgOf      map[string]string // vault id → org id, for the vault keys' AAD
 }
 
 // planRootRotation lists the server keys and vault key versions to rewrap, with each vault's org.
@@ -124,7 +123,7 @@ func (e *Engine) rewrapServerKeyTo(ctx context.Context, tx store.Tx, run *rootRo
 
 // rewrapVaultKeyTo rewraps one vault key version (as stored now, not as planned) under the run's new root
 // key, unless it is already under it.
-func (e *Engine) rewrapVaultKeyTo(ctx context.Context, tx store.Tx, run *rootRotation, orgID string, k *clavis.VaultKey) (bool, error) {
+func (e *Engine) rewrapVaultKeyTo(ctx context.Context, tx store.Tx, run *rootRotation, orgID string, k *store.VaultKey) (bool, error) {
 	cur, err := tx.GetVaultKey(k.VaultID, k.Version)
 	if err != nil {
 		return false, err

@@ -97,9 +97,9 @@ func (e *Engine) newVersion(ctx context.Context, tx store.Tx, c *clavis.Caller, 
 	if err != nil {
 		return nil, err
 	}
-	v.SecretID, v.Version, v.Ciphertext, v.WrappedDEK = s.ID, n, sealed.Ciphertext, sealed.WrappedDEK
-	v.CreatedBy, v.CreatedAt = c.Principal.String(), now
-	if err := tx.CreateVersion(&v); err != nil {
+	v.SecretID, v.Version, v.CreatedBy, v.CreatedAt = s.ID, n, c.Principal.String(), now
+	row := &store.Version{Version: v, Ciphertext: sealed.Ciphertext, WrappedDEK: sealed.WrappedDEK}
+	if err := tx.CreateVersion(row); err != nil {
 		return nil, err
 	}
 	s.Deleted, s.LatestVersion = false, n
@@ -142,8 +142,12 @@ func (e *Engine) PutSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		return nil, clavis.Invalid("expires_at", "expires_at must be in the future")
 	}
-	if in.MaxAccessCount < 0 || in.MaxAccessCount > math.MaxInt32 {
-		return nil, clavis.Invalid("max_access_count", "max_access_count must be at least 1")
+	maxAccess := 0 // unlimited
+	if in.MaxAccessCount != nil {
+		if *in.MaxAccessCount < 1 || *in.MaxAccessCount > math.MaxInt32 {
+			return nil, clavis.Invalid("max_access_count", "max_access_count must be at least 1")
+		}
+		maxAccess = *in.MaxAccessCount
 	}
 	var out *clavis.SecretMeta
 	err = e.write(ctx, func(tx store.Tx) error {
@@ -155,7 +159,7 @@ func (e *Engine) PutSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 			return err
 		}
 		out, err = e.newVersion(ctx, tx, c, va, path, []byte(in.Value), clavis.Version{Type: in.Type, Metadata: meta,
-			ExpiresAt: in.ExpiresAt, MaxAccessCount: in.MaxAccessCount}, "secret.write", now)
+			ExpiresAt: in.ExpiresAt, MaxAccessCount: maxAccess}, "secret.write", now)
 		return err
 	})
 	if err != nil {
@@ -228,8 +232,7 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 		if err != nil {
 			return err
 		}
-		v.Ciphertext, v.WrappedDEK = nil, nil
-		out = &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: s, Version: v}, Value: clavis.Sensitive(plain)}
+		out = &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: s, Version: &v.Version}, Value: clavis.Sensitive(plain)}
 		return nil
 	})
 	if err != nil {
@@ -432,10 +435,11 @@ func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 	if err := lookupIDs(vaultID); err != nil {
 		return nil, err
 	}
-	if in.Length == 0 {
-		in.Length = 32
+	length := 32
+	if in.Length != nil {
+		length = *in.Length
 	}
-	if in.Length < 8 || in.Length > 1024 {
+	if length < 8 || length > 1024 {
 		return nil, clavis.Invalid("length", "length must be between 8 and 1024")
 	}
 	if in.Charset == "" {
@@ -458,7 +462,7 @@ func (e *Engine) RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 		if typ == "" {
 			typ = prev.Type
 		}
-		value, err := randomString(in.Length, alphabet)
+		value, err := randomString(length, alphabet)
 		if err != nil {
 			return clavis.Internal(err)
 		}

@@ -9,10 +9,10 @@ import (
 
 // Session is the Engine bound to one authenticated caller: it implements the per-resource interfaces
 // of the root package (clavis.Services) in-process, by forwarding to the Engine's caller-explicit
-// methods. Its results hold what the HTTP API shows of an object: it clears server-side material (key
-// and password hashes, wrapped keys, ciphertext) from copies, never from the Engine's own values; they
-// may hold more of the object than the API shows (a vault's org and owner, a version's creator in
-// metadata), which consumers that must also work over HTTP do not rely on.
+// methods. Its results are root types, which hold no server-side material (key and password hashes,
+// wrapped keys, ciphertext: those live in the store's rows only); they may hold more of the object than
+// the API shows (a vault's org and owner, a version's creator in metadata), which consumers that must
+// also work over HTTP do not rely on.
 //
 // A Session serves one request. It does not check its caller's credential again: revocation, rotation,
 // deactivation and expiry take effect at the next Authenticate, so make a Session per request (as the
@@ -51,11 +51,11 @@ const (
 // --- account, API keys, MFA ---
 
 func (s *Session) Me(ctx context.Context) (*clavis.User, error) {
-	return shown(s.e.Me(ctx, s.c))
+	return s.e.Me(ctx, s.c)
 }
 
 func (s *Session) UpdateMe(ctx context.Context, p clavis.ProfilePatch) (*clavis.User, error) {
-	return shown(s.e.UpdateMe(ctx, s.c, p))
+	return s.e.UpdateMe(ctx, s.c, p)
 }
 
 func (s *Session) ChangePassword(ctx context.Context, current, next string) error {
@@ -65,15 +65,11 @@ func (s *Session) ChangePassword(ctx context.Context, current, next string) erro
 func (s *Session) RevokeToken(ctx context.Context) error { return s.e.RevokeToken(ctx, s.c) }
 
 func (s *Session) CreateAPIKey(ctx context.Context, in clavis.APIKeyInput) (*clavis.APIKey, clavis.Sensitive, error) {
-	k, raw, err := s.e.CreateAPIKey(ctx, s.c, in)
-	if err != nil {
-		return nil, "", err
-	}
-	return publicAPIKey(k), raw, nil
+	return s.e.CreateAPIKey(ctx, s.c, in)
 }
 
 func (s *Session) ListAPIKeys(ctx context.Context) ([]*clavis.APIKey, error) {
-	return shownList(s.e.ListAPIKeys(ctx, s.c))
+	return s.e.ListAPIKeys(ctx, s.c)
 }
 
 func (s *Session) RevokeAPIKey(ctx context.Context, id string) error {
@@ -97,15 +93,15 @@ func (s *Session) MFADisable(ctx context.Context, code, password string) error {
 // --- vaults ---
 
 func (s *Session) CreateVault(ctx context.Context, in clavis.VaultInput) (*clavis.Vault, error) {
-	return shown(s.e.CreateVault(ctx, s.c, in))
+	return s.e.CreateVault(ctx, s.c, in)
 }
 
 func (s *Session) ListVaults(ctx context.Context) ([]*clavis.Vault, error) {
-	return shownList(s.e.ListVaults(ctx, s.c))
+	return s.e.ListVaults(ctx, s.c)
 }
 
 func (s *Session) GetVault(ctx context.Context, id string) (*clavis.Vault, error) {
-	return shown(s.e.GetVault(ctx, s.c, id))
+	return s.e.GetVault(ctx, s.c, id)
 }
 
 func (s *Session) DeleteVault(ctx context.Context, id string) error {
@@ -115,15 +111,15 @@ func (s *Session) DeleteVault(ctx context.Context, id string) error {
 // --- secrets and versions ---
 
 func (s *Session) PutSecret(ctx context.Context, vaultID, path string, in clavis.SecretInput) (*clavis.SecretMeta, error) {
-	return shownMeta(s.e.PutSecret(ctx, s.c, vaultID, path, in))
+	return s.e.PutSecret(ctx, s.c, vaultID, path, in)
 }
 
 func (s *Session) GetSecret(ctx context.Context, vaultID, path string) (*clavis.SecretValue, error) {
-	return shownValue(s.e.GetSecret(ctx, s.c, vaultID, path))
+	return s.e.GetSecret(ctx, s.c, vaultID, path)
 }
 
 func (s *Session) ListSecrets(ctx context.Context, vaultID, prefix string) ([]clavis.SecretMeta, error) {
-	return shownMetas(s.e.ListSecrets(ctx, s.c, vaultID, prefix))
+	return s.e.ListSecrets(ctx, s.c, vaultID, prefix)
 }
 
 func (s *Session) DeleteSecret(ctx context.Context, vaultID, path string) error {
@@ -131,15 +127,15 @@ func (s *Session) DeleteSecret(ctx context.Context, vaultID, path string) error 
 }
 
 func (s *Session) RotateSecret(ctx context.Context, vaultID, path string, in clavis.RotateInput) (*clavis.SecretMeta, error) {
-	return shownMeta(s.e.RotateSecret(ctx, s.c, vaultID, path, in))
+	return s.e.RotateSecret(ctx, s.c, vaultID, path, in)
 }
 
 func (s *Session) ListVersions(ctx context.Context, vaultID, path string) ([]clavis.SecretMeta, error) {
-	return shownMetas(s.e.ListVersions(ctx, s.c, vaultID, path))
+	return s.e.ListVersions(ctx, s.c, vaultID, path)
 }
 
 func (s *Session) GetVersion(ctx context.Context, vaultID, path string, version int) (*clavis.SecretValue, error) {
-	return shownValue(s.e.GetVersion(ctx, s.c, vaultID, path, version))
+	return s.e.GetVersion(ctx, s.c, vaultID, path, version)
 }
 
 func (s *Session) DisableVersion(ctx context.Context, vaultID, path string, version int) error {
@@ -147,29 +143,29 @@ func (s *Session) DisableVersion(ctx context.Context, vaultID, path string, vers
 }
 
 func (s *Session) RestoreVersion(ctx context.Context, vaultID, path string, version int) (*clavis.SecretMeta, error) {
-	return shownMeta(s.e.RestoreVersion(ctx, s.c, vaultID, path, version))
+	return s.e.RestoreVersion(ctx, s.c, vaultID, path, version)
 }
 
 // --- agents ---
 
 func (s *Session) CreateAgent(ctx context.Context, in clavis.AgentInput) (*clavis.AgentKey, error) {
-	return shownAgentKey(s.e.CreateAgent(ctx, s.c, in))
+	return s.e.CreateAgent(ctx, s.c, in)
 }
 
 func (s *Session) ListAgents(ctx context.Context) ([]*clavis.Agent, error) {
-	return shownList(s.e.ListAgents(ctx, s.c))
+	return s.e.ListAgents(ctx, s.c)
 }
 
 func (s *Session) GetAgent(ctx context.Context, id string) (*clavis.Agent, error) {
-	return shown(s.e.GetAgent(ctx, s.c, id))
+	return s.e.GetAgent(ctx, s.c, id)
 }
 
 func (s *Session) AgentMe(ctx context.Context) (*clavis.Agent, error) {
-	return shown(s.e.AgentMe(ctx, s.c))
+	return s.e.AgentMe(ctx, s.c)
 }
 
 func (s *Session) UpdateAgent(ctx context.Context, id string, p clavis.AgentPatch) (*clavis.Agent, error) {
-	return shown(s.e.UpdateAgent(ctx, s.c, id, p))
+	return s.e.UpdateAgent(ctx, s.c, id, p)
 }
 
 func (s *Session) DeleteAgent(ctx context.Context, id string) error {
@@ -177,7 +173,7 @@ func (s *Session) DeleteAgent(ctx context.Context, id string) error {
 }
 
 func (s *Session) RotateAgentKey(ctx context.Context, id string) (*clavis.AgentKey, error) {
-	return shownAgentKey(s.e.RotateAgentKey(ctx, s.c, id))
+	return s.e.RotateAgentKey(ctx, s.c, id)
 }
 
 // --- policies ---
@@ -230,105 +226,4 @@ func (s *Session) VerifyAudit(ctx context.Context, from, to *time.Time, limit in
 		return nil, err
 	}
 	return &clavis.AuditVerification{Valid: v.Valid, Verified: v.Verified, Checked: v.Checked, BrokenAt: v.BrokenAt}, nil
-}
-
-// --- what the API shows ---
-
-func publicUser(u *clavis.User) *clavis.User {
-	cp := *u
-	cp.PasswordHash, cp.TokenGen, cp.FailedLogins, cp.LockedUntil = "", 0, 0, nil
-	return &cp
-}
-
-func publicAPIKey(k *clavis.APIKey) *clavis.APIKey {
-	cp := *k
-	cp.Hash = nil
-	return &cp
-}
-
-func publicVault(v *clavis.Vault) *clavis.Vault {
-	cp := *v
-	cp.WrappedKey = nil
-	return &cp
-}
-
-func publicAgent(a *clavis.Agent) *clavis.Agent {
-	cp := *a
-	cp.KeyHash, cp.TokenGen = nil, 0
-	return &cp
-}
-
-func publicMeta(m clavis.SecretMeta) clavis.SecretMeta {
-	if m.Version != nil {
-		v := *m.Version
-		v.Ciphertext, v.WrappedDEK = nil, nil
-		m.Version = &v
-	}
-	return m
-}
-
-// view returns the public copy of x, for the types that carry server-side material.
-func view[T any](x *T) *T {
-	switch v := any(x).(type) {
-	case *clavis.User:
-		return any(publicUser(v)).(*T)
-	case *clavis.APIKey:
-		return any(publicAPIKey(v)).(*T)
-	case *clavis.Vault:
-		return any(publicVault(v)).(*T)
-	case *clavis.Agent:
-		return any(publicAgent(v)).(*T)
-	}
-	return x
-}
-
-func shown[T any](x *T, err error) (*T, error) {
-	if err != nil || x == nil {
-		return nil, err
-	}
-	return view(x), nil
-}
-
-func shownList[T any](xs []*T, err error) ([]*T, error) {
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*T, len(xs))
-	for i, x := range xs {
-		out[i] = view(x)
-	}
-	return out, nil
-}
-
-func shownMeta(m *clavis.SecretMeta, err error) (*clavis.SecretMeta, error) {
-	if err != nil || m == nil {
-		return nil, err
-	}
-	p := publicMeta(*m)
-	return &p, nil
-}
-
-func shownMetas(ms []clavis.SecretMeta, err error) ([]clavis.SecretMeta, error) {
-	if err != nil {
-		return nil, err
-	}
-	out := make([]clavis.SecretMeta, len(ms))
-	for i, m := range ms {
-		out[i] = publicMeta(m)
-	}
-	return out, nil
-}
-
-func shownValue(v *clavis.SecretValue, err error) (*clavis.SecretValue, error) {
-	if err != nil || v == nil {
-		return nil, err
-	}
-	return &clavis.SecretValue{SecretMeta: publicMeta(v.SecretMeta), Value: v.Value}, nil
-}
-
-func shownAgentKey(k *clavis.AgentKey, err error) (*clavis.AgentKey, error) {
-	if err != nil || k == nil {
-		return nil, err
-	}
-	return &clavis.AgentKey{Agent: publicAgent(k.Agent), Key: k.Key}, nil
 }

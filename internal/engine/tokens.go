@@ -16,7 +16,7 @@ import (
 const lastActiveResolution = time.Minute
 
 // userToken mints a user access token, scoped by key when it was minted from a personal API key.
-func (e *Engine) userToken(ctx context.Context, u *clavis.User, key *clavis.APIKey) (*clavis.Token, error) {
+func (e *Engine) userToken(ctx context.Context, u *store.User, key *store.APIKey) (*clavis.Token, error) {
 	now := e.cfg.Clock()
 	ttl := e.cfg.UserTokenTTL
 	c := token.Claims{Subject: "user:" + u.ID, Org: u.OrgID, IssuedAt: now.Unix(),
@@ -37,7 +37,7 @@ func (e *Engine) userToken(ctx context.Context, u *clavis.User, key *clavis.APIK
 
 // agentToken mints an agent access token (spec §2.3, §2.8). patterns are the agent's allow patterns,
 // the informational scopes claim of an agent without scopes.
-func (e *Engine) agentToken(ctx context.Context, a *clavis.Agent, patterns []string) (*clavis.Token, error) {
+func (e *Engine) agentToken(ctx context.Context, a *store.Agent, patterns []string) (*clavis.Token, error) {
 	now := e.cfg.Clock()
 	ttl := e.cfg.AgentTokenTTL
 	if a.TokenTTL > 0 {
@@ -133,7 +133,7 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 // agentForKey resolves an ocv_ key to its agent and, for an agent without scopes, its allow patterns. A
 // known agent that may not exchange (deactivated, expired) comes back with the refusal in refused, so
 // that it can be audited; an unknown key is err (401).
-func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) (a *clavis.Agent, patterns []string, refused, err error) {
+func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) (a *store.Agent, patterns []string, refused, err error) {
 	err = e.read(ctx, func(tx store.Tx) error {
 		var err error
 		a, err = e.findAgentByKey(tx, apiKey, now)
@@ -154,7 +154,7 @@ func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) 
 
 // recordAgentKeyExchange audits a successful key exchange of a (auth.success) and refreshes its
 // last_active_at when it is more than lastActiveResolution old.
-func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *clavis.Agent, ip netip.Addr, now time.Time) error {
+func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *store.Agent, ip netip.Addr, now time.Time) error {
 	return e.write(ctx, func(tx store.Tx) error {
 		if a.LastActiveAt == nil || now.Sub(*a.LastActiveAt) >= lastActiveResolution {
 			fresh, err := tx.GetAgent(a.ID) // the row as it is now: never write back a stale snapshot
@@ -175,7 +175,7 @@ func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *clavis.Agent, ip
 }
 
 // agentActor is a as the actor of an audit event.
-func agentActor(a *clavis.Agent) clavis.Principal {
+func agentActor(a *store.Agent) clavis.Principal {
 	return clavis.Principal{Type: clavis.PrincipalAgent, ID: a.ID, OrgID: a.OrgID}
 }
 

@@ -11,21 +11,21 @@ import (
 )
 
 // createVaultRow stores a new vault with its first key version.
-func createVaultRow(tx store.Tx, v *clavis.Vault) error {
+func createVaultRow(tx store.Tx, v *store.Vault) error {
 	if err := tx.CreateVault(v); err != nil {
 		return err
 	}
-	return tx.AddVaultKey(&clavis.VaultKey{VaultID: v.ID, Version: 1, Wrapped: v.WrappedKey, CreatedAt: v.CreatedAt})
+	return tx.AddVaultKey(&store.VaultKey{VaultID: v.ID, Version: 1, Wrapped: v.WrappedKey, CreatedAt: v.CreatedAt})
 }
 
-func aadOf(v *clavis.Vault, s *clavis.Secret, version, keyVersion int) keyring.AAD {
+func aadOf(v *store.Vault, s *clavis.Secret, version, keyVersion int) keyring.AAD {
 	return keyring.AAD{OrgID: v.OrgID, VaultID: v.ID, SecretID: s.ID, Path: s.Path, Version: version, KeyVersion: keyVersion}
 }
 
 // sealingKey returns the vault key version new values are sealed under, counting this encryption. When
 // the current version has sealed VaultKeyMaxEncryptions values it first rotates to a new version (nonce
 // hygiene: random 96-bit GCM nonces stay safe far below 2^32 encryptions per key).
-func (e *Engine) sealingKey(ctx context.Context, tx store.Tx, v *clavis.Vault) (*clavis.VaultKey, error) {
+func (e *Engine) sealingKey(ctx context.Context, tx store.Tx, v *store.Vault) (*store.VaultKey, error) {
 	k, err := tx.CurrentVaultKey(v.ID)
 	if err != nil {
 		return nil, err
@@ -50,12 +50,12 @@ func (e *Engine) sealingKey(ctx context.Context, tx store.Tx, v *clavis.Vault) (
 
 // addVaultKey makes key version `version` of the vault current. If another writer added that version
 // first, it returns that one.
-func (e *Engine) addVaultKey(ctx context.Context, tx store.Tx, v *clavis.Vault, version int) (*clavis.VaultKey, error) {
+func (e *Engine) addVaultKey(ctx context.Context, tx store.Tx, v *store.Vault, version int) (*store.VaultKey, error) {
 	wrapped, err := e.keys.NewVaultKeyVersion(ctx, v.OrgID, v.ID, version)
 	if err != nil {
 		return nil, err
 	}
-	k := &clavis.VaultKey{VaultID: v.ID, Version: version, Wrapped: wrapped, CreatedAt: e.now()}
+	k := &store.VaultKey{VaultID: v.ID, Version: version, Wrapped: wrapped, CreatedAt: e.now()}
 	if err := tx.AddVaultKey(k); clavis.IsKind(err, clavis.KindConflict) {
 		return tx.GetVaultKey(v.ID, version)
 	} else if err != nil {
@@ -65,7 +65,7 @@ func (e *Engine) addVaultKey(ctx context.Context, tx store.Tx, v *clavis.Vault, 
 }
 
 // sealValue encrypts a value for version n of secret s under the vault's current key.
-func (e *Engine) sealValue(ctx context.Context, tx store.Tx, v *clavis.Vault, s *clavis.Secret, n int, value []byte) (keyring.Sealed, error) {
+func (e *Engine) sealValue(ctx context.Context, tx store.Tx, v *store.Vault, s *clavis.Secret, n int, value []byte) (keyring.Sealed, error) {
 	k, err := e.sealingKey(ctx, tx, v)
 	if err != nil {
 		return keyring.Sealed{}, err
@@ -74,7 +74,7 @@ func (e *Engine) sealValue(ctx context.Context, tx store.Tx, v *clavis.Vault, s 
 }
 
 // openValue decrypts a stored version with the vault key version it was sealed under.
-func (e *Engine) openValue(ctx context.Context, tx store.Tx, v *clavis.Vault, s *clavis.Secret, ver *clavis.Version) ([]byte, error) {
+func (e *Engine) openValue(ctx context.Context, tx store.Tx, v *store.Vault, s *clavis.Secret, ver *store.Version) ([]byte, error) {
 	sealed := keyring.Sealed{Ciphertext: ver.Ciphertext, WrappedDEK: ver.WrappedDEK}
 	kv, err := keyring.KeyVersionOf(sealed)
 	if err != nil {
@@ -88,7 +88,7 @@ func (e *Engine) openValue(ctx context.Context, tx store.Tx, v *clavis.Vault, s 
 		}
 		wrapped = k.Wrapped
 	}
-	return e.keys.Open(ctx, wrapped, aadOf(v, s, ver.Version, kv), sealed)
+	return e.keys.Open(ctx, wrapped, aadOf(v, s, ver.Version.Version, kv), sealed)
 }
 
 // RotateVaultKey adds a new key version to a vault (operator action): new values are sealed under it at
@@ -126,7 +126,7 @@ func (e *Engine) RewrapVault(ctx context.Context, vaultID string, progress func(
 		version int
 	}
 	var todo []ref
-	var vault *clavis.Vault
+	var vault *store.Vault
 	err := e.read(ctx, func(tx store.Tx) error {
 		var err error
 		if vault, err = tx.GetVault(vaultID); err != nil {

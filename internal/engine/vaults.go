@@ -25,8 +25,8 @@ func (e *Engine) CreateVault(ctx context.Context, c *clavis.Caller, in clavis.Va
 	if c.Type == clavis.PrincipalAgent && len(c.VaultIDs) > 0 {
 		return nil, clavis.E(clavis.KindForbidden, "Agents bound to vaults may not create vaults")
 	}
-	v := &clavis.Vault{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description,
-		CreatedBy: c.ID, CreatedByType: c.Type, CreatedAt: e.now()}
+	v := &store.Vault{Vault: clavis.Vault{ID: newID(), OrgID: c.OrgID, Name: in.Name, Description: in.Description,
+		CreatedBy: c.ID, CreatedByType: c.Type, CreatedAt: e.now()}}
 	wrapped, err := e.keys.NewVaultKey(ctx, v.OrgID, v.ID)
 	if err != nil {
 		return nil, e.classify(ctx, err)
@@ -49,13 +49,13 @@ func (e *Engine) CreateVault(ctx context.Context, c *clavis.Caller, in clavis.Va
 	if err != nil {
 		return nil, err
 	}
-	return v, nil
+	return &v.Vault, nil
 }
 
 // ListVaults returns exactly the vaults visible to the caller, oldest first.
 func (e *Engine) ListVaults(ctx context.Context, c *clavis.Caller) ([]*clavis.Vault, error) {
 	now := e.now()
-	out := []*clavis.Vault{}
+	out := []*store.Vault{}
 	err := e.read(ctx, func(tx store.Tx) error {
 		all, err := tx.ListVaults(c.OrgID)
 		if err != nil {
@@ -83,7 +83,7 @@ func (e *Engine) ListVaults(ctx context.Context, c *clavis.Caller) ([]*clavis.Va
 		}
 		return nil
 	})
-	return out, err
+	return allOf(out, vaultOf), err
 }
 
 // GetVault returns a visible vault.
@@ -91,7 +91,7 @@ func (e *Engine) GetVault(ctx context.Context, c *clavis.Caller, id string) (*cl
 	if err := lookupIDs(id); err != nil {
 		return nil, err
 	}
-	var v *clavis.Vault
+	var v *store.Vault
 	err := e.read(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, id, e.now())
 		if err != nil {
@@ -100,7 +100,7 @@ func (e *Engine) GetVault(ctx context.Context, c *clavis.Caller, id string) (*cl
 		v = va.vault
 		return nil
 	})
-	return v, err
+	return vaultOf(v), err
 }
 
 // DeleteVault destroys a vault, its key and everything in it; only its owner may (spec §4.4).

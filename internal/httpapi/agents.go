@@ -60,7 +60,7 @@ func createAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 		in.ExpiresAt = v.ptr()
 	}
 	if v := b.TokenTTL.value(); v != nil {
-		in.TokenTTL = setInt(*v)
+		in.TokenTTL = new(toInt(*v))
 	}
 	ak, err := s.svc.CreateAgent(r.Context(), c, in)
 	if err != nil {
@@ -113,8 +113,7 @@ func patchAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Cal
 		p.ExpiresAt = v.ptr()
 	}
 	if v := b.TokenTTL.value(); v != nil {
-		n := toInt(*v)
-		p.TokenTTL = &n
+		p.TokenTTL = new(toInt(*v))
 	}
 	a, err := s.svc.UpdateAgent(r.Context(), c, aid, p)
 	if err != nil {

@@ -40,16 +40,6 @@ func (b *policyBody) check() error {
 	return nil
 }
 
-// setEffect converts an effect the client sent. clavis.PolicyInput reads Effect "" as "allow, the
-// default", so an explicit "" goes down as a value the engine refuses like any effect other than allow
-// and deny (see setInt).
-func setEffect(s string) clavis.Effect {
-	if s == "" {
-		return clavis.Effect(`""`)
-	}
-	return clavis.Effect(s)
-}
-
 func (b *policyBody) conditions() []byte {
 	if v := b.Conditions.value(); v != nil {
 		return mustMarshal(*v)
@@ -97,7 +87,7 @@ func createPolicy(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 		in.ExpiresAt = v.ptr()
 	}
 	if v := b.Effect.value(); v != nil {
-		in.Effect = setEffect(*v)
+		in.Effect = new(clavis.Effect(*v))
 	}
 	if v := b.Priority.value(); v != nil {
 		in.Priority = toInt(*v)
@@ -150,12 +140,10 @@ func updatePolicy(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 		p.ExpiresAt = v.ptr()
 	}
 	if v := b.Effect.value(); v != nil {
-		e := clavis.Effect(*v)
-		p.Effect = &e
+		p.Effect = new(clavis.Effect(*v))
 	}
 	if v := b.Priority.value(); v != nil {
-		n := toInt(*v)
-		p.Priority = &n
+		p.Priority = new(toInt(*v))
 	}
 	out, err := s.svc.UpdatePolicy(r.Context(), c, vid, pid, p)
 	if err != nil {

@@ -37,7 +37,7 @@ func putSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Call
 		out.Metadata = mustMarshal(*m) // canonical JSON (sorted keys); the engine refuses a non-object
 	}
 	if n := in.MaxAccessCount.value(); n != nil {
-		out.MaxAccessCount = setInt(*n)
+		out.MaxAccessCount = new(toInt(*n))
 	}
 	m, err := s.svc.PutSecret(r.Context(), c, vid, secretPath(r), out)
 	if err != nil {
@@ -122,7 +122,7 @@ func rotateSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 	}
 	ri := clavis.RotateInput{Charset: in.Charset, Type: in.Type}
 	if n := in.Length.value(); n != nil {
-		ri.Length = setInt(*n)
+		ri.Length = new(toInt(*n))
 	}
 	m, err := s.svc.RotateSecret(r.Context(), c, vid, secretPath(r), ri)
 	if err != nil {

@@ -174,7 +174,7 @@ func TestThreeReplicas(t *testing.T) {
 	})
 
 	t.Run("a limit-1 secret read through all replicas succeeds exactly once", func(t *testing.T) {
-		if _, err := user(bases[2]).PutSecret(ctx, v.ID, "once", clavis.SecretInput{Value: "burn", MaxAccessCount: 1}); err != nil {
+		if _, err := user(bases[2]).PutSecret(ctx, v.ID, "once", clavis.SecretInput{Value: "burn", MaxAccessCount: new(1)}); err != nil {
 			t.Fatal(err)
 		}
 		var mu sync.Mutex

@@ -43,7 +43,7 @@ type Store interface {
 	Close() error
 }
 
-// SecretHead is a secret with the metadata of its latest version (Ciphertext and WrappedDEK may be empty).
+// SecretHead is a secret with the metadata of its latest version.
 type SecretHead struct {
 	Secret *clavis.Secret
 	Latest *clavis.Version
@@ -94,54 +94,54 @@ type Tx interface {
 	// ListOrgs returns every org in creation order (for operator tools such as offline audit verify).
 	ListOrgs() ([]*clavis.Org, error)
 	// CreateUser inserts a user; ErrConflict if the email is taken.
-	CreateUser(u *clavis.User) error
-	GetUser(id string) (*clavis.User, error)
+	CreateUser(u *User) error
+	GetUser(id string) (*User, error)
 	// GetUserByEmail looks up a lower-cased email.
-	GetUserByEmail(email string) (*clavis.User, error)
+	GetUserByEmail(email string) (*User, error)
 	// UpdateUser writes every mutable field of u (all fields but ID, OrgID, Email, CreatedAt).
-	UpdateUser(u *clavis.User) error
+	UpdateUser(u *User) error
 	// ListUsers returns the users of an org in creation order.
-	ListUsers(orgID string) ([]*clavis.User, error)
+	ListUsers(orgID string) ([]*User, error)
 
 	// --- multi-factor authentication ---
 
 	// GetMFA returns a user's TOTP state, or ErrNotFound if the user never set MFA up.
-	GetMFA(userID string) (*clavis.MFA, error)
+	GetMFA(userID string) (*MFA, error)
 	// PutMFA inserts or replaces a user's TOTP state.
-	PutMFA(m *clavis.MFA) error
+	PutMFA(m *MFA) error
 
 	// --- personal API keys ---
 
-	CreateAPIKey(k *clavis.APIKey) error
-	GetAPIKey(id string) (*clavis.APIKey, error)
+	CreateAPIKey(k *APIKey) error
+	GetAPIKey(id string) (*APIKey, error)
 	// GetAPIKeyByHash finds a key by its keyed hash (active or not).
-	GetAPIKeyByHash(hash []byte) (*clavis.APIKey, error)
+	GetAPIKeyByHash(hash []byte) (*APIKey, error)
 	// ListAPIKeys returns a user's keys in creation order.
-	ListAPIKeys(userID string) ([]*clavis.APIKey, error)
+	ListAPIKeys(userID string) ([]*APIKey, error)
 	// UpdateAPIKey writes Name, Scopes, Active, ExpiresAt and LastUsedAt.
-	UpdateAPIKey(k *clavis.APIKey) error
+	UpdateAPIKey(k *APIKey) error
 
 	// --- agents ---
 
-	CreateAgent(a *clavis.Agent) error
-	GetAgent(id string) (*clavis.Agent, error)
+	CreateAgent(a *Agent) error
+	GetAgent(id string) (*Agent, error)
 	// GetAgentByKeyHash finds the agent whose current key has this keyed hash.
-	GetAgentByKeyHash(hash []byte) (*clavis.Agent, error)
+	GetAgentByKeyHash(hash []byte) (*Agent, error)
 	// ListAgents returns an org's agents in creation order.
-	ListAgents(orgID string) ([]*clavis.Agent, error)
+	ListAgents(orgID string) ([]*Agent, error)
 	// UpdateAgent writes every mutable field (all but ID, OrgID, CreatedBy, CreatedAt).
-	UpdateAgent(a *clavis.Agent) error
+	UpdateAgent(a *Agent) error
 	// DeleteAgent removes the agent row; ErrNotFound if absent.
 	DeleteAgent(id string) error
 
 	// --- vaults ---
 
-	CreateVault(v *clavis.Vault) error
-	GetVault(id string) (*clavis.Vault, error)
+	CreateVault(v *Vault) error
+	GetVault(id string) (*Vault, error)
 	// ListVaults returns an org's vaults in creation order.
-	ListVaults(orgID string) ([]*clavis.Vault, error)
+	ListVaults(orgID string) ([]*Vault, error)
 	// SystemVault returns the org's __agent-keys vault, or ErrNotFound.
-	SystemVault(orgID string) (*clavis.Vault, error)
+	SystemVault(orgID string) (*Vault, error)
 	// DeleteVault removes the vault, its wrapped key, secrets, versions and policies; ErrNotFound if absent.
 	DeleteVault(id string) error
 
@@ -149,14 +149,14 @@ type Tx interface {
 
 	// AddVaultKey inserts a key version of a vault; ErrConflict if that version exists. Deleting the vault
 	// deletes its key versions.
-	AddVaultKey(k *clavis.VaultKey) error
+	AddVaultKey(k *VaultKey) error
 	// GetVaultKey returns one key version of a vault, or ErrNotFound.
-	GetVaultKey(vaultID string, version int) (*clavis.VaultKey, error)
+	GetVaultKey(vaultID string, version int) (*VaultKey, error)
 	// CurrentVaultKey returns the vault's highest key version, or ErrNotFound if it has none.
-	CurrentVaultKey(vaultID string) (*clavis.VaultKey, error)
+	CurrentVaultKey(vaultID string) (*VaultKey, error)
 	// AllVaultKeys returns every key version of every vault (for root-key rotation), ordered by vault id
 	// and version.
-	AllVaultKeys() ([]*clavis.VaultKey, error)
+	AllVaultKeys() ([]*VaultKey, error)
 	// RewrapVaultKey replaces the wrapped form of one key version (the key itself is unchanged: root-key
 	// rotation); for version 1 it also replaces the vault's WrappedKey. ErrNotFound if absent.
 	RewrapVaultKey(vaultID string, version int, wrapped []byte) error
@@ -185,10 +185,10 @@ type Tx interface {
 	AllSecrets(vaultID string) ([]*clavis.Secret, error)
 
 	// CreateVersion inserts a version (its number comes from NextVersion).
-	CreateVersion(v *clavis.Version) error
+	CreateVersion(v *Version) error
 	// GetVersion returns one version with its ciphertext, or ErrNotFound.
-	GetVersion(secretID string, version int) (*clavis.Version, error)
-	// ListVersions returns all versions of a secret, newest first, without ciphertext.
+	GetVersion(secretID string, version int) (*Version, error)
+	// ListVersions returns the metadata of all versions of a secret, newest first.
 	ListVersions(secretID string) ([]*clavis.Version, error)
 	// ReplaceCiphertext replaces a version's Ciphertext and WrappedDEK (re-encryption under a newer vault
 	// key) and nothing else; ErrNotFound if the version does not exist.

@@ -98,8 +98,8 @@ const (
 		totp_enabled = $5, disabled = $6, token_gen = $7, failed_logins = $8, locked_until = $9 WHERE id = $10`
 )
 
-func scanUser(sc scanner) (*clavis.User, error) {
-	var u clavis.User
+func scanUser(sc scanner) (*store.User, error) {
+	var u store.User
 	err := sc.Scan(&u.ID, &u.OrgID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Role, &u.MarketingEmails,
 		&u.TOTPEnabled, &u.Disabled, &u.TokenGen, &u.FailedLogins, &u.LockedUntil, &u.CreatedAt)
 	if err != nil {
@@ -108,28 +108,28 @@ func scanUser(sc scanner) (*clavis.User, error) {
 	return &u, nil
 }
 
-func (t *txn) CreateUser(u *clavis.User) error {
+func (t *txn) CreateUser(u *store.User) error {
 	return t.insert("create user", qCreateUser, u.ID, u.OrgID, u.Email, u.DisplayName, u.PasswordHash,
 		string(u.Role), u.MarketingEmails, u.TOTPEnabled, u.Disabled, u.TokenGen, u.FailedLogins,
 		optTimeArg(u.LockedUntil), timeArg(u.CreatedAt))
 }
 
-func (t *txn) GetUser(id string) (*clavis.User, error) {
+func (t *txn) GetUser(id string) (*store.User, error) {
 	u, err := scanUser(t.tx.QueryRow(t.ctx, qGetUser, id))
 	return u, dbErr("get user", err)
 }
 
-func (t *txn) GetUserByEmail(email string) (*clavis.User, error) {
+func (t *txn) GetUserByEmail(email string) (*store.User, error) {
 	u, err := scanUser(t.tx.QueryRow(t.ctx, qGetUserByEmail, email))
 	return u, dbErr("get user by email", err)
 }
 
-func (t *txn) UpdateUser(u *clavis.User) error {
+func (t *txn) UpdateUser(u *store.User) error {
 	return t.execOne("update user", qUpdateUser, u.DisplayName, u.PasswordHash, string(u.Role),
 		u.MarketingEmails, u.TOTPEnabled, u.Disabled, u.TokenGen, u.FailedLogins, optTimeArg(u.LockedUntil), u.ID)
 }
 
-func (t *txn) ListUsers(orgID string) ([]*clavis.User, error) {
+func (t *txn) ListUsers(orgID string) ([]*store.User, error) {
 	return list(t, "list users", scanUser, qListUsers, orgID)
 }
 
@@ -146,8 +146,8 @@ const (
 		WHERE id = $6`
 )
 
-func scanAPIKey(sc scanner) (*clavis.APIKey, error) {
-	var k clavis.APIKey
+func scanAPIKey(sc scanner) (*store.APIKey, error) {
+	var k store.APIKey
 	err := sc.Scan(&k.ID, &k.UserID, &k.OrgID, &k.Name, &k.Prefix, &k.Hash, &k.Scopes, &k.Active,
 		&k.ExpiresAt, &k.LastUsedAt, &k.CreatedAt)
 	if err != nil {
@@ -156,17 +156,17 @@ func scanAPIKey(sc scanner) (*clavis.APIKey, error) {
 	return &k, nil
 }
 
-func (t *txn) CreateAPIKey(k *clavis.APIKey) error {
+func (t *txn) CreateAPIKey(k *store.APIKey) error {
 	return t.insert("create api key", qCreateAPIKey, k.ID, k.UserID, k.OrgID, k.Name, k.Prefix, bytesArg(k.Hash),
 		sliceArg(k.Scopes), k.Active, optTimeArg(k.ExpiresAt), optTimeArg(k.LastUsedAt), timeArg(k.CreatedAt))
 }
 
-func (t *txn) GetAPIKey(id string) (*clavis.APIKey, error) {
+func (t *txn) GetAPIKey(id string) (*store.APIKey, error) {
 	k, err := scanAPIKey(t.tx.QueryRow(t.ctx, qGetAPIKey, id))
 	return k, dbErr("get api key", err)
 }
 
-func (t *txn) GetAPIKeyByHash(hash []byte) (*clavis.APIKey, error) {
+func (t *txn) GetAPIKeyByHash(hash []byte) (*store.APIKey, error) {
 	if len(hash) == 0 {
 		return nil, store.ErrNotFound
 	}
@@ -174,11 +174,11 @@ func (t *txn) GetAPIKeyByHash(hash []byte) (*clavis.APIKey, error) {
 	return k, dbErr("get api key by hash", err)
 }
 
-func (t *txn) ListAPIKeys(userID string) ([]*clavis.APIKey, error) {
+func (t *txn) ListAPIKeys(userID string) ([]*store.APIKey, error) {
 	return list(t, "list api keys", scanAPIKey, qListAPIKeys, userID)
 }
 
-func (t *txn) UpdateAPIKey(k *clavis.APIKey) error {
+func (t *txn) UpdateAPIKey(k *store.APIKey) error {
 	return t.execOne("update api key", qUpdateAPIKey, k.Name, sliceArg(k.Scopes), k.Active, optTimeArg(k.ExpiresAt),
 		optTimeArg(k.LastUsedAt), k.ID)
 }
@@ -203,8 +203,8 @@ const (
 	qRollbackToSavepoint = `ROLLBACK TO SAVEPOINT clavis_statement; RELEASE SAVEPOINT clavis_statement`
 )
 
-func scanAgent(sc scanner) (*clavis.Agent, error) {
-	var a clavis.Agent
+func scanAgent(sc scanner) (*store.Agent, error) {
+	var a store.Agent
 	err := sc.Scan(&a.ID, &a.OrgID, &a.Name, &a.Description, &a.Scopes, &a.VaultIDs, &a.Active, &a.ExpiresAt,
 		&a.TokenTTL, &a.KeyHash, &a.TokenGen, &a.SSHPublicKey, &a.ECDHPublicKey, &a.CreatedBy, &a.CreatedAt,
 		&a.LastActiveAt)
@@ -214,18 +214,18 @@ func scanAgent(sc scanner) (*clavis.Agent, error) {
 	return &a, nil
 }
 
-func (t *txn) CreateAgent(a *clavis.Agent) error {
+func (t *txn) CreateAgent(a *store.Agent) error {
 	return t.insert("create agent", qCreateAgent, a.ID, a.OrgID, a.Name, a.Description, sliceArg(a.Scopes),
 		sliceArg(a.VaultIDs), a.Active, optTimeArg(a.ExpiresAt), a.TokenTTL, bytesArg(a.KeyHash), a.TokenGen,
 		a.SSHPublicKey, a.ECDHPublicKey, a.CreatedBy, timeArg(a.CreatedAt), optTimeArg(a.LastActiveAt))
 }
 
-func (t *txn) GetAgent(id string) (*clavis.Agent, error) {
+func (t *txn) GetAgent(id string) (*store.Agent, error) {
 	a, err := scanAgent(t.tx.QueryRow(t.ctx, qGetAgent, id))
 	return a, dbErr("get agent", err)
 }
 
-func (t *txn) GetAgentByKeyHash(hash []byte) (*clavis.Agent, error) {
+func (t *txn) GetAgentByKeyHash(hash []byte) (*store.Agent, error) {
 	if len(hash) == 0 {
 		return nil, store.ErrNotFound
 	}
@@ -233,13 +233,13 @@ func (t *txn) GetAgentByKeyHash(hash []byte) (*clavis.Agent, error) {
 	return a, dbErr("get agent by key hash", err)
 }
 
-func (t *txn) ListAgents(orgID string) ([]*clavis.Agent, error) {
+func (t *txn) ListAgents(orgID string) ([]*store.Agent, error) {
 	return list(t, "list agents", scanAgent, qListAgents, orgID)
 }
 
 // UpdateAgent runs in a savepoint, sent in the same round trip: a new key hash that is another agent's
 // is ErrConflict and leaves the transaction usable.
-func (t *txn) UpdateAgent(a *clavis.Agent) error {
+func (t *txn) UpdateAgent(a *store.Agent) error {
 	b := &pgx.Batch{}
 	b.Queue(qSavepoint)
 	b.Queue(qUpdateAgent, a.Name, a.Description, sliceArg(a.Scopes), sliceArg(a.VaultIDs), a.Active,

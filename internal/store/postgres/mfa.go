@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/store"
 )
 
 const (
@@ -23,8 +24,8 @@ func (t *txn) ListOrgs() ([]*clavis.Org, error) {
 	}, qListOrgs)
 }
 
-func (t *txn) GetMFA(userID string) (*clavis.MFA, error) {
-	var m clavis.MFA
+func (t *txn) GetMFA(userID string) (*store.MFA, error) {
+	var m store.MFA
 	err := t.tx.QueryRow(t.ctx, qGetMFA, userID).Scan(&m.UserID, &m.Secret, &m.Pending, &m.LastStep, &m.RecoveryCodes)
 	if err != nil {
 		return nil, dbErr("get mfa", err)
@@ -32,6 +33,6 @@ func (t *txn) GetMFA(userID string) (*clavis.MFA, error) {
 	return &m, nil
 }
 
-func (t *txn) PutMFA(m *clavis.MFA) error {
+func (t *txn) PutMFA(m *store.MFA) error {
 	return t.execAny("put mfa", qPutMFA, m.UserID, bytesArg(m.Secret), bytesArg(m.Pending), m.LastStep, sliceArg(m.RecoveryCodes))
 }

@@ -223,9 +223,11 @@ func TestConflictKeepsTransaction(t *testing.T) {
 	s, _ := open(t)
 	now := clavis.Now()
 	org := &clavis.Org{ID: uuid.NewString(), CreatedAt: now}
-	u := &clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: "a@example.com", CreatedAt: now}
-	a := &clavis.Agent{ID: uuid.NewString(), OrgID: org.ID, KeyHash: []byte("a"), CreatedBy: u.ID, CreatedAt: now}
-	b := &clavis.Agent{ID: uuid.NewString(), OrgID: org.ID, KeyHash: []byte("b"), CreatedBy: u.ID, CreatedAt: now}
+	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: "a@example.com", CreatedAt: now}}
+	a := &store.Agent{Agent: clavis.Agent{ID: uuid.NewString(), OrgID: org.ID, CreatedBy: u.ID, CreatedAt: now},
+		KeyHash: []byte("a")}
+	b := &store.Agent{Agent: clavis.Agent{ID: uuid.NewString(), OrgID: org.ID, CreatedBy: u.ID, CreatedAt: now},
+		KeyHash: []byte("b")}
 	write(t, s, func(tx store.Tx) error {
 		return errors.Join(tx.CreateOrg(org), tx.CreateUser(u), tx.CreateAgent(a), tx.CreateAgent(b))
 	})
@@ -464,7 +466,7 @@ func TestTwoInstances(t *testing.T) {
 		if got := len(slices.DeleteFunc(ok, func(b bool) bool { return !b })); got != 1 {
 			t.Errorf("%d of %d ConsumeAccess calls with MaxAccessCount 1 succeeded, want 1", got, n)
 		}
-		var v *clavis.Version
+		var v *store.Version
 		read(t, s2, func(tx store.Tx) (err error) { v, err = tx.GetVersion(sec.ID, 1); return err })
 		if v.AccessCount != 1 {
 			t.Errorf("AccessCount = %d, want 1", v.AccessCount)
@@ -553,18 +555,19 @@ func read(t testing.TB, s *Store, fn func(store.Tx) error) {
 
 // seedSecret creates an org, a user, a vault and an empty secret at path, and returns the vault and
 // the secret.
-func seedSecret(t testing.TB, s *Store, path string) (*clavis.Vault, *clavis.Secret) {
+func seedSecret(t testing.TB, s *Store, path string) (*store.Vault, *clavis.Secret) {
 	t.Helper()
 	now := clavis.Now()
 	org := &clavis.Org{ID: uuid.NewString(), Name: "test", CreatedAt: now}
-	u := &clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com", CreatedAt: now}
-	v := &clavis.Vault{ID: uuid.NewString(), OrgID: org.ID, Name: "v", CreatedBy: u.ID,
-		CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, WrappedKey: make([]byte, 60), CreatedAt: now}
+	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com",
+		CreatedAt: now}}
+	v := &store.Vault{Vault: clavis.Vault{ID: uuid.NewString(), OrgID: org.ID, Name: "v", CreatedBy: u.ID,
+		CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: now}, WrappedKey: make([]byte, 60)}
 	write(t, s, func(tx store.Tx) error { return errors.Join(tx.CreateOrg(org), tx.CreateUser(u), tx.CreateVault(v)) })
 	return v, ensureSecret(t, s, v, path)
 }
 
-func ensureSecret(t testing.TB, s *Store, v *clavis.Vault, path string) *clavis.Secret {
+func ensureSecret(t testing.TB, s *Store, v *store.Vault, path string) *clavis.Secret {
 	t.Helper()
 	var sec *clavis.Secret
 	write(t, s, func(tx store.Tx) (err error) {
@@ -575,10 +578,9 @@ func ensureSecret(t testing.TB, s *Store, v *clavis.Vault, path string) *clavis.
 }
 
 // newVersion returns version n of a secret with a 1 KiB ciphertext.
-func newVersion(secretID string, n, maxAccess int) *clavis.Version {
-	return &clavis.Version{SecretID: secretID, Version: n, Type: "generic", Metadata: []byte(`{"env":"prod"}`),
-		Ciphertext: make([]byte, 1024), WrappedDEK: make([]byte, 60), MaxAccessCount: maxAccess,
-		CreatedBy: "user:" + secretID, CreatedAt: clavis.Now()}
+func newVersion(secretID string, n, maxAccess int) *store.Version {
+	return &store.Version{Version: clavis.Version{SecretID: secretID, Version: n, Type: "generic",
+		Metadata: []byte(`{"env":"prod"}`), MaxAccessCount: maxAccess, CreatedBy: "user:" + secretID, CreatedAt: clavis.Now()}, Ciphertext: make([]byte, 1024), WrappedDEK: make([]byte, 60)}
 }
 
 // parallel runs fn(i) for i in [0, n) concurrently and returns the errors in order of i.

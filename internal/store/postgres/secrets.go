@@ -20,8 +20,8 @@ const (
 	qDeleteVault = `DELETE FROM vaults WHERE id = $1` // cascades to secrets, versions and policies
 )
 
-func scanVault(sc scanner) (*clavis.Vault, error) {
-	var v clavis.Vault
+func scanVault(sc scanner) (*store.Vault, error) {
+	var v store.Vault
 	err := sc.Scan(&v.ID, &v.OrgID, &v.Name, &v.Description, &v.CreatedBy, &v.CreatedByType, &v.OwnerUserID,
 		&v.System, &v.WrappedKey, &v.CreatedAt)
 	if err != nil {
@@ -31,21 +31,21 @@ func scanVault(sc scanner) (*clavis.Vault, error) {
 }
 
 // CreateVault is ErrConflict for a duplicate id and for a second system vault of an org.
-func (t *txn) CreateVault(v *clavis.Vault) error {
+func (t *txn) CreateVault(v *store.Vault) error {
 	return t.insert("create vault", qCreateVault, v.ID, v.OrgID, v.Name, v.Description, v.CreatedBy,
 		string(v.CreatedByType), v.OwnerUserID, v.System, bytesArg(v.WrappedKey), timeArg(v.CreatedAt))
 }
 
-func (t *txn) GetVault(id string) (*clavis.Vault, error) {
+func (t *txn) GetVault(id string) (*store.Vault, error) {
 	v, err := scanVault(t.tx.QueryRow(t.ctx, qGetVault, id))
 	return v, dbErr("get vault", err)
 }
 
-func (t *txn) ListVaults(orgID string) ([]*clavis.Vault, error) {
+func (t *txn) ListVaults(orgID string) ([]*store.Vault, error) {
 	return list(t, "list vaults", scanVault, qListVaults, orgID)
 }
 
-func (t *txn) SystemVault(orgID string) (*clavis.Vault, error) {
+func (t *txn) SystemVault(orgID string) (*store.Vault, error) {
 	v, err := scanVault(t.tx.QueryRow(t.ctx, qSystemVault, orgID))
 	return v, dbErr("system vault", err)
 }
@@ -197,20 +197,19 @@ func scanVersion(sc scanner, dest ...any) (*clavis.Version, error) {
 	return &v, nil
 }
 
-func (t *txn) CreateVersion(v *clavis.Version) error {
-	return t.insert("create version", qCreateVersion, v.SecretID, v.Version, v.Type, rawArg(v.Metadata),
+func (t *txn) CreateVersion(v *store.Version) error {
+	return t.insert("create version", qCreateVersion, v.SecretID, v.Version.Version, v.Type, rawArg(v.Metadata),
 		bytesArg(v.Ciphertext), bytesArg(v.WrappedDEK), optTimeArg(v.ExpiresAt), v.MaxAccessCount, v.AccessCount,
 		v.Disabled, v.CreatedBy, timeArg(v.CreatedAt))
 }
 
-func (t *txn) GetVersion(secretID string, version int) (*clavis.Version, error) {
+func (t *txn) GetVersion(secretID string, version int) (*store.Version, error) {
 	var ct, dek []byte
 	v, err := scanVersion(t.tx.QueryRow(t.ctx, qGetVersion, secretID, version), &ct, &dek)
 	if err != nil {
 		return nil, dbErr("get version", err)
 	}
-	v.Ciphertext, v.WrappedDEK = ct, dek
-	return v, nil
+	return &store.Version{Version: *v, Ciphertext: ct, WrappedDEK: dek}, nil
 }
 
 func (t *txn) ListVersions(secretID string) ([]*clavis.Version, error) {

@@ -31,8 +31,9 @@ func TestRotationListsInByteOrder(t *testing.T) {
 
 	names := []string{"a", "B", "_x", "é", "Z", "e", "a-b", "ab"}
 	org := &clavis.Org{ID: uuid.NewString(), Name: "acme", CreatedAt: clavis.Now()}
-	u := &clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com", CreatedAt: org.CreatedAt}
-	var want []*clavis.VaultKey
+	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com",
+		CreatedAt: org.CreatedAt}}
+	var want []*store.VaultKey
 	write(t, s, func(tx store.Tx) error {
 		want = nil
 		if err := errors.Join(tx.CreateOrg(org), tx.CreateUser(u)); err != nil {
@@ -42,13 +43,13 @@ func TestRotationListsInByteOrder(t *testing.T) {
 			if _, err := tx.PutServerKey(n, []byte(n)); err != nil {
 				return err
 			}
-			v := &clavis.Vault{ID: n + uuid.NewString(), OrgID: org.ID, Name: n, CreatedBy: u.ID,
-				CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: org.CreatedAt}
+			v := &store.Vault{Vault: clavis.Vault{ID: n + uuid.NewString(), OrgID: org.ID, Name: n, CreatedBy: u.ID,
+				CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: org.CreatedAt}}
 			if err := tx.CreateVault(v); err != nil {
 				return err
 			}
 			for _, version := range []int{2, 1} {
-				k := &clavis.VaultKey{VaultID: v.ID, Version: version, Wrapped: []byte("k"), CreatedAt: org.CreatedAt}
+				k := &store.VaultKey{VaultID: v.ID, Version: version, Wrapped: []byte("k"), CreatedAt: org.CreatedAt}
 				if err := tx.AddVaultKey(k); err != nil {
 					return err
 				}
@@ -57,7 +58,7 @@ func TestRotationListsInByteOrder(t *testing.T) {
 		}
 		return nil
 	})
-	slices.SortFunc(want, func(a, b *clavis.VaultKey) int {
+	slices.SortFunc(want, func(a, b *store.VaultKey) int {
 		if a.VaultID != b.VaultID {
 			return strings.Compare(a.VaultID, b.VaultID)
 		}

@@ -90,8 +90,8 @@ const (
 		totp_enabled = ?, disabled = ?, token_gen = ?, failed_logins = ?, locked_until = ? WHERE id = ?`
 )
 
-func scanUser(sc scanner) (*clavis.User, error) {
-	var u clavis.User
+func scanUser(sc scanner) (*store.User, error) {
+	var u store.User
 	err := sc.Scan(&u.ID, &u.OrgID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Role, &u.MarketingEmails,
 		&u.TOTPEnabled, &u.Disabled, &u.TokenGen, &u.FailedLogins, optTimeCol{&u.LockedUntil}, timeCol{&u.CreatedAt})
 	if err != nil {
@@ -100,28 +100,28 @@ func scanUser(sc scanner) (*clavis.User, error) {
 	return &u, nil
 }
 
-func (t *txn) CreateUser(u *clavis.User) error {
+func (t *txn) CreateUser(u *store.User) error {
 	return t.execAny("create user", qCreateUser, u.ID, u.OrgID, u.Email, u.DisplayName, u.PasswordHash,
 		string(u.Role), u.MarketingEmails, u.TOTPEnabled, u.Disabled, u.TokenGen, u.FailedLogins,
 		optTimeArg(u.LockedUntil), timeArg(u.CreatedAt))
 }
 
-func (t *txn) GetUser(id string) (*clavis.User, error) {
+func (t *txn) GetUser(id string) (*store.User, error) {
 	u, err := scanUser(t.queryRow(qGetUser, id))
 	return u, dbErr("get user", err)
 }
 
-func (t *txn) GetUserByEmail(email string) (*clavis.User, error) {
+func (t *txn) GetUserByEmail(email string) (*store.User, error) {
 	u, err := scanUser(t.queryRow(qGetUserByEmail, email))
 	return u, dbErr("get user by email", err)
 }
 
-func (t *txn) UpdateUser(u *clavis.User) error {
+func (t *txn) UpdateUser(u *store.User) error {
 	return t.execOne("update user", qUpdateUser, u.DisplayName, u.PasswordHash, string(u.Role),
 		u.MarketingEmails, u.TOTPEnabled, u.Disabled, u.TokenGen, u.FailedLogins, optTimeArg(u.LockedUntil), u.ID)
 }
 
-func (t *txn) ListUsers(orgID string) ([]*clavis.User, error) {
+func (t *txn) ListUsers(orgID string) ([]*store.User, error) {
 	return list(t, "list users", scanUser, qListUsers, orgID)
 }
 
@@ -136,8 +136,8 @@ const (
 	qUpdateAPIKey    = `UPDATE api_keys SET name = ?, scopes = ?, active = ?, expires_at = ?, last_used_at = ? WHERE id = ?`
 )
 
-func scanAPIKey(sc scanner) (*clavis.APIKey, error) {
-	var k clavis.APIKey
+func scanAPIKey(sc scanner) (*store.APIKey, error) {
+	var k store.APIKey
 	err := sc.Scan(&k.ID, &k.UserID, &k.OrgID, &k.Name, &k.Prefix, &k.Hash, sliceCol[string]{&k.Scopes}, &k.Active,
 		optTimeCol{&k.ExpiresAt}, optTimeCol{&k.LastUsedAt}, timeCol{&k.CreatedAt})
 	if err != nil {
@@ -146,7 +146,7 @@ func scanAPIKey(sc scanner) (*clavis.APIKey, error) {
 	return &k, nil
 }
 
-func (t *txn) CreateAPIKey(k *clavis.APIKey) error {
+func (t *txn) CreateAPIKey(k *store.APIKey) error {
 	scopes, err := sliceArg(k.Scopes)
 	if err != nil {
 		return dbErr("create api key", err)
@@ -155,12 +155,12 @@ func (t *txn) CreateAPIKey(k *clavis.APIKey) error {
 		scopes, k.Active, optTimeArg(k.ExpiresAt), optTimeArg(k.LastUsedAt), timeArg(k.CreatedAt))
 }
 
-func (t *txn) GetAPIKey(id string) (*clavis.APIKey, error) {
+func (t *txn) GetAPIKey(id string) (*store.APIKey, error) {
 	k, err := scanAPIKey(t.queryRow(qGetAPIKey, id))
 	return k, dbErr("get api key", err)
 }
 
-func (t *txn) GetAPIKeyByHash(hash []byte) (*clavis.APIKey, error) {
+func (t *txn) GetAPIKeyByHash(hash []byte) (*store.APIKey, error) {
 	if len(hash) == 0 {
 		return nil, store.ErrNotFound
 	}
@@ -168,11 +168,11 @@ func (t *txn) GetAPIKeyByHash(hash []byte) (*clavis.APIKey, error) {
 	return k, dbErr("get api key by hash", err)
 }
 
-func (t *txn) ListAPIKeys(userID string) ([]*clavis.APIKey, error) {
+func (t *txn) ListAPIKeys(userID string) ([]*store.APIKey, error) {
 	return list(t, "list api keys", scanAPIKey, qListAPIKeys, userID)
 }
 
-func (t *txn) UpdateAPIKey(k *clavis.APIKey) error {
+func (t *txn) UpdateAPIKey(k *store.APIKey) error {
 	scopes, err := sliceArg(k.Scopes)
 	if err != nil {
 		return dbErr("update api key", err)
@@ -196,8 +196,8 @@ const (
 	qDeleteAgent = `DELETE FROM agents WHERE id = ?`
 )
 
-func scanAgent(sc scanner) (*clavis.Agent, error) {
-	var a clavis.Agent
+func scanAgent(sc scanner) (*store.Agent, error) {
+	var a store.Agent
 	err := sc.Scan(&a.ID, &a.OrgID, &a.Name, &a.Description, sliceCol[string]{&a.Scopes}, sliceCol[string]{&a.VaultIDs},
 		&a.Active, optTimeCol{&a.ExpiresAt}, &a.TokenTTL, &a.KeyHash, &a.TokenGen, &a.SSHPublicKey,
 		&a.ECDHPublicKey, &a.CreatedBy, timeCol{&a.CreatedAt}, optTimeCol{&a.LastActiveAt})
@@ -207,7 +207,7 @@ func scanAgent(sc scanner) (*clavis.Agent, error) {
 	return &a, nil
 }
 
-func (t *txn) CreateAgent(a *clavis.Agent) error {
+func (t *txn) CreateAgent(a *store.Agent) error {
 	scopes, err := sliceArg(a.Scopes)
 	if err != nil {
 		return dbErr("create agent", err)
@@ -221,12 +221,12 @@ func (t *txn) CreateAgent(a *clavis.Agent) error {
 		a.CreatedBy, timeArg(a.CreatedAt), optTimeArg(a.LastActiveAt))
 }
 
-func (t *txn) GetAgent(id string) (*clavis.Agent, error) {
+func (t *txn) GetAgent(id string) (*store.Agent, error) {
 	a, err := scanAgent(t.queryRow(qGetAgent, id))
 	return a, dbErr("get agent", err)
 }
 
-func (t *txn) GetAgentByKeyHash(hash []byte) (*clavis.Agent, error) {
+func (t *txn) GetAgentByKeyHash(hash []byte) (*store.Agent, error) {
 	if len(hash) == 0 {
 		return nil, store.ErrNotFound
 	}
@@ -234,11 +234,11 @@ func (t *txn) GetAgentByKeyHash(hash []byte) (*clavis.Agent, error) {
 	return a, dbErr("get agent by key hash", err)
 }
 
-func (t *txn) ListAgents(orgID string) ([]*clavis.Agent, error) {
+func (t *txn) ListAgents(orgID string) ([]*store.Agent, error) {
 	return list(t, "list agents", scanAgent, qListAgents, orgID)
 }
 
-func (t *txn) UpdateAgent(a *clavis.Agent) error {
+func (t *txn) UpdateAgent(a *store.Agent) error {
 	scopes, err := sliceArg(a.Scopes)
 	if err != nil {
 		return dbErr("update agent", err)

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/store"
 )
 
 const (
@@ -22,8 +23,8 @@ func (t *txn) ListOrgs() ([]*clavis.Org, error) {
 	}, qListOrgs)
 }
 
-func (t *txn) GetMFA(userID string) (*clavis.MFA, error) {
-	var m clavis.MFA
+func (t *txn) GetMFA(userID string) (*store.MFA, error) {
+	var m store.MFA
 	err := t.queryRow(qGetMFA, userID).Scan(&m.UserID, &m.Secret, &m.Pending, &m.LastStep, sliceCol[string]{&m.RecoveryCodes})
 	if err != nil {
 		return nil, dbErr("get mfa", err)
@@ -31,7 +32,7 @@ func (t *txn) GetMFA(userID string) (*clavis.MFA, error) {
 	return &m, nil
 }
 
-func (t *txn) PutMFA(m *clavis.MFA) error {
+func (t *txn) PutMFA(m *store.MFA) error {
 	codes, err := sliceArg(m.RecoveryCodes)
 	if err != nil {
 		return err

@@ -17,8 +17,8 @@ const (
 	qDeleteVault = `DELETE FROM vaults WHERE id = ?` // cascades to secrets, versions and policies
 )
 
-func scanVault(sc scanner) (*clavis.Vault, error) {
-	var v clavis.Vault
+func scanVault(sc scanner) (*store.Vault, error) {
+	var v store.Vault
 	err := sc.Scan(&v.ID, &v.OrgID, &v.Name, &v.Description, &v.CreatedBy, &v.CreatedByType, &v.OwnerUserID,
 		&v.System, &v.WrappedKey, timeCol{&v.CreatedAt})
 	if err != nil {
@@ -27,21 +27,21 @@ func scanVault(sc scanner) (*clavis.Vault, error) {
 	return &v, nil
 }
 
-func (t *txn) CreateVault(v *clavis.Vault) error {
+func (t *txn) CreateVault(v *store.Vault) error {
 	return t.execAny("create vault", qCreateVault, v.ID, v.OrgID, v.Name, v.Description, v.CreatedBy,
 		string(v.CreatedByType), v.OwnerUserID, v.System, bytesArg(v.WrappedKey), timeArg(v.CreatedAt))
 }
 
-func (t *txn) GetVault(id string) (*clavis.Vault, error) {
+func (t *txn) GetVault(id string) (*store.Vault, error) {
 	v, err := scanVault(t.queryRow(qGetVault, id))
 	return v, dbErr("get vault", err)
 }
 
-func (t *txn) ListVaults(orgID string) ([]*clavis.Vault, error) {
+func (t *txn) ListVaults(orgID string) ([]*store.Vault, error) {
 	return list(t, "list vaults", scanVault, qListVaults, orgID)
 }
 
-func (t *txn) SystemVault(orgID string) (*clavis.Vault, error) {
+func (t *txn) SystemVault(orgID string) (*store.Vault, error) {
 	v, err := scanVault(t.queryRow(qSystemVault, orgID))
 	return v, dbErr("system vault", err)
 }
@@ -172,20 +172,19 @@ func scanVersion(sc scanner, dest ...any) (*clavis.Version, error) {
 	return &v, nil
 }
 
-func (t *txn) CreateVersion(v *clavis.Version) error {
-	return t.execAny("create version", qCreateVersion, v.SecretID, v.Version, v.Type, rawArg(v.Metadata),
+func (t *txn) CreateVersion(v *store.Version) error {
+	return t.execAny("create version", qCreateVersion, v.SecretID, v.Version.Version, v.Type, rawArg(v.Metadata),
 		bytesArg(v.Ciphertext), bytesArg(v.WrappedDEK), optTimeArg(v.ExpiresAt), v.MaxAccessCount, v.AccessCount,
 		v.Disabled, v.CreatedBy, timeArg(v.CreatedAt))
 }
 
-func (t *txn) GetVersion(secretID string, version int) (*clavis.Version, error) {
+func (t *txn) GetVersion(secretID string, version int) (*store.Version, error) {
 	var ct, dek []byte
 	v, err := scanVersion(t.queryRow(qGetVersion, secretID, version), &ct, &dek)
 	if err != nil {
 		return nil, dbErr("get version", err)
 	}
-	v.Ciphertext, v.WrappedDEK = ct, dek
-	return v, nil
+	return &store.Version{Version: *v, Ciphertext: ct, WrappedDEK: dek}, nil
 }
 
 func (t *txn) ListVersions(secretID string) ([]*clavis.Version, error) {

@@ -1,7 +1,7 @@
 package sqlite
 
 import (
-	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/store"
 )
 
 // --- vault key versions ---
@@ -23,8 +23,8 @@ const (
 		RETURNING encryptions`
 )
 
-func scanVaultKey(sc scanner) (*clavis.VaultKey, error) {
-	var k clavis.VaultKey
+func scanVaultKey(sc scanner) (*store.VaultKey, error) {
+	var k store.VaultKey
 	if err := sc.Scan(&k.VaultID, &k.Version, &k.Wrapped, &k.Encryptions, timeCol{&k.CreatedAt}); err != nil {
 		return nil, err
 	}
@@ -32,22 +32,22 @@ func scanVaultKey(sc scanner) (*clavis.VaultKey, error) {
 }
 
 // AddVaultKey stores every field of k, Encryptions included.
-func (t *txn) AddVaultKey(k *clavis.VaultKey) error {
+func (t *txn) AddVaultKey(k *store.VaultKey) error {
 	return t.execAny("add vault key", qAddVaultKey, k.VaultID, k.Version, k.Wrapped, k.Encryptions,
 		timeArg(k.CreatedAt))
 }
 
-func (t *txn) GetVaultKey(vaultID string, version int) (*clavis.VaultKey, error) {
+func (t *txn) GetVaultKey(vaultID string, version int) (*store.VaultKey, error) {
 	k, err := scanVaultKey(t.queryRow(qGetVaultKey, vaultID, version))
 	return k, dbErr("get vault key", err)
 }
 
-func (t *txn) CurrentVaultKey(vaultID string) (*clavis.VaultKey, error) {
+func (t *txn) CurrentVaultKey(vaultID string) (*store.VaultKey, error) {
 	k, err := scanVaultKey(t.queryRow(qCurrentVaultKey, vaultID))
 	return k, dbErr("current vault key", err)
 }
 
-func (t *txn) AllVaultKeys() ([]*clavis.VaultKey, error) {
+func (t *txn) AllVaultKeys() ([]*store.VaultKey, error) {
 	return list(t, "all vault keys", scanVaultKey, qAllVaultKeys)
 }
 

@@ -86,11 +86,11 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 		t.Fatalf("Open: %v", err)
 	}
 	org := &clavis.Org{ID: uuid.NewString(), Name: "acme", CreatedAt: clavis.Now()}
-	u := &clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com", CreatedAt: org.CreatedAt}
-	vault := func(wrapped []byte, sec int) *clavis.Vault {
-		return &clavis.Vault{ID: uuid.NewString(), OrgID: org.ID, Name: "v", CreatedBy: u.ID,
-			CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, WrappedKey: wrapped,
-			CreatedAt: clavis.Truncate(org.CreatedAt.Add(-time.Duration(sec) * time.Second))}
+	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com",
+		CreatedAt: org.CreatedAt}}
+	vault := func(wrapped []byte, sec int) *store.Vault {
+		return &store.Vault{Vault: clavis.Vault{ID: uuid.NewString(), OrgID: org.ID, Name: "v", CreatedBy: u.ID,
+			CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: clavis.Truncate(org.CreatedAt.Add(-time.Duration(sec) * time.Second))}, WrappedKey: wrapped}
 	}
 	busy, idle, keyless := vault([]byte{1, 0, 2, 0xff}, 3600), vault([]byte("idle key"), 60), vault(nil, 1)
 	if err := s.Write(t.Context(), func(tx store.Tx) error {
@@ -109,8 +109,8 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 				if err != nil {
 					return err
 				}
-				if err := tx.CreateVersion(&clavis.Version{SecretID: sec.ID, Version: num, Type: "generic",
-					Ciphertext: []byte("ct"), WrappedDEK: []byte("dek"), CreatedBy: "user:" + u.ID, CreatedAt: clavis.Now()}); err != nil {
+				if err := tx.CreateVersion(&store.Version{Version: clavis.Version{SecretID: sec.ID, Version: num,
+					Type: "generic", CreatedBy: "user:" + u.ID, CreatedAt: clavis.Now()}, Ciphertext: []byte("ct"), WrappedDEK: []byte("dek")}); err != nil {
 					return err
 				}
 			}
@@ -130,7 +130,7 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 
 	s = b.open(t, name)
 	if err := s.Read(t.Context(), func(tx store.Tx) error {
-		for _, want := range []*clavis.VaultKey{
+		for _, want := range []*store.VaultKey{
 			{VaultID: busy.ID, Version: 1, Wrapped: busy.WrappedKey, Encryptions: 3, CreatedAt: busy.CreatedAt},
 			{VaultID: idle.ID, Version: 1, Wrapped: idle.WrappedKey, Encryptions: 0, CreatedAt: idle.CreatedAt},
 		} {

@@ -20,9 +20,10 @@ func benchSecret(b *testing.B, s store.Store) *clavis.Secret {
 	b.Helper()
 	now := clavis.Now()
 	org := &clavis.Org{ID: uuid.NewString(), Name: "bench", CreatedAt: now}
-	u := &clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com", CreatedAt: now}
-	v := &clavis.Vault{ID: uuid.NewString(), OrgID: org.ID, Name: "v", CreatedBy: u.ID,
-		CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, WrappedKey: make([]byte, 60), CreatedAt: now}
+	u := &store.User{User: clavis.User{ID: uuid.NewString(), OrgID: org.ID, Email: org.ID + "@example.com",
+		CreatedAt: now}}
+	v := &store.Vault{Vault: clavis.Vault{ID: uuid.NewString(), OrgID: org.ID, Name: "v", CreatedBy: u.ID,
+		CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: now}, WrappedKey: make([]byte, 60)}
 	var sec *clavis.Secret
 	err := s.Write(context.Background(), func(tx store.Tx) error {
 		if err := errors.Join(tx.CreateOrg(org), tx.CreateUser(u), tx.CreateVault(v)); err != nil {
@@ -47,9 +48,8 @@ func writeVersion(tx store.Tx, secretID string) error {
 	if err != nil {
 		return err
 	}
-	return tx.CreateVersion(&clavis.Version{SecretID: secretID, Version: n, Type: "generic",
-		Metadata: json.RawMessage(`{"env":"prod"}`), Ciphertext: make([]byte, 1024), WrappedDEK: make([]byte, 60),
-		CreatedBy: "user:" + secretID, CreatedAt: clavis.Now()})
+	return tx.CreateVersion(&store.Version{Version: clavis.Version{SecretID: secretID, Version: n, Type: "generic",
+		Metadata: json.RawMessage(`{"env":"prod"}`), CreatedBy: "user:" + secretID, CreatedAt: clavis.Now()}, Ciphertext: make([]byte, 1024), WrappedDEK: make([]byte, 60)})
 }
 
 // serialAndParallel runs op as sub-benchmarks "serial" (one goroutine) and "parallel" (b.RunParallel).

@@ -178,13 +178,13 @@ func testUsers(t *testing.T, s store.Store) {
 	full.TokenGen = 1 << 40
 	full.FailedLogins = 3
 	full.LockedUntil = ptr(at(3600))
-	minimal := &clavis.User{ID: newID(), OrgID: org.ID, Email: "min@example.com", CreatedAt: t0}
+	minimal := &store.User{User: clavis.User{ID: newID(), OrgID: org.ID, Email: "min@example.com", CreatedAt: t0}}
 	create(t, s, full, minimal)
 
-	for _, want := range []*clavis.User{full, minimal} {
-		got := get(t, s, func(tx store.Tx) (*clavis.User, error) { return tx.GetUser(want.ID) })
+	for _, want := range []*store.User{full, minimal} {
+		got := get(t, s, func(tx store.Tx) (*store.User, error) { return tx.GetUser(want.ID) })
 		check(t, "GetUser "+want.Email, got, want)
-		got = get(t, s, func(tx store.Tx) (*clavis.User, error) { return tx.GetUserByEmail(want.Email) })
+		got = get(t, s, func(tx store.Tx) (*store.User, error) { return tx.GetUserByEmail(want.Email) })
 		check(t, "GetUserByEmail "+want.Email, got, want)
 	}
 
@@ -192,7 +192,7 @@ func testUsers(t *testing.T, s store.Store) {
 	sameEmail.Email = full.Email
 	sameID := newUser(org)
 	sameID.ID = full.ID
-	for name, u := range map[string]*clavis.User{"email": sameEmail, "id": sameID} {
+	for name, u := range map[string]*store.User{"email": sameEmail, "id": sameID} {
 		err := s.Write(t.Context(), func(tx store.Tx) error { return tx.CreateUser(u) })
 		wantKind(t, "CreateUser with a duplicate "+name, err, clavis.KindConflict)
 	}
@@ -209,15 +209,15 @@ func testUpdateUser(t *testing.T, s store.Store) {
 
 	tests := []struct {
 		name   string
-		before *clavis.User
-		update func(u *clavis.User)
+		before *store.User
+		update func(u *store.User)
 	}{
-		{"set everything", u, func(u *clavis.User) {
+		{"set everything", u, func(u *store.User) {
 			u.DisplayName, u.PasswordHash, u.Role = "New Name", "new-hash", clavis.RoleMember
 			u.MarketingEmails, u.TOTPEnabled, u.Disabled = true, true, true
 			u.TokenGen, u.FailedLogins, u.LockedUntil = 7, 5, ptr(at(99))
 		}},
-		{"clear everything", locked, func(u *clavis.User) {
+		{"clear everything", locked, func(u *store.User) {
 			u.DisplayName, u.PasswordHash, u.Role = "", "", ""
 			u.TokenGen, u.FailedLogins, u.LockedUntil = 0, 0, nil
 		}},
@@ -228,7 +228,7 @@ func testUpdateUser(t *testing.T, s store.Store) {
 		arg := want
 		arg.OrgID, arg.Email, arg.CreatedAt = other.ID, "changed@example.com", at(1000) // immutable: ignored
 		write(t, s, func(tx store.Tx) error { return tx.UpdateUser(&arg) })
-		got := get(t, s, func(tx store.Tx) (*clavis.User, error) { return tx.GetUser(want.ID) })
+		got := get(t, s, func(tx store.Tx) (*store.User, error) { return tx.GetUser(want.ID) })
 		check(t, "UpdateUser: "+tc.name, got, &want)
 	}
 }
@@ -249,9 +249,9 @@ func testListUsers(t *testing.T, s store.Store) {
 		u.ID = id
 		create(t, s, u)
 	}
-	got := get(t, s, func(tx store.Tx) ([]*clavis.User, error) { return tx.ListUsers(a.ID) })
-	check(t, "ListUsers ids", ids(got, func(u *clavis.User) string { return u.ID }), want)
-	empty := get(t, s, func(tx store.Tx) ([]*clavis.User, error) { return tx.ListUsers(newID()) })
+	got := get(t, s, func(tx store.Tx) ([]*store.User, error) { return tx.ListUsers(a.ID) })
+	check(t, "ListUsers ids", ids(got, func(u *store.User) string { return u.ID }), want)
+	empty := get(t, s, func(tx store.Tx) ([]*store.User, error) { return tx.ListUsers(newID()) })
 	if len(empty) != 0 {
 		t.Errorf("ListUsers of an unknown org: got %d users, want 0", len(empty))
 	}
@@ -270,10 +270,10 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	emptyScopes.Scopes = []string{}
 	create(t, s, full, noScopes, emptyScopes)
 
-	for _, want := range []*clavis.APIKey{full, noScopes, emptyScopes} {
-		got := get(t, s, func(tx store.Tx) (*clavis.APIKey, error) { return tx.GetAPIKey(want.ID) })
+	for _, want := range []*store.APIKey{full, noScopes, emptyScopes} {
+		got := get(t, s, func(tx store.Tx) (*store.APIKey, error) { return tx.GetAPIKey(want.ID) })
 		check(t, "GetAPIKey", got, want)
-		got = get(t, s, func(tx store.Tx) (*clavis.APIKey, error) { return tx.GetAPIKeyByHash(want.Hash) })
+		got = get(t, s, func(tx store.Tx) (*store.APIKey, error) { return tx.GetAPIKeyByHash(want.Hash) })
 		check(t, "GetAPIKeyByHash", got, want)
 	}
 
@@ -297,8 +297,8 @@ func testAPIKeys(t *testing.T, s store.Store) {
 			want = append(want, id)
 		}
 	}
-	got := get(t, s, func(tx store.Tx) ([]*clavis.APIKey, error) { return tx.ListAPIKeys(u.ID) })
-	check(t, "ListAPIKeys ids", ids(got, func(k *clavis.APIKey) string { return k.ID }), want)
+	got := get(t, s, func(tx store.Tx) ([]*store.APIKey, error) { return tx.ListAPIKeys(u.ID) })
+	check(t, "ListAPIKeys ids", ids(got, func(k *store.APIKey) string { return k.ID }), want)
 }
 
 // testUpdateAPIKey: UpdateAPIKey writes Name, Scopes, Active, ExpiresAt and LastUsedAt only.
@@ -308,23 +308,23 @@ func testUpdateAPIKey(t *testing.T, s store.Store) {
 	create(t, s, k)
 	tests := []struct {
 		name   string
-		update func(k *clavis.APIKey)
+		update func(k *store.APIKey)
 	}{
-		{"set", func(k *clavis.APIKey) {
+		{"set", func(k *store.APIKey) {
 			k.Name, k.Scopes, k.Active = "renamed", []string{"a", "b"}, false
 			k.ExpiresAt, k.LastUsedAt = ptr(at(50)), ptr(at(40))
 		}},
-		{"clear", func(k *clavis.APIKey) {
+		{"clear", func(k *store.APIKey) {
 			k.Name, k.Scopes, k.Active, k.ExpiresAt, k.LastUsedAt = "", nil, true, nil, nil
 		}},
 	}
 	for _, tc := range tests {
-		want := get(t, s, func(tx store.Tx) (*clavis.APIKey, error) { return tx.GetAPIKey(k.ID) })
+		want := get(t, s, func(tx store.Tx) (*store.APIKey, error) { return tx.GetAPIKey(k.ID) })
 		tc.update(want)
 		arg := *want
 		arg.Prefix, arg.Hash, arg.CreatedAt = "1ck_zzzz", []byte("other-hash"), at(77) // not written
 		write(t, s, func(tx store.Tx) error { return tx.UpdateAPIKey(&arg) })
-		got := get(t, s, func(tx store.Tx) (*clavis.APIKey, error) { return tx.GetAPIKey(k.ID) })
+		got := get(t, s, func(tx store.Tx) (*store.APIKey, error) { return tx.GetAPIKey(k.ID) })
 		check(t, "UpdateAPIKey: "+tc.name, got, want)
 	}
 }
@@ -341,15 +341,16 @@ func testAgents(t *testing.T, s store.Store) {
 	full.SSHPublicKey = "ssh-ed25519 AAAA"
 	full.ECDHPublicKey = "BASE64=="
 	full.LastActiveAt = ptr(at(1))
-	minimal := &clavis.Agent{ID: newID(), OrgID: u.OrgID, KeyHash: []byte("minimal"), CreatedBy: u.ID, CreatedAt: t0}
+	minimal := &store.Agent{Agent: clavis.Agent{ID: newID(), OrgID: u.OrgID, CreatedBy: u.ID, CreatedAt: t0},
+		KeyHash: []byte("minimal")}
 	emptySlices := newAgent(u)
 	emptySlices.Scopes, emptySlices.VaultIDs = []string{}, []string{}
 	create(t, s, full, minimal, emptySlices)
 
-	for _, want := range []*clavis.Agent{full, minimal, emptySlices} {
-		got := get(t, s, func(tx store.Tx) (*clavis.Agent, error) { return tx.GetAgent(want.ID) })
+	for _, want := range []*store.Agent{full, minimal, emptySlices} {
+		got := get(t, s, func(tx store.Tx) (*store.Agent, error) { return tx.GetAgent(want.ID) })
 		check(t, "GetAgent", got, want)
-		got = get(t, s, func(tx store.Tx) (*clavis.Agent, error) { return tx.GetAgentByKeyHash(want.KeyHash) })
+		got = get(t, s, func(tx store.Tx) (*store.Agent, error) { return tx.GetAgentByKeyHash(want.KeyHash) })
 		check(t, "GetAgentByKeyHash", got, want)
 	}
 
@@ -378,8 +379,8 @@ func testAgents(t *testing.T, s store.Store) {
 			want = append(want, id)
 		}
 	}
-	got := get(t, s, func(tx store.Tx) ([]*clavis.Agent, error) { return tx.ListAgents(u.OrgID) })
-	check(t, "ListAgents ids", ids(got, func(a *clavis.Agent) string { return a.ID }), want)
+	got := get(t, s, func(tx store.Tx) ([]*store.Agent, error) { return tx.ListAgents(u.OrgID) })
+	check(t, "ListAgents ids", ids(got, func(a *store.Agent) string { return a.ID }), want)
 }
 
 // testUpdateAgent: UpdateAgent writes every field but ID, OrgID, CreatedBy and CreatedAt; a new key
@@ -400,9 +401,9 @@ func testUpdateAgent(t *testing.T, s store.Store) {
 	arg.OrgID, arg.CreatedBy, arg.CreatedAt = newID(), newID(), at(500) // not written
 	write(t, s, func(tx store.Tx) error { return tx.UpdateAgent(&arg) })
 
-	got := get(t, s, func(tx store.Tx) (*clavis.Agent, error) { return tx.GetAgent(a.ID) })
+	got := get(t, s, func(tx store.Tx) (*store.Agent, error) { return tx.GetAgent(a.ID) })
 	check(t, "UpdateAgent", got, &want)
-	got = get(t, s, func(tx store.Tx) (*clavis.Agent, error) { return tx.GetAgentByKeyHash(want.KeyHash) })
+	got = get(t, s, func(tx store.Tx) (*store.Agent, error) { return tx.GetAgentByKeyHash(want.KeyHash) })
 	check(t, "GetAgentByKeyHash of the new hash", got, &want)
 	err := s.Read(t.Context(), func(tx store.Tx) error { _, err := tx.GetAgentByKeyHash(oldHash); return err })
 	wantKind(t, "GetAgentByKeyHash of the replaced hash", err, clavis.KindNotFound)

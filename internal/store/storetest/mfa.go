@@ -25,18 +25,18 @@ func testMFA(t *testing.T, s store.Store) {
 	org := newOrg()
 	u := newUser(org)
 	create(t, s, org, u)
-	_, err := getErr(t, s, func(tx store.Tx) (*clavis.MFA, error) { return tx.GetMFA(u.ID) })
+	_, err := getErr(t, s, func(tx store.Tx) (*store.MFA, error) { return tx.GetMFA(u.ID) })
 	wantKind(t, "GetMFA before setup", err, clavis.KindNotFound)
 
-	pending := &clavis.MFA{UserID: u.ID, Pending: []byte{1, 2, 0, 3}}
+	pending := &store.MFA{UserID: u.ID, Pending: []byte{1, 2, 0, 3}}
 	write(t, s, func(tx store.Tx) error { return tx.PutMFA(pending) })
-	got := get(t, s, func(tx store.Tx) (*clavis.MFA, error) { return tx.GetMFA(u.ID) })
+	got := get(t, s, func(tx store.Tx) (*store.MFA, error) { return tx.GetMFA(u.ID) })
 	check(t, "GetMFA after setup", got, pending)
 
-	enabled := &clavis.MFA{UserID: u.ID, Secret: []byte("wrapped"), LastStep: 59_000_000_123,
+	enabled := &store.MFA{UserID: u.ID, Secret: []byte("wrapped"), LastStep: 59_000_000_123,
 		RecoveryCodes: []string{"aa", "bb", "cc"}}
 	write(t, s, func(tx store.Tx) error { return tx.PutMFA(enabled) })
-	got = get(t, s, func(tx store.Tx) (*clavis.MFA, error) { return tx.GetMFA(u.ID) })
+	got = get(t, s, func(tx store.Tx) (*store.MFA, error) { return tx.GetMFA(u.ID) })
 	check(t, "GetMFA after replace (pending cleared)", got, enabled)
 }
 

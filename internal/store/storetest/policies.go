@@ -46,7 +46,7 @@ func testListPolicies(t *testing.T, s store.Store) {
 	create(t, s, other)
 	principal := newID()
 	type pick struct {
-		vault *clavis.Vault
+		vault *store.Vault
 		pt    clavis.PrincipalType
 		id    string
 	}
@@ -155,12 +155,12 @@ func testPolicyVaultIDs(t *testing.T, s store.Store) {
 	_, u, _ := seed(t, s)
 	now := at(0)
 	principal := newID()
-	vaults := make([]*clavis.Vault, 8)
+	vaults := make([]*store.Vault, 8)
 	for i := range vaults {
 		vaults[i] = newVault(u)
 		create(t, s, vaults[i])
 	}
-	policy := func(v *clavis.Vault, pt clavis.PrincipalType, id string, expires *int) *clavis.Policy {
+	policy := func(v *store.Vault, pt clavis.PrincipalType, id string, expires *int) *clavis.Policy {
 		p := newPolicy(v, pt, id)
 		if expires != nil {
 			p.ExpiresAt = ptr(at(*expires))

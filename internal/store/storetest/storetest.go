@@ -163,17 +163,17 @@ func create(t *testing.T, s store.Store, entities ...any) {
 			switch e := e.(type) {
 			case *clavis.Org:
 				err = tx.CreateOrg(e)
-			case *clavis.User:
+			case *store.User:
 				err = tx.CreateUser(e)
-			case *clavis.APIKey:
+			case *store.APIKey:
 				err = tx.CreateAPIKey(e)
-			case *clavis.Agent:
+			case *store.Agent:
 				err = tx.CreateAgent(e)
-			case *clavis.Vault:
+			case *store.Vault:
 				err = tx.CreateVault(e)
 			case *clavis.Secret:
 				_, err = tx.EnsureSecret(e)
-			case *clavis.Version:
+			case *store.Version:
 				err = tx.CreateVersion(e)
 			case *clavis.Policy:
 				err = tx.CreatePolicy(e)
@@ -306,47 +306,46 @@ func descendingIDs(n int) []string {
 
 func newOrg() *clavis.Org { return &clavis.Org{ID: newID(), Name: "Acme", CreatedAt: t0} }
 
-func newUser(org *clavis.Org) *clavis.User {
+func newUser(org *clavis.Org) *store.User {
 	id := newID()
-	return &clavis.User{ID: id, OrgID: org.ID, Email: id + "@example.com", DisplayName: "Ada",
-		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", Role: clavis.RoleOwner, CreatedAt: t0}
+	return &store.User{User: clavis.User{ID: id, OrgID: org.ID, Email: id + "@example.com", DisplayName: "Ada",
+		Role: clavis.RoleOwner, CreatedAt: t0}, PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA"}
 }
 
-func newAPIKey(u *clavis.User) *clavis.APIKey {
+func newAPIKey(u *store.User) *store.APIKey {
 	id := newID()
-	return &clavis.APIKey{ID: id, UserID: u.ID, OrgID: u.OrgID, Name: "ci", Prefix: "1ck_" + id[:4],
-		Hash: []byte("hash-" + id), Scopes: []string{"vaults:read"}, Active: true, CreatedAt: t0}
+	return &store.APIKey{APIKey: clavis.APIKey{ID: id, UserID: u.ID, OrgID: u.OrgID, Name: "ci",
+		Prefix: "1ck_" + id[:4], Scopes: []string{"vaults:read"}, Active: true, CreatedAt: t0}, Hash: []byte("hash-" + id)}
 }
 
-func newAgent(u *clavis.User) *clavis.Agent {
+func newAgent(u *store.User) *store.Agent {
 	id := newID()
-	return &clavis.Agent{ID: id, OrgID: u.OrgID, Name: "bot", Active: true, KeyHash: []byte("key-" + id),
-		TokenGen: 1, CreatedBy: u.ID, CreatedAt: t0}
+	return &store.Agent{Agent: clavis.Agent{ID: id, OrgID: u.OrgID, Name: "bot", Active: true, CreatedBy: u.ID,
+		CreatedAt: t0}, KeyHash: []byte("key-" + id), TokenGen: 1}
 }
 
-func newVault(u *clavis.User) *clavis.Vault {
-	return &clavis.Vault{ID: newID(), OrgID: u.OrgID, Name: "prod", CreatedBy: u.ID,
-		CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, WrappedKey: []byte("wrapped-vault-key"), CreatedAt: t0}
+func newVault(u *store.User) *store.Vault {
+	return &store.Vault{Vault: clavis.Vault{ID: newID(), OrgID: u.OrgID, Name: "prod", CreatedBy: u.ID,
+		CreatedByType: clavis.PrincipalUser, OwnerUserID: u.ID, CreatedAt: t0}, WrappedKey: []byte("wrapped-vault-key")}
 }
 
-func newSecret(v *clavis.Vault, path string) *clavis.Secret {
+func newSecret(v *store.Vault, path string) *clavis.Secret {
 	return &clavis.Secret{ID: newID(), VaultID: v.ID, Path: path, CreatedAt: t0}
 }
 
-func newVersion(s *clavis.Secret, n int) *clavis.Version {
-	return &clavis.Version{SecretID: s.ID, Version: n, Type: "generic", Metadata: json.RawMessage(`{}`),
-		Ciphertext: []byte(fmt.Sprintf("ct-%s-%d", s.ID, n)), WrappedDEK: []byte("dek"),
-		CreatedBy: "user:" + newID(), CreatedAt: t0}
+func newVersion(s *clavis.Secret, n int) *store.Version {
+	return &store.Version{Version: clavis.Version{SecretID: s.ID, Version: n, Type: "generic",
+		Metadata: json.RawMessage(`{}`), CreatedBy: "user:" + newID(), CreatedAt: t0}, Ciphertext: []byte(fmt.Sprintf("ct-%s-%d", s.ID, n)), WrappedDEK: []byte("dek")}
 }
 
-func newPolicy(v *clavis.Vault, pt clavis.PrincipalType, principalID string) *clavis.Policy {
+func newPolicy(v *store.Vault, pt clavis.PrincipalType, principalID string) *clavis.Policy {
 	return &clavis.Policy{ID: newID(), VaultID: v.ID, Pattern: "**", PrincipalType: pt, PrincipalID: principalID,
 		Permissions: []clavis.Permission{clavis.PermRead}, Conditions: json.RawMessage(`{}`),
 		Effect: clavis.EffectAllow, CreatedBy: v.CreatedBy, CreatedByType: clavis.PrincipalUser, CreatedAt: t0}
 }
 
 // seed creates an org with one user and one vault.
-func seed(t *testing.T, s store.Store) (*clavis.Org, *clavis.User, *clavis.Vault) {
+func seed(t *testing.T, s store.Store) (*clavis.Org, *store.User, *store.Vault) {
 	t.Helper()
 	org := newOrg()
 	u := newUser(org)
@@ -357,10 +356,10 @@ func seed(t *testing.T, s store.Store) (*clavis.Org, *clavis.User, *clavis.Vault
 
 // addSecret creates a secret at path in v with versions 1..n (through NextVersion) and returns it as
 // stored along with its versions.
-func addSecret(t *testing.T, s store.Store, v *clavis.Vault, path string, n int) (*clavis.Secret, []*clavis.Version) {
+func addSecret(t *testing.T, s store.Store, v *store.Vault, path string, n int) (*clavis.Secret, []*store.Version) {
 	t.Helper()
 	var sec *clavis.Secret
-	var vs []*clavis.Version
+	var vs []*store.Version
 	write(t, s, func(tx store.Tx) error {
 		var err error
 		if sec, err = tx.EnsureSecret(newSecret(v, path)); err != nil {

@@ -12,13 +12,13 @@ import (
 	"clavis.dev/clavis/internal/store"
 )
 
-func newVaultKey(v *clavis.Vault, version int) *clavis.VaultKey {
-	return &clavis.VaultKey{VaultID: v.ID, Version: version, Wrapped: fmt.Appendf(nil, "wrapped-%s-%d", v.ID, version),
+func newVaultKey(v *store.Vault, version int) *store.VaultKey {
+	return &store.VaultKey{VaultID: v.ID, Version: version, Wrapped: fmt.Appendf(nil, "wrapped-%s-%d", v.ID, version),
 		CreatedAt: at(version)}
 }
 
 // addVaultKeys inserts the keys in one Write transaction.
-func addVaultKeys(t *testing.T, s store.Store, keys ...*clavis.VaultKey) {
+func addVaultKeys(t *testing.T, s store.Store, keys ...*store.VaultKey) {
 	t.Helper()
 	write(t, s, func(tx store.Tx) error {
 		for _, k := range keys {
@@ -56,13 +56,13 @@ func testVaultKeys(t *testing.T, s store.Store) {
 	addVaultKeys(t, s, v1, v10, otherV1, otherV99)
 	addVaultKeys(t, s, v2)
 
-	for _, want := range []*clavis.VaultKey{v1, v2, v10, otherV1, otherV99} {
-		got := get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(want.VaultID, want.Version) })
+	for _, want := range []*store.VaultKey{v1, v2, v10, otherV1, otherV99} {
+		got := get(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.GetVaultKey(want.VaultID, want.Version) })
 		check(t, "GetVaultKey", got, want)
 	}
-	got := get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.CurrentVaultKey(v.ID) })
+	got := get(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.CurrentVaultKey(v.ID) })
 	check(t, "CurrentVaultKey", got, v10)
-	got = get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.CurrentVaultKey(other.ID) })
+	got = get(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.CurrentVaultKey(other.ID) })
 	check(t, "CurrentVaultKey of another vault", got, otherV99)
 
 	read(t, s, func(tx store.Tx) error {
@@ -92,9 +92,9 @@ func testVaultKeys(t *testing.T, s store.Store) {
 		}
 		return tx.AddVaultKey(v3) // still usable, and commits
 	})
-	got = get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(v.ID, 2) })
+	got = get(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.GetVaultKey(v.ID, 2) })
 	check(t, "GetVaultKey after a duplicate AddVaultKey", got, v2)
-	got = get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(v.ID, 3) })
+	got = get(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.GetVaultKey(v.ID, 3) })
 	check(t, "GetVaultKey added after a conflict", got, v3)
 	err := s.Write(t.Context(), func(tx store.Tx) error { return tx.AddVaultKey(dup) })
 	wantKind(t, "Write with a duplicate AddVaultKey", err, clavis.KindConflict)
@@ -109,7 +109,7 @@ func testVaultKeys(t *testing.T, s store.Store) {
 	if err != errRollback {
 		t.Errorf("Write returned %v, want %v", err, errRollback)
 	}
-	_, err = getErr(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.CurrentVaultKey(empty.ID) })
+	_, err = getErr(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.CurrentVaultKey(empty.ID) })
 	wantKind(t, "CurrentVaultKey after a rolled-back AddVaultKey", err, clavis.KindNotFound)
 
 	write(t, s, func(tx store.Tx) error { return tx.DeleteVault(v.ID) })
@@ -120,7 +120,7 @@ func testVaultKeys(t *testing.T, s store.Store) {
 		}
 		_, err := tx.CurrentVaultKey(v.ID)
 		wantKind(t, "CurrentVaultKey of a deleted vault", err, clavis.KindNotFound)
-		for _, want := range []*clavis.VaultKey{otherV1, otherV99} {
+		for _, want := range []*store.VaultKey{otherV1, otherV99} {
 			got, err := tx.GetVaultKey(want.VaultID, want.Version)
 			if err != nil {
 				t.Errorf("GetVaultKey of another vault after DeleteVault: %v", err)
@@ -136,7 +136,7 @@ func testVaultKeys(t *testing.T, s store.Store) {
 	// The keys went with the vault: a vault created again with the same id starts without keys.
 	again := *v
 	create(t, s, &again)
-	_, err = getErr(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.CurrentVaultKey(v.ID) })
+	_, err = getErr(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.CurrentVaultKey(v.ID) })
 	wantKind(t, "CurrentVaultKey of a vault re-created with a deleted vault's id", err, clavis.KindNotFound)
 	addVaultKeys(t, s, v1) // no conflict with the deleted vault's version 1
 }
@@ -180,11 +180,11 @@ func testCountEncryptionConcurrent(t *testing.T, s store.Store) {
 	wantHot := *hot
 	wantHot.Encryptions = n
 	check(t, "key version after the counts",
-		get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(v.ID, 1) }), &wantHot)
+		get(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.GetVaultKey(v.ID, 1) }), &wantHot)
 	check(t, "another version of the vault",
-		get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(v.ID, 2) }), next)
+		get(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.GetVaultKey(v.ID, 2) }), next)
 	check(t, "the same version of another vault",
-		get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(other.ID, 1) }), otherHot)
+		get(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.GetVaultKey(other.ID, 1) }), otherHot)
 
 	// Counting continues from the stored value, one per call, also within one transaction.
 	var seq []int64
@@ -210,7 +210,7 @@ func testCountEncryptionConcurrent(t *testing.T, s store.Store) {
 	if err != errRollback {
 		t.Errorf("Write returned %v, want %v", err, errRollback)
 	}
-	if k := get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(v.ID, 1) }); k.Encryptions != n {
+	if k := get(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.GetVaultKey(v.ID, 1) }); k.Encryptions != n {
 		t.Errorf("Encryptions after a rolled-back CountEncryption = %d, want %d", k.Encryptions, n)
 	}
 
@@ -229,7 +229,7 @@ func testCountEncryptionConcurrent(t *testing.T, s store.Store) {
 }
 
 // byVaultVersion orders key versions as AllVaultKeys does: by vault id in byte order, then by version.
-func byVaultVersion(a, b *clavis.VaultKey) int {
+func byVaultVersion(a, b *store.VaultKey) int {
 	if c := strings.Compare(a.VaultID, b.VaultID); c != 0 {
 		return c
 	}
@@ -240,8 +240,8 @@ func byVaultVersion(a, b *clavis.VaultKey) int {
 // order and then numerically by version (not in insertion, vault creation or CreatedAt order); vaults
 // without keys contribute nothing, and a deleted vault's keys are gone.
 func testAllVaultKeys(t *testing.T, s store.Store) {
-	all := func() []*clavis.VaultKey {
-		return get(t, s, func(tx store.Tx) ([]*clavis.VaultKey, error) { return tx.AllVaultKeys() })
+	all := func() []*store.VaultKey {
+		return get(t, s, func(tx store.Tx) ([]*store.VaultKey, error) { return tx.AllVaultKeys() })
 	}
 	if got := all(); len(got) != 0 {
 		t.Errorf("AllVaultKeys of an empty store = %s, want none", show(got))
@@ -250,7 +250,7 @@ func testAllVaultKeys(t *testing.T, s store.Store) {
 	_, u, _ := seed(t, s) // a vault without keys
 	// Vault ids created in neither byte order nor the order of a case- or accent-aware collation.
 	prefixes := []string{"b", "é", "B", "a", "_", "Z", "a-"}
-	vaults := make([]*clavis.Vault, len(prefixes))
+	vaults := make([]*store.Vault, len(prefixes))
 	for i, p := range prefixes {
 		vaults[i] = newVault(u)
 		vaults[i].ID = p + vaults[i].ID
@@ -261,7 +261,7 @@ func testAllVaultKeys(t *testing.T, s store.Store) {
 		entities[i] = v
 	}
 	create(t, s, entities...)
-	var keys []*clavis.VaultKey
+	var keys []*store.VaultKey
 	for i, v := range vaults {
 		if i == 3 {
 			continue // another vault without keys
@@ -292,7 +292,7 @@ func testAllVaultKeys(t *testing.T, s store.Store) {
 	write(t, s, func(tx store.Tx) error { _, err := tx.CountEncryption(keys[0].VaultID, keys[0].Version); return err })
 	keys[0].Encryptions++
 	write(t, s, func(tx store.Tx) error { return tx.DeleteVault(vaults[2].ID) })
-	want = slices.DeleteFunc(want, func(k *clavis.VaultKey) bool { return k.VaultID == vaults[2].ID })
+	want = slices.DeleteFunc(want, func(k *store.VaultKey) bool { return k.VaultID == vaults[2].ID })
 	check(t, "AllVaultKeys after CountEncryption and DeleteVault", all(), want)
 }
 
@@ -308,11 +308,11 @@ func testRewrapVaultKey(t *testing.T, s store.Store) {
 	keyless := newVault(u) // a WrappedKey but no key versions
 	keyless.WrappedKey = []byte("keyless vault key")
 	create(t, s, other, keyless)
-	vaultNow := func(id string) *clavis.Vault {
-		return get(t, s, func(tx store.Tx) (*clavis.Vault, error) { return tx.GetVault(id) })
+	vaultNow := func(id string) *store.Vault {
+		return get(t, s, func(tx store.Tx) (*store.Vault, error) { return tx.GetVault(id) })
 	}
-	keyNow := func(vaultID string, version int) *clavis.VaultKey {
-		return get(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(vaultID, version) })
+	keyNow := func(vaultID string, version int) *store.VaultKey {
+		return get(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.GetVaultKey(vaultID, version) })
 	}
 
 	v1, v2, v3 := newVaultKey(v, 1), newVaultKey(v, 2), newVaultKey(v, 3)
@@ -323,7 +323,7 @@ func testRewrapVaultKey(t *testing.T, s store.Store) {
 	o1.Encryptions, o2.Encryptions = 11, 12
 	addVaultKeys(t, s, v1, v2, v3, o1, o2)
 	wantV, wantOther, wantKeyless := *vaultNow(v.ID), *vaultNow(other.ID), *vaultNow(keyless.ID)
-	checkAll := func(what string, keys ...*clavis.VaultKey) {
+	checkAll := func(what string, keys ...*store.VaultKey) {
 		t.Helper()
 		for _, k := range keys {
 			check(t, fmt.Sprintf("%s: key %d of %s", what, k.Version, k.VaultID), keyNow(k.VaultID, k.Version), k)
@@ -354,8 +354,8 @@ func testRewrapVaultKey(t *testing.T, s store.Store) {
 	v1.Wrapped, wantV.WrappedKey, v3.Wrapped, o1.Wrapped, wantOther.WrappedKey = w1b, w1b, w3, wo1, wo1
 	checkAll("after a second round of RewrapVaultKey", v1, v2, v3, o1, o2)
 	check(t, "AllVaultKeys after RewrapVaultKey",
-		get(t, s, func(tx store.Tx) ([]*clavis.VaultKey, error) { return tx.AllVaultKeys() }),
-		slices.SortedFunc(slices.Values([]*clavis.VaultKey{v1, v2, v3, o1, o2}), byVaultVersion))
+		get(t, s, func(tx store.Tx) ([]*store.VaultKey, error) { return tx.AllVaultKeys() }),
+		slices.SortedFunc(slices.Values([]*store.VaultKey{v1, v2, v3, o1, o2}), byVaultVersion))
 
 	// Encryptions counted after a rewrap continue from the stored count.
 	n := put(t, s, func(tx store.Tx) (int64, error) { return tx.CountEncryption(v.ID, 1) })
@@ -394,7 +394,7 @@ func testRewrapVaultKey(t *testing.T, s store.Store) {
 		err := s.Write(t.Context(), func(tx store.Tx) error { return tx.RewrapVaultKey(tc.vaultID, tc.version, []byte("x")) })
 		wantKind(t, "Write with RewrapVaultKey of a "+tc.name, err, clavis.KindNotFound)
 	}
-	_, err := getErr(t, s, func(tx store.Tx) (*clavis.VaultKey, error) { return tx.GetVaultKey(keyless.ID, 1) })
+	_, err := getErr(t, s, func(tx store.Tx) (*store.VaultKey, error) { return tx.GetVaultKey(keyless.ID, 1) })
 	wantKind(t, "GetVaultKey after RewrapVaultKey of a missing version", err, clavis.KindNotFound)
 
 	// A rolled-back rewrap of version 1 changes neither the key version nor the vault.
@@ -481,7 +481,7 @@ func testReplaceCiphertext(t *testing.T, s store.Store) {
 	second := newVersion(sec, 2)
 	second.ExpiresAt = ptr(at(7200))
 	write(t, s, func(tx store.Tx) error {
-		for _, ver := range []*clavis.Version{full, second} {
+		for _, ver := range []*store.Version{full, second} {
 			if _, err := tx.NextVersion(sec.ID); err != nil {
 				return err
 			}
@@ -500,11 +500,11 @@ func testReplaceCiphertext(t *testing.T, s store.Store) {
 	want := *full
 	want.Ciphertext, want.WrappedDEK = ct, dek
 	check(t, "GetVersion after ReplaceCiphertext",
-		get(t, s, func(tx store.Tx) (*clavis.Version, error) { return tx.GetVersion(sec.ID, 1) }), &want)
+		get(t, s, func(tx store.Tx) (*store.Version, error) { return tx.GetVersion(sec.ID, 1) }), &want)
 	check(t, "another version of the secret",
-		get(t, s, func(tx store.Tx) (*clavis.Version, error) { return tx.GetVersion(sec.ID, 2) }), second)
+		get(t, s, func(tx store.Tx) (*store.Version, error) { return tx.GetVersion(sec.ID, 2) }), second)
 	check(t, "a version of another secret",
-		get(t, s, func(tx store.Tx) (*clavis.Version, error) { return tx.GetVersion(neighbour.ID, 1) }), neighbourVersions[0])
+		get(t, s, func(tx store.Tx) (*store.Version, error) { return tx.GetVersion(neighbour.ID, 1) }), neighbourVersions[0])
 	check(t, "the secret after ReplaceCiphertext",
 		get(t, s, func(tx store.Tx) (*clavis.Secret, error) { return tx.GetSecret(v.ID, sec.Path) }), secBefore)
 	if !secBefore.Deleted || secBefore.LatestVersion != 2 {
@@ -516,7 +516,7 @@ func testReplaceCiphertext(t *testing.T, s store.Store) {
 	write(t, s, func(tx store.Tx) error { return tx.ReplaceCiphertext(sec.ID, 1, ct2, dek2) })
 	want.Ciphertext, want.WrappedDEK = ct2, dek2
 	check(t, "GetVersion after a second ReplaceCiphertext",
-		get(t, s, func(tx store.Tx) (*clavis.Version, error) { return tx.GetVersion(sec.ID, 1) }), &want)
+		get(t, s, func(tx store.Tx) (*store.Version, error) { return tx.GetVersion(sec.ID, 1) }), &want)
 
 	for _, tc := range []struct {
 		name     string
@@ -527,5 +527,5 @@ func testReplaceCiphertext(t *testing.T, s store.Store) {
 		wantKind(t, "ReplaceCiphertext of a "+tc.name, err, clavis.KindNotFound)
 	}
 	check(t, "GetVersion after failed ReplaceCiphertext calls",
-		get(t, s, func(tx store.Tx) (*clavis.Version, error) { return tx.GetVersion(sec.ID, 1) }), &want)
+		get(t, s, func(tx store.Tx) (*store.Version, error) { return tx.GetVersion(sec.ID, 1) }), &want)
 }
