@@ -26,13 +26,14 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprint(stderr, auditUsage)
 		return errUsage
 	}
-	s, err := newSettings("clavis audit verify", args[1:], stderr)
+	args = args[1:]
+	s, err := newSettings("clavis audit verify", args, stderr)
 	if err != nil {
 		return err
 	}
 	sc := declareStoreSettings(s, true)
 	pageSize := s.fs.Int("page-size", engine.DefaultAuditPage, "events read from the database at a time")
-	if err := s.parse(args[1:], serverSettingNames()); err != nil {
+	if err := s.parse(args, serverSettingNames()); err != nil {
 		return err
 	}
 	eng, closeAll, err := openOperatorEngine(ctx, sc, nil, nil)
