@@ -44,25 +44,22 @@ func startChild(ctx context.Context, name, path string, args []string, dir strin
 		return nil, err
 	}
 	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
+	logFile, err := os.Create(logPath) // #nosec G304 -- under the operator's -dir
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(path, args...)
+	cmd := exec.Command(path, args...) // #nosec G204 -- the server under test: built here, or the operator's -clavis
 	setParentDeathSignal(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		logFile.Close()
-		return nil, err
+		return nil, errors.Join(err, logFile.Close())
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		logFile.Close()
-		return nil, err
+		return nil, errors.Join(err, logFile.Close())
 	}
 	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("%s: %w", path, err), logFile.Close())
 	}
 	c := &child{name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
 
@@ -76,8 +73,9 @@ func startChild(ctx context.Context, name, path string, args []string, dir strin
 		for sc.Scan() {
 			line := sc.Bytes()
 			logMu.Lock()
-			logFile.Write(line)
-			logFile.Write([]byte{'\n'})
+			// A lost log line must not stop the pump: the child blocks when its pipe is not drained.
+			_, _ = logFile.Write(line)
+			_, _ = logFile.Write([]byte{'\n'})
 			logMu.Unlock()
 			if u := listenURL(line); u != "" {
 				select {
@@ -86,7 +84,7 @@ func startChild(ctx context.Context, name, path string, args []string, dir strin
 				}
 			}
 		}
-		io.Copy(io.Discard, r)
+		_, _ = io.Copy(io.Discard, r) // drain after a too-long line; a read error means the pipe is gone
 	}
 	pumps.Add(2)
 	go pump(stdout)
@@ -94,7 +92,7 @@ func startChild(ctx context.Context, name, path string, args []string, dir strin
 	go func() {
 		pumps.Wait() // Wait must follow the reads of the pipes
 		c.waitErr = cmd.Wait()
-		logFile.Close()
+		_ = logFile.Close() // diagnostics only: every line was written (or dropped) above
 		close(c.exited)
 	}()
 
@@ -117,8 +115,8 @@ func startChild(ctx context.Context, name, path string, args []string, dir strin
 	for {
 		resp, err := http.Get(c.base + probe)
 		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_, _ = io.Copy(io.Discard, resp.Body) // only the status is probed
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return c, nil
 			}
@@ -171,7 +169,7 @@ func (c *child) stop() {
 
 // logTail returns the last lines of a log file, indented, for error messages.
 func logTail(path string) string {
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) // #nosec G304 -- the child's own log file, under the operator's -dir
 	if err != nil || len(b) == 0 {
 		return ""
 	}
@@ -184,11 +182,10 @@ func logTail(path string) string {
 
 // buildClavis builds ./cmd/clavis of the enclosing clavis.dev/clavis module into dir.
 func buildClavis(ctx context.Context, dir string, stderr io.Writer) (string, error) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
+	if _, err := exec.LookPath("go"); err != nil {
 		return "", errors.New("no go command in PATH: put it there or pass -clavis PATH")
 	}
-	out, err := exec.CommandContext(ctx, goBin, "env", "GOMOD").Output()
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
@@ -196,7 +193,7 @@ func buildClavis(ctx context.Context, dir string, stderr io.Writer) (string, err
 	if gomod == "" || gomod == os.DevNull {
 		return "", errors.New("not inside a Go module: run from the clavis repository or pass -clavis PATH")
 	}
-	mod, err := os.ReadFile(gomod)
+	mod, err := os.ReadFile(gomod) // #nosec G304 -- the go.mod that `go env GOMOD` names
 	if err != nil {
 		return "", err
 	}
@@ -205,7 +202,7 @@ func buildClavis(ctx context.Context, dir string, stderr io.Writer) (string, err
 	}
 	bin := filepath.Join(dir, "clavis")
 	fmt.Fprintf(stderr, "load: building %s/cmd/clavis …\n", filepath.Dir(gomod))
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "./cmd/clavis")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/clavis") // #nosec G204 -- bin is in our own temp dir
 	cmd.Dir = filepath.Dir(gomod)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if err := cmd.Run(); err != nil {

@@ -140,7 +140,9 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 			fmt.Fprintf(stderr, "load: temp dir kept: %s (server logs: */server.log)\n", tmp)
 			return
 		}
-		os.RemoveAll(tmp)
+		if err := os.RemoveAll(tmp); err != nil {
+			fmt.Fprintf(stderr, "load: removing temp dir: %v\n", err)
+		}
 	}()
 
 	if cfg.clavis == "" {

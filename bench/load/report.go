@@ -442,12 +442,12 @@ func (r *runResult) write(path, report string) error {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(path, append(b, '\n'), 0o644)
+		return os.WriteFile(path, append(b, '\n'), 0o644) // #nosec G306 -- a benchmark report for people to read, nothing secret
 	}
 	var b strings.Builder
 	for i, t := range r.repTables {
 		fmt.Fprintf(&b, "### Repetition %d of %d\n\n%s\n", i+1, len(r.repTables), t)
 	}
 	b.WriteString(report)
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	return os.WriteFile(path, []byte(b.String()), 0o644) // #nosec G306 -- a benchmark report for people to read, nothing secret
 }

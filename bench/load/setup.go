@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -294,10 +295,7 @@ func (fx *fixture) op(name string) opSpec {
 		s.newReq = func(rng *mrand.Rand) (*http.Request, error) {
 			var v [32]byte
 			for i := 0; i < len(v); i += 8 {
-				x := rng.Uint64()
-				for j := 0; j < 8; j++ {
-					v[i+j] = byte(x >> (8 * j))
-				}
+				binary.LittleEndian.PutUint64(v[i:], rng.Uint64())
 			}
 			body := `{"value":"` + hex.EncodeToString(v[:]) + `","type":"generic"}`
 			req, err := http.NewRequest("PUT", secrets+"/"+secretPath(rng.IntN(fx.n)), bytes.NewReader([]byte(body)))

@@ -73,7 +73,7 @@ func TestBackupWhileWritingAndRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dst, "root.key"), key, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dst, "root.key"), key, 0o600); err != nil { // #nosec G703 -- a test temp dir
 		t.Fatal(err)
 	}
 	restored := clavistest.New(t, clavistest.Options{DataDir: dst})

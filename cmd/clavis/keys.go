@@ -135,7 +135,9 @@ func openNewRootKey(ctx context.Context, a *keysArgs) (keyring.RootKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.Close()
+	if err := st.Close(); err != nil {
+		return nil, err
+	}
 	return openRootKey(a.newRootKey, true)
 }
 

@@ -143,7 +143,7 @@ func TestRotateVaultCommand(t *testing.T) {
 		"--audit-sink", "file:" + sink}, &out, &errOut); err != nil {
 		t.Fatalf("rotate-vault: %v\n%s", err, errOut.String())
 	}
-	lines, err := os.ReadFile(sink)
+	lines, err := os.ReadFile(sink) // #nosec G304 -- a test temp file
 	if err != nil || !strings.Contains(string(lines), `"action":"key.rotate_vault"`) ||
 		!strings.Contains(string(lines), `"action":"key.rewrap_vault"`) || strings.Contains(string(lines), "before") {
 		t.Fatalf("operator events in the sink: %v\n%s", err, lines)

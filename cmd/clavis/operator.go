@@ -56,13 +56,13 @@ func openOperatorEngine(ctx context.Context, sc *storeSettings, previous keyring
 	}
 	root, err := openRootKey(sc.rootKey, false)
 	if err != nil {
-		st.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, st.Close())
 	}
-	closeRoot := func() {
+	closeRoot := func() error {
 		if c, ok := root.(io.Closer); ok {
-			c.Close()
+			return c.Close()
 		}
+		return nil
 	}
 	var opt keyring.Options
 	if previous != nil {
@@ -71,14 +71,14 @@ func openOperatorEngine(ctx context.Context, sc *storeSettings, previous keyring
 	eng, err := engine.New(ctx, st, keyring.New(root, opt), engine.Config{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Sink: sink, ExistingKeysOnly: true})
 	if err != nil {
-		closeRoot()
-		st.Close()
+		err = errors.Join(err, closeRoot(), st.Close())
 		if errors.Is(err, engine.ErrNoServerKeys) {
 			return nil, nil, fmt.Errorf("%w: no server has started on this database; start `clavis server` on it once, then run this command again", err)
 		}
 		return nil, nil, fmt.Errorf("opening the server keys (right root key?): %w", err)
 	}
-	return eng, func() { eng.Close(); closeRoot(); st.Close() }, nil
+	// The command's work is committed when it closes: a close error changes nothing the operator can act on.
+	return eng, func() { eng.Close(); _ = closeRoot(); _ = st.Close() }, nil
 }
 
 // migrateCommand brings the database's schema to this binary's version.

@@ -34,7 +34,7 @@ func dirState(t *testing.T, dir string) string {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		b, err := os.ReadFile(p)
+		b, err := os.ReadFile(p) // #nosec G122 G304 -- a test temp dir that nothing else changes meanwhile
 		fmt.Fprintf(h, "%s %d\n", p, len(b))
 		h.Write(b)
 		return err
@@ -63,7 +63,7 @@ func olderDatabase(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	for i, f := range files[:len(files)-1] {
-		b, err := os.ReadFile(f)
+		b, err := os.ReadFile(f) // #nosec G304 -- a test temp file
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,6 +188,7 @@ func TestMain(m *testing.M) {
 // startChild runs `clavis server --dev` on dir in a child process and returns its URL and the process.
 func startChild(t *testing.T, dir string) (string, *exec.Cmd) {
 	t.Helper()
+	// #nosec G204 G702 -- this test binary again, as the server (CLAVIS_TEST_MAIN), on a test temp dir.
 	cmd := exec.Command(os.Args[0], "server", "--dev", "--listen", "127.0.0.1:0", "--data-dir", dir, "--rate-limits", "off")
 	cmd.Env = append(os.Environ(), "CLAVIS_TEST_MAIN=1")
 	stdout, err := cmd.StdoutPipe()
@@ -199,7 +200,7 @@ func startChild(t *testing.T, dir string) (string, *exec.Cmd) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) // it may have exited already; Wait reaps it
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -208,7 +209,7 @@ func startChild(t *testing.T, dir string) (string, *exec.Cmd) {
 				found <- m[1]
 			}
 		}
-		io.Copy(io.Discard, stdout)
+		_, _ = io.Copy(io.Discard, stdout) // keep the child's stdout drained until it exits
 	}()
 	select {
 	case url := <-found:
@@ -262,14 +263,16 @@ func TestRestoreForceAfterCrashKeepsAcknowledgedWrites(t *testing.T) {
 	}
 	for _, f := range []string{"clavis.db-wal"} {
 		if _, err := os.Stat(kept[0] + "-wal"); err == nil {
-			os.Rename(kept[0]+"-wal", filepath.Join(check, f))
+			if err := os.Rename(kept[0]+"-wal", filepath.Join(check, f)); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	key, err := os.ReadFile(filepath.Join(dir, "root.key"))
+	key, err := os.ReadFile(filepath.Join(dir, "root.key")) // #nosec G304 -- a test temp dir
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(check, "root.key"), key, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(check, "root.key"), key, 0o600); err != nil { // #nosec G703 -- a test temp dir
 		t.Fatal(err)
 	}
 	env := clavistest.New(t, clavistest.Options{DataDir: check})
@@ -330,7 +333,7 @@ func writeUntilKilled(t *testing.T, c *client.Client, vault string, child *exec.
 	if err := child.Process.Kill(); err != nil { // SIGKILL: no shutdown, no checkpoint
 		t.Fatal(err)
 	}
-	child.Wait()
+	_ = child.Wait() // "signal: killed", as intended
 	wg.Wait()
 	return acked
 }

@@ -16,7 +16,7 @@ func servePprof(addr string, log *slog.Logger) error {
 		return fmt.Errorf("--pprof-listen: %w", err)
 	}
 	if !ln.Addr().(*net.TCPAddr).IP.IsLoopback() {
-		ln.Close()
+		_ = ln.Close() // nothing was served on it
 		return fmt.Errorf("--pprof-listen must be a loopback address")
 	}
 	mux := http.NewServeMux()

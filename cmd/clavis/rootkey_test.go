@@ -56,7 +56,11 @@ func rotateRootAndReopen(t *testing.T, newSpec string) {
 		t.Fatal(err)
 	}
 	if c, ok := root.(io.Closer); ok {
-		t.Cleanup(func() { c.Close() })
+		t.Cleanup(func() {
+			if err := c.Close(); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 	if err := os.Remove(filepath.Join(dir, "root.key")); err != nil { // nothing may fall back to the old key
 		t.Fatal(err)

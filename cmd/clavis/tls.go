@@ -58,7 +58,7 @@ func loadCertificates(certFile, keyFile string) (*certificates, error) {
 
 // reload reads the pair again and serves it from the next handshake on; on error the previous pair stays.
 func (c *certificates) reload() error {
-	if fi, err := os.Stat(c.keyFile); err == nil && fi.Mode().Perm()&0o004 != 0 {
+	if fi, err := os.Stat(c.keyFile); err == nil && fi.Mode().Perm()&0o004 != 0 { // #nosec G703 -- the operator's --tls-key
 		return fmt.Errorf("--tls-key %s: every user can read it (mode %v); chmod 600 it", c.keyFile, fi.Mode().Perm())
 	}
 	pair, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)

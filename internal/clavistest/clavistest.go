@@ -105,7 +105,11 @@ func New(t testing.TB, opts ...Options) *Env {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	t.Cleanup(func() { sq.Close() })
+	t.Cleanup(func() {
+		if err := sq.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
 	var st store.Store = sq
 	if o.WrapStore != nil {
 		st = o.WrapStore(sq)

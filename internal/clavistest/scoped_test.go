@@ -141,7 +141,7 @@ func TestScopedKeyOnEveryRoute(t *testing.T) {
 	}
 	ids := strings.NewReplacer("{vault_id}", vid, "{agent_id}", a.ID, "{key_id}", keys[0].ID,
 		"{policy_id}", pol.ID, "{path}", "ci/token", "{version}", "1")
-	bodies := map[string]string{
+	bodies := map[string]string{ // #nosec G101 -- request bodies of the test user's own throwaway account
 		"POST /v1/auth/api-keys":                         `{"name":"wide"}`,
 		"POST /v1/vaults":                                `{"name":"other"}`,
 		"POST /v1/agents":                                `{"name":"helper"}`,

@@ -38,12 +38,13 @@ func TestLoginFloodMemory(t *testing.T) {
 	)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "clavis")
-	build := exec.Command("go", "build", "-o", bin, "clavis.dev/clavis/cmd/clavis")
+	build := exec.Command("go", "build", "-o", bin, "clavis.dev/clavis/cmd/clavis") // #nosec G204 -- bin is in a test temp dir
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
 	dataDir := filepath.Join(dir, "data")
+	// #nosec G204 -- the binary just built, on a test temp dir.
 	srv := exec.Command(bin, "server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--signup", "open",
 		"--rate-limits", "off", "--dev")
 	srv.Env = floodEnv()

@@ -87,6 +87,7 @@ func TestCrashDurability(t *testing.T) {
 	}
 	t.Logf("crash test: %d cycles, %d acknowledged writes wanted, %d writers, %s", cfg.cycles, cfg.writes, writers, db)
 
+	// #nosec G404 -- a throwaway account and the writers' choices on a test server: nothing to guess.
 	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	email := fmt.Sprintf("crash-%016x@example.com", rng.Uint64())
 	password := fmt.Sprintf("crash-test-%016x", rng.Uint64())
@@ -95,7 +96,7 @@ func TestCrashDurability(t *testing.T) {
 	var ops atomic.Int64 // requests sent, for audit checkpoints
 	ws := make([]*writer, writers)
 	for i := range ws {
-		ws[i] = &writer{id: i, rng: rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))}
+		ws[i] = &writer{id: i, rng: rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))} // #nosec G404 -- which secret to write next
 	}
 
 	srv := startServer(t, bin, dataDir, cfg.database, logPath(0))

@@ -21,9 +21,9 @@ import (
 // buildBinary builds cmd/clavis once into a temporary directory and returns its path.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	goTool := "go" // from PATH, as the go command that runs the tests has it
 	bin := filepath.Join(t.TempDir(), "clavis")
-	out, err := exec.Command(goTool, "build", "-o", bin, "clavis.dev/clavis/cmd/clavis").CombinedOutput()
+	// go from PATH, as the go command that runs the tests has it.
+	out, err := exec.Command("go", "build", "-o", bin, "clavis.dev/clavis/cmd/clavis").CombinedOutput() // #nosec G204 -- bin is in a test temp dir
 	if err != nil {
 		t.Fatalf("go build clavis.dev/clavis/cmd/clavis: %v\n%s", err, out)
 	}
@@ -55,10 +55,10 @@ func startServer(t *testing.T, bin, dataDir, database, logPath string) *serverPr
 	if database != "" {
 		args = append(args, "--database", database)
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, args...) // #nosec G204 -- the binary built by this test
 	cmd.Env = serverEnv()
 	setParentDeathSignal(cmd)
-	logf, err := os.Create(logPath)
+	logf, err := os.Create(logPath) // #nosec G304 -- a test temp file
 	if err != nil {
 		t.Fatalf("server log: %v", err)
 	}
@@ -71,11 +71,11 @@ func startServer(t *testing.T, bin, dataDir, database, logPath string) *serverPr
 	}
 	cmd.Stdout = outW
 	if err := cmd.Start(); err != nil {
-		outR.Close()
-		outW.Close()
+		_ = outR.Close() // cleanup only: the start error is the finding
+		_ = outW.Close()
 		t.Fatalf("start %s: %v", bin, err)
 	}
-	outW.Close()
+	_ = outW.Close() // the parent's copy of the write end; it can only fail if closed already
 	p := &serverProc{cmd: cmd, logPath: logPath, exited: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
@@ -134,7 +134,7 @@ func (p *serverProc) waitReady(deadline <-chan time.Time) error {
 		resp, err := hc.Do(req)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close() // read already
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -189,7 +189,7 @@ func (p *serverProc) stop(t *testing.T) {
 
 // logTail returns the last n lines of a server log, for failure messages.
 func logTail(path string, n int) string {
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) // #nosec G304 -- the test server's log
 	if err != nil {
 		return fmt.Sprintf("(server log %s: %v)", path, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/ratelimit"
@@ -98,7 +99,7 @@ func New(svc Service, opt Options) http.Handler {
 		Help: "HTTP requests by method, route pattern and status code."}, []string{"method", "route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clavis_http_request_duration_seconds",
 		Help: "HTTP request latency by method and route pattern.", Buckets: prometheus.DefBuckets}, []string{"method", "route"})
-	s.reg.MustRegister(s.reqs, s.latency, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	s.reg.MustRegister(s.reqs, s.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if rl := opt.RateLimits; rl != nil {
 		s.perIP = ratelimit.New(rl.PublicAuth, 0, nil)
 		s.perPrincipal = ratelimit.New(rl.Principal, 0, nil)

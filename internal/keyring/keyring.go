@@ -170,6 +170,7 @@ func (k *Keyring) Seal(ctx context.Context, wrappedVaultKey []byte, aad AAD, pla
 	if err != nil {
 		return Sealed{}, clavis.Internal(fmt.Errorf("keyring: seal: %w", err))
 	}
+	// #nosec G407 -- newAEAD is NewGCMWithRandomNonce: each Seal draws a random nonce; the argument must be nil.
 	s := Sealed{
 		Ciphertext: data.Seal(make([]byte, 1, 1+len(plaintext)+data.Overhead()), nil, plaintext, valueAAD(aad)),
 		WrappedDEK: vault.Seal(dekHeader(aad.keyVersion()), nil, dek, dekAAD(aad)),

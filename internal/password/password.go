@@ -135,7 +135,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}
-	got := h.derive([]byte(password), salt, p, uint32(len(want)))
+	got := h.derive([]byte(password), salt, p, uint32(len(want))) // #nosec G115 -- parsePHC returns at most 64 bytes
 	h.release()
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
@@ -175,7 +175,7 @@ func parsePHC(s string) (p Params, salt, sum []byte, ok bool) {
 	m, ok1 := phcUint(ps[0], "m=", 32)
 	t, ok2 := phcUint(ps[1], "t=", 32)
 	l, ok3 := phcUint(ps[2], "p=", 8)
-	p = Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(l)}
+	p = Params{Memory: uint32(m), Time: uint32(t), Threads: uint8(l)} // #nosec G115 -- phcUint parsed each at that bit size
 	if !ok1 || !ok2 || !ok3 || !p.valid() {
 		return p, nil, nil, false
 	}

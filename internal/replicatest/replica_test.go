@@ -40,13 +40,17 @@ func freshDatabase(t *testing.T) string {
 	}
 	admin := adminDSN()
 	name := fmt.Sprintf("clavis_replicas_%d", time.Now().UnixNano())
+	// #nosec G204 -- psql on the test server (CLAVIS_TEST_POSTGRES) with a generated database name.
 	if out, err := exec.Command("psql", admin, "-qc", "CREATE DATABASE "+name).CombinedOutput(); err != nil {
 		if os.Getenv("CLAVIS_TEST_POSTGRES") == "" {
 			t.Skipf("PostgreSQL not reachable at %s: %s", admin, strings.TrimSpace(string(out)))
 		}
 		t.Fatalf("create database: %v: %s", err, out)
 	}
-	t.Cleanup(func() { _ = exec.Command("psql", admin, "-qc", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)").Run() })
+	t.Cleanup(func() {
+		// #nosec G204 -- as above; best effort: a leftover test database is harmless.
+		_ = exec.Command("psql", admin, "-qc", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)").Run()
+	})
 	u, err := url.Parse(admin)
 	if err != nil {
 		t.Fatal(err)
@@ -61,13 +65,14 @@ func startReplicas(t *testing.T, n int, dsn string) []string {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "clavis")
-	build := exec.Command("go", "build", "-o", bin, "clavis.dev/clavis/cmd/clavis")
+	build := exec.Command("go", "build", "-o", bin, "clavis.dev/clavis/cmd/clavis") // #nosec G204 -- bin is in a test temp dir
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	rootKey := "file:" + filepath.Join(dir, "root.key")
 	var urls []string
 	for i := range n {
+		// #nosec G204 -- the binary just built, with the test database and temp dirs.
 		cmd := exec.Command(bin, "server", "--dev", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, fmt.Sprint("r", i)),
 			"--database", dsn, "--root-key", rootKey, "--public-url", "http://clavis.test", "--rate-limits", "off")
 		logs, err := cmd.StderrPipe() // JSON logs: the "clavis listening" line names the real address

@@ -375,7 +375,8 @@ func notAfter(now time.Time, exp int64, leeway time.Duration) bool {
 	if exp > s {
 		return true // exp >= s+1 > now
 	}
-	if uint64(s)-uint64(exp) > uint64(2*maxLeeway/time.Second) { // exact difference, since exp <= s
+	// #nosec G115 -- modular on purpose: since exp <= s the difference is exact, even beyond MaxInt64.
+	if uint64(s)-uint64(exp) > uint64(2*maxLeeway/time.Second) {
 		return false
 	}
 	return now.Sub(time.Unix(exp, 0)) <= leeway
@@ -387,7 +388,8 @@ func notBefore(now time.Time, nbf int64, leeway time.Duration) bool {
 	if nbf <= s {
 		return true
 	}
-	if uint64(nbf)-uint64(s) > uint64(2*maxLeeway/time.Second) { // exact difference, since nbf > s
+	// #nosec G115 -- modular on purpose: since nbf > s the difference is exact, even beyond MaxInt64.
+	if uint64(nbf)-uint64(s) > uint64(2*maxLeeway/time.Second) {
 		return false
 	}
 	return time.Unix(nbf, 0).Sub(now) <= leeway

@@ -72,7 +72,7 @@ func TestOpenReopenSameKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open(create): %v", err)
 	}
-	before, err := os.ReadFile(path)
+	before, err := os.ReadFile(path) // #nosec G304 -- a test temp file
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestOpenReopenSameKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reopen without create: %v", err)
 	}
-	after, err := os.ReadFile(path)
+	after, err := os.ReadFile(path) // #nosec G304 -- a test temp file
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestOpenRefuses(t *testing.T) {
 			}
 			path := filepath.Join(t.TempDir(), "root.key")
 			tt.setup(t, path)
-			before, _ := os.ReadFile(path)
+			before, _ := os.ReadFile(path) // #nosec G304 -- a test temp file
 			p, err := file.Open(path, tt.create)
 			if err == nil {
 				t.Fatalf("Open = %v, nil error; want error containing %q", p, tt.wantErr)
@@ -209,7 +209,7 @@ func TestOpenRefuses(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("Open error = %q, want it to contain %q", err, tt.wantErr)
 			}
-			if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, before) { // #nosec G304 -- a test temp file
 				t.Error("a refused key file was modified")
 			}
 		})
@@ -222,7 +222,7 @@ func TestProviderRedactsKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := os.ReadFile(path)
+	key, err := os.ReadFile(path) // #nosec G304 -- a test temp file
 	if err != nil {
 		t.Fatal(err)
 	}

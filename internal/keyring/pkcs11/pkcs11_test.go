@@ -73,7 +73,10 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	// Before any module is loaded, for the whole process.
-	os.Setenv("SOFTHSM2_CONF", conf)
+	if err := os.Setenv("SOFTHSM2_CONF", conf); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	softhsm.module, softhsm.util, softhsm.dir = module, util, dir
 	return m.Run()
 }
@@ -87,7 +90,7 @@ func findSoftHSM() (module, util, skip string) {
 		candidates = []string{env}
 	}
 	for _, c := range candidates {
-		if fi, err := os.Stat(c); err == nil && fi.Mode().IsRegular() {
+		if fi, err := os.Stat(c); err == nil && fi.Mode().IsRegular() { // #nosec G703 -- known install paths or the tester's own setting
 			module = c
 			break
 		}
@@ -128,6 +131,7 @@ func newToken(tb testing.TB, prefix string) token {
 		prefix = "clavis-test"
 	}
 	label := fmt.Sprintf("%s-%d", prefix, softhsm.tokens.Add(1))
+	// #nosec G204 -- softhsm2-util found on PATH, with a generated label and the test PINs.
 	out, err := exec.Command(softhsm.util, "--init-token", "--free", "--label", label, "--pin", testPIN, "--so-pin", testSOPIN).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
@@ -188,7 +192,7 @@ func TestOpenMissingObjectFails(t *testing.T) {
 	tok := newToken(t, "")
 	p, err := Open(tok.uri("no-such-key", tok.pinFile), false)
 	if err == nil {
-		p.Close()
+		_ = p.Close() // the unexpected success is the finding
 		t.Fatal("Open(create=false) of a missing object: no error")
 	}
 	if !strings.Contains(err.Error(), `no secret key object labelled "no-such-key"`) {
@@ -291,7 +295,7 @@ func TestOpenSelectsByIDAndSlot(t *testing.T) {
 	mustOpen(t, other, true)
 	noID := strings.Replace(base, ";id=%C1%A5", "", 1)
 	if q, err := Open(noID, true); err == nil {
-		q.Close()
+		_ = q.Close() // the unexpected success is the finding
 		t.Error("Open of a label held by two objects: no error")
 	} else if !strings.Contains(err.Error(), "2 secret key objects") {
 		t.Errorf("ambiguous error = %q", err)
@@ -324,7 +328,7 @@ func TestWrongPINFails(t *testing.T) {
 func TestPINFileRefused(t *testing.T) {
 	tok := newToken(t, "")
 	loose := filepath.Join(t.TempDir(), "pin")
-	if err := os.WriteFile(loose, []byte(testPIN), 0o644); err != nil {
+	if err := os.WriteFile(loose, []byte(testPIN), 0o644); err != nil { // #nosec G306 -- readable on purpose: it must be refused
 		t.Fatal(err)
 	}
 	_, err := Open(tok.uri("k", loose), true)
@@ -421,7 +425,7 @@ func TestOpenRefusesUnsuitableKeys(t *testing.T) {
 	generateRaw(t, p, "operator-made", 32, true) // sensitive, extractable, no CKA_ID: accepted
 	for label, want := range map[string]string{"readable": "is not sensitive", "aes-128": "is not an AES-256 key"} {
 		if q, err := Open(tok.uri(label, tok.pinFile), true); err == nil {
-			q.Close()
+			_ = q.Close() // the unexpected success is the finding
 			t.Errorf("Open of %s key: no error", label)
 		} else if !strings.Contains(err.Error(), want) {
 			t.Errorf("Open of %s key: %q, want %q", label, err, want)
@@ -686,7 +690,11 @@ func TestConcurrentCreateInProcess(t *testing.T) {
 				return
 			}
 			ids[i] = p.ID()
-			t.Cleanup(func() { p.Close() })
+			t.Cleanup(func() {
+				if err := p.Close(); err != nil {
+					t.Error(err)
+				}
+			})
 		})
 	}
 	wg.Wait()
@@ -719,7 +727,11 @@ func TestConcurrentCreateRace(t *testing.T) {
 					return
 				}
 				ids[i] = p.ID()
-				t.Cleanup(func() { p.Close() })
+				t.Cleanup(func() {
+					if err := p.Close(); err != nil {
+						t.Error(err)
+					}
+				})
 			})
 		}
 		wg.Wait()
@@ -748,7 +760,7 @@ func TestStalePendingObject(t *testing.T) {
 	for _, create := range []bool{false, true} {
 		q, err := Open(tok.uri("crashed", tok.pinFile), create)
 		if err == nil {
-			q.Close()
+			_ = q.Close() // the unexpected success is the finding
 			t.Fatalf("Open(create=%v) beside a stale provisional object: no error", create)
 		}
 		if !strings.Contains(err.Error(), "delete them") {
