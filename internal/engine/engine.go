@@ -181,7 +181,7 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	e.commits = newCommitter(st, cfg.MaxBatch)
 	e.stopHousekeeping = make(chan struct{})
 	e.housekeepingDone = make(chan struct{})
-	go e.housekeeping(cfg.KeyRefresh)
+	go e.housekeeping(cfg.KeyRefresh) // #nosec G118 -- runs for the engine's life, stopped by Close, not by a request
 	e.verified = newTokenCache(10_000, cfg.Leeway)
 	e.mfaWrong.n = map[string]int{}
 	e.mfaCodeChecks = ratelimit.New(mfaCodeRule, 0, cfg.Clock)

@@ -165,10 +165,11 @@ func limitArg(n int) any {
 // --- token revocation ---
 
 const (
+	// #nosec G101 -- SQL text, not a credential
 	qRevokeToken = `INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2)
 		ON CONFLICT (jti) DO UPDATE SET expires_at = greatest(revoked_tokens.expires_at, excluded.expires_at)`
-	qTokenRevoked       = `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)`
-	qPruneRevokedTokens = `DELETE FROM revoked_tokens WHERE expires_at < $1`
+	qTokenRevoked       = `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)` // #nosec G101 -- SQL text, not a credential
+	qPruneRevokedTokens = `DELETE FROM revoked_tokens WHERE expires_at < $1`            // #nosec G101 -- SQL text, not a credential
 	qWriteProbe         = `INSERT INTO readiness_probe (id, probed_at, pad) VALUES (1, $1, $2)
 		ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at, pad = excluded.pad`
 )

@@ -136,13 +136,14 @@ func (t *txn) ListUsers(orgID string) ([]*store.User, error) {
 // --- personal API keys ---
 
 const (
-	apiKeyCols    = `id, user_id, org_id, name, prefix, hash, scopes, active, expires_at, last_used_at, created_at`
+	apiKeyCols    = `id, user_id, org_id, name, prefix, hash, scopes, active, expires_at, last_used_at, created_at` // #nosec G101 -- SQL text, not a credential
 	qCreateAPIKey = `INSERT INTO api_keys (` + apiKeyCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT DO NOTHING`
 	qGetAPIKey       = `SELECT ` + apiKeyCols + ` FROM api_keys WHERE id = $1`
 	qGetAPIKeyByHash = `SELECT ` + apiKeyCols + ` FROM api_keys WHERE hash = $1`
 	qListAPIKeys     = `SELECT ` + apiKeyCols + ` FROM api_keys WHERE user_id = $1 ORDER BY seq`
-	qUpdateAPIKey    = `UPDATE api_keys SET name = $1, scopes = $2, active = $3, expires_at = $4, last_used_at = $5
+	// #nosec G101 -- SQL text, not a credential
+	qUpdateAPIKey = `UPDATE api_keys SET name = $1, scopes = $2, active = $3, expires_at = $4, last_used_at = $5
 		WHERE id = $6`
 )
 

@@ -70,7 +70,7 @@ func TestOpenCurrent(t *testing.T) {
 			before := tables(t, dsn)
 			s, err := OpenCurrent(t.Context(), dsn)
 			if err == nil {
-				s.Close()
+				_ = s.Close()
 				t.Fatal("OpenCurrent succeeded")
 			}
 			var ve *migration.VersionError
@@ -88,7 +88,7 @@ func TestOpenCurrent(t *testing.T) {
 			if err != nil {
 				t.Fatalf("OpenCurrent after Migrate: %v", err)
 			}
-			s.Close()
+			_ = s.Close()
 		})
 	}
 }

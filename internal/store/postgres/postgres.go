@@ -195,7 +195,7 @@ func (s *Store) beginWrite(ctx context.Context) (pgx.Tx, error) {
 // backoff waits a little before attempt+1, with jitter, so that the transactions that collided do not
 // collide again. It reports false if ctx ended first.
 func backoff(ctx context.Context, attempt int) bool {
-	d := time.Duration(attempt) * (time.Millisecond + rand.N(4*time.Millisecond))
+	d := time.Duration(attempt) * (time.Millisecond + rand.N(4*time.Millisecond)) // #nosec G404 -- retry jitter, not a secret
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

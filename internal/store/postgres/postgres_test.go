@@ -42,7 +42,7 @@ func server(t testing.TB) string {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err == nil {
 		err = conn.Ping(ctx)
-		conn.Close(ctx)
+		_ = conn.Close(ctx)
 	}
 	if err != nil {
 		if explicit {
@@ -125,7 +125,7 @@ func open(t testing.TB) (*Store, string) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { _ = s.Close() })
 	return s, dsn
 }
 
@@ -193,7 +193,7 @@ func TestMigrateConcurrent(t *testing.T) {
 		}
 	}
 	var n int
-	stores[0].Read(t.Context(), func(tx store.Tx) error { n, err = tx.CountOrgs(); return err })
+	_ = stores[0].Read(t.Context(), func(tx store.Tx) error { n, err = tx.CountOrgs(); return err })
 	if n != replicas {
 		t.Errorf("CountOrgs = %d, %v; want %d", n, err, replicas)
 	}
@@ -211,7 +211,7 @@ func TestOpenErrors(t *testing.T) {
 	} {
 		s, err := Open(t.Context(), dsn)
 		if err == nil {
-			s.Close()
+			_ = s.Close()
 			t.Errorf("Open(%s) succeeded, want an error", name)
 		}
 	}

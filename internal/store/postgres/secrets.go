@@ -57,7 +57,7 @@ func (t *txn) DeleteVault(id string) error {
 // --- secrets ---
 
 const (
-	secretCols    = `id, vault_id, path, deleted, latest_version, created_at`
+	secretCols    = `id, vault_id, path, deleted, latest_version, created_at` // #nosec G101 -- SQL text, not a credential
 	qGetSecret    = `SELECT ` + secretCols + ` FROM secrets WHERE vault_id = $1 AND path = $2`
 	qInsertSecret = `INSERT INTO secrets (` + secretCols + `) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (vault_id, path) DO NOTHING`

@@ -147,10 +147,11 @@ func limitArg(n int) int {
 // --- token revocation ---
 
 const (
+	// #nosec G101 -- SQL text, not a credential
 	qRevokeToken = `INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?)
 		ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`
-	qTokenRevoked       = `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)`
-	qPruneRevokedTokens = `DELETE FROM revoked_tokens WHERE expires_at < ?`
+	qTokenRevoked       = `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?)` // #nosec G101 -- SQL text, not a credential
+	qPruneRevokedTokens = `DELETE FROM revoked_tokens WHERE expires_at < ?`            // #nosec G101 -- SQL text, not a credential
 	qWriteProbe         = `INSERT INTO readiness_probe (id, probed_at, pad) VALUES (1, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at, pad = excluded.pad`
 )

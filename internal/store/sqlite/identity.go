@@ -128,12 +128,12 @@ func (t *txn) ListUsers(orgID string) ([]*store.User, error) {
 // --- personal API keys ---
 
 const (
-	apiKeyCols       = `id, user_id, org_id, name, prefix, hash, scopes, active, expires_at, last_used_at, created_at`
+	apiKeyCols       = `id, user_id, org_id, name, prefix, hash, scopes, active, expires_at, last_used_at, created_at` // #nosec G101 -- SQL text, not a credential
 	qCreateAPIKey    = `INSERT INTO api_keys (` + apiKeyCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qGetAPIKey       = `SELECT ` + apiKeyCols + ` FROM api_keys WHERE id = ?`
 	qGetAPIKeyByHash = `SELECT ` + apiKeyCols + ` FROM api_keys WHERE hash = ?`
 	qListAPIKeys     = `SELECT ` + apiKeyCols + ` FROM api_keys WHERE user_id = ? ORDER BY seq`
-	qUpdateAPIKey    = `UPDATE api_keys SET name = ?, scopes = ?, active = ?, expires_at = ?, last_used_at = ? WHERE id = ?`
+	qUpdateAPIKey    = `UPDATE api_keys SET name = ?, scopes = ?, active = ?, expires_at = ?, last_used_at = ? WHERE id = ?` // #nosec G101 -- SQL text, not a credential
 )
 
 func scanAPIKey(sc scanner) (*store.APIKey, error) {

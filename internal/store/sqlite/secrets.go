@@ -53,7 +53,7 @@ func (t *txn) DeleteVault(id string) error {
 // --- secrets ---
 
 const (
-	secretCols    = `id, vault_id, path, deleted, latest_version, created_at`
+	secretCols    = `id, vault_id, path, deleted, latest_version, created_at` // #nosec G101 -- SQL text, not a credential
 	qGetSecret    = `SELECT ` + secretCols + ` FROM secrets WHERE vault_id = ? AND path = ?`
 	qInsertSecret = `INSERT INTO secrets (` + secretCols + `) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (vault_id, path) DO NOTHING`

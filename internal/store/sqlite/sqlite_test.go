@@ -154,7 +154,7 @@ func TestOpenErrors(t *testing.T) {
 	for _, tc := range tests {
 		s, err := Open(t.Context(), tc.path)
 		if err == nil {
-			s.Close()
+			_ = s.Close()
 			t.Errorf("Open(%s) succeeded, want an error", tc.name)
 		}
 	}
@@ -259,6 +259,6 @@ func BenchmarkAppendAudit(b *testing.B)  { storetest.BenchAppendAudit(b, openBen
 // openBench opens a Store on a new file and closes it when the benchmark ends.
 func openBench(b *testing.B) *Store {
 	s, _ := open(b)
-	b.Cleanup(func() { s.Close() })
+	b.Cleanup(func() { _ = s.Close() })
 	return s
 }

@@ -36,7 +36,7 @@ func prepare(ctx context.Context, db *sql.DB) (stmts, error) {
 		p, err := db.PrepareContext(ctx, q)
 		if err != nil {
 			for _, p := range st {
-				p.Close()
+				_ = p.Close() // best effort: the prepare error is the one to report
 			}
 			return nil, fmt.Errorf("sqlite: prepare %q: %w", q, err)
 		}

@@ -51,7 +51,7 @@ func (b Backend) open(t *testing.T, name string) store.Store {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
@@ -63,13 +63,13 @@ func NewerSchemaRefused(t *testing.T, b Backend) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	s.Close()
+	_ = s.Close()
 	b.Exec(t, name, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'from the future', CURRENT_TIMESTAMP)",
 		len(b.Migrations)+1)
 
 	s, err = b.Open(t.Context(), name)
 	if err == nil {
-		s.Close()
+		_ = s.Close()
 		t.Fatal("Open of a database with a newer schema succeeded")
 	}
 	if !strings.Contains(err.Error(), "newer") {
@@ -119,7 +119,7 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	_ = s.Close()
 	// Back to the schema before 0003 (CreateVault adds no key versions: vault_keys is empty), undoing the
 	// later migrations too.
 	b.Exec(t, name, `DROP TABLE vault_keys;

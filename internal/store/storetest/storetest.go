@@ -253,7 +253,7 @@ func checkEvents(t *testing.T, what string, got, want []*clavis.AuditEvent) {
 		return
 	}
 	for i := range got {
-		g, w := *got[i], *want[i]
+		g, w := *got[i], *want[i] // #nosec G602 -- the lengths were compared above
 		gd, _ := json.Marshal(g.Details)
 		wd, _ := json.Marshal(w.Details)
 		if string(gd) != string(wd) {
@@ -308,7 +308,7 @@ func newOrg() *clavis.Org { return &clavis.Org{ID: newID(), Name: "Acme", Create
 
 func newUser(org *clavis.Org) *store.User {
 	id := newID()
-	return &store.User{User: clavis.User{ID: id, OrgID: org.ID, Email: id + "@example.com", DisplayName: "Ada",
+	return &store.User{User: clavis.User{ID: id, OrgID: org.ID, Email: id + "@example.com", DisplayName: "Ada", // #nosec G101 -- a test user, no credential
 		Role: clavis.RoleOwner, CreatedAt: t0}, PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA"}
 }
 
