@@ -55,92 +55,124 @@ func ParseURI(s string) (*URI, error) {
 		return nil, errors.New("pkcs11 URI: unexpected '#' (percent-encode it as %23)")
 	}
 	path, query, _ := strings.Cut(rest, "?")
-	u := &URI{}
-	seen := map[string]bool{}
-	var slotIDs []string
-	parse := func(part, sep, where string) error {
-		for _, attr := range strings.Split(part, sep) {
-			if attr == "" {
-				continue
-			}
-			name, raw, ok := strings.Cut(attr, "=")
-			if !ok {
-				return fmt.Errorf("pkcs11 URI: a %s attribute has no '=' (want name=value)", where)
-			}
-			if why, bad := unsupported[name]; bad {
-				return fmt.Errorf("pkcs11 URI: attribute %q is not accepted: %s", name, why)
-			}
-			if seen[name] {
-				return fmt.Errorf("pkcs11 URI: attribute %q appears more than once", clip(name))
-			}
-			seen[name] = true
-			val, err := url.PathUnescape(raw)
-			if err != nil {
-				return fmt.Errorf("pkcs11 URI: attribute %q: malformed percent-encoding", clip(name))
-			}
-			if val == "" {
-				return fmt.Errorf("pkcs11 URI: attribute %q is empty", clip(name))
-			}
-			switch {
-			case where == "path" && name == "token":
-				u.Token = val
-			case where == "path" && name == "serial":
-				u.Serial = val
-			case where == "path" && name == "object":
-				u.Object = val
-			case where == "path" && name == "id":
-				u.ID = []byte(val)
-			case where == "path" && name == "type":
-				if val != "secret-key" {
-					return errors.New("pkcs11 URI: type must be secret-key (the root key is an AES secret key)")
-				}
-			case name == "slot-id":
-				slotIDs = append(slotIDs, val)
-			case where == "query" && name == "module-path":
-				u.ModulePath = val
-			case where == "query" && name == "pin-source":
-				p, err := pinSourcePath(val)
-				if err != nil {
-					return err
-				}
-				u.PINFile = p
-			default:
-				return fmt.Errorf("pkcs11 URI: unknown %s attribute %q", where, clip(name))
-			}
+	p := &uriParser{u: &URI{}, seen: map[string]bool{}}
+	if err := p.attrs(path, ";", "path"); err != nil {
+		return nil, err
+	}
+	p.seen["slot-id"] = false // slot-id may be a path (RFC 7512) or a query attribute, but only once in all
+	if err := p.attrs(query, "&", "query"); err != nil {
+		return nil, err
+	}
+	if err := p.slot(); err != nil {
+		return nil, err
+	}
+	if err := p.u.complete(); err != nil {
+		return nil, err
+	}
+	return p.u, nil
+}
+
+// uriParser collects the attributes of one URI.
+type uriParser struct {
+	u       *URI
+	seen    map[string]bool
+	slotIDs []string
+}
+
+// attrs parses the sep-separated name=value attributes of one part (where: "path" or "query").
+func (p *uriParser) attrs(part, sep, where string) error {
+	for _, attr := range strings.Split(part, sep) {
+		if attr == "" {
+			continue
 		}
-		return nil
+		name, raw, ok := strings.Cut(attr, "=")
+		if !ok {
+			return fmt.Errorf("pkcs11 URI: a %s attribute has no '=' (want name=value)", where)
+		}
+		if why, bad := unsupported[name]; bad {
+			return fmt.Errorf("pkcs11 URI: attribute %q is not accepted: %s", name, why)
+		}
+		if p.seen[name] {
+			return fmt.Errorf("pkcs11 URI: attribute %q appears more than once", clip(name))
+		}
+		p.seen[name] = true
+		val, err := url.PathUnescape(raw)
+		if err != nil {
+			return fmt.Errorf("pkcs11 URI: attribute %q: malformed percent-encoding", clip(name))
+		}
+		if val == "" {
+			return fmt.Errorf("pkcs11 URI: attribute %q is empty", clip(name))
+		}
+		if err := p.set(where, name, val); err != nil {
+			return err
+		}
 	}
-	if err := parse(path, ";", "path"); err != nil {
-		return nil, err
+	return nil
+}
+
+// set stores one attribute, or refuses one that does not belong where it stands.
+func (p *uriParser) set(where, name, val string) error {
+	u := p.u
+	switch {
+	case where == "path" && name == "token":
+		u.Token = val
+	case where == "path" && name == "serial":
+		u.Serial = val
+	case where == "path" && name == "object":
+		u.Object = val
+	case where == "path" && name == "id":
+		u.ID = []byte(val)
+	case where == "path" && name == "type":
+		if val != "secret-key" {
+			return errors.New("pkcs11 URI: type must be secret-key (the root key is an AES secret key)")
+		}
+	case name == "slot-id":
+		p.slotIDs = append(p.slotIDs, val)
+	case where == "query" && name == "module-path":
+		u.ModulePath = val
+	case where == "query" && name == "pin-source":
+		f, err := pinSourcePath(val)
+		if err != nil {
+			return err
+		}
+		u.PINFile = f
+	default:
+		return fmt.Errorf("pkcs11 URI: unknown %s attribute %q", where, clip(name))
 	}
-	seen["slot-id"] = false // slot-id may be a path (RFC 7512) or a query attribute, but only once in all
-	if err := parse(query, "&", "query"); err != nil {
-		return nil, err
-	}
-	switch len(slotIDs) {
+	return nil
+}
+
+// slot parses the one slot-id, if any.
+func (p *uriParser) slot() error {
+	switch len(p.slotIDs) {
 	case 0:
 	case 1:
-		id, err := strconv.ParseUint(slotIDs[0], 10, 0)
+		id, err := strconv.ParseUint(p.slotIDs[0], 10, 0)
 		if err != nil {
-			return nil, errors.New("pkcs11 URI: slot-id must be a decimal number")
+			return errors.New("pkcs11 URI: slot-id must be a decimal number")
 		}
-		u.SlotID, u.HasSlotID = uint(id), true
+		p.u.SlotID, p.u.HasSlotID = uint(id), true
 	default:
-		return nil, errors.New(`pkcs11 URI: attribute "slot-id" appears more than once`)
+		return errors.New(`pkcs11 URI: attribute "slot-id" appears more than once`)
 	}
+	return nil
+}
+
+// complete reports the first required attribute u lacks.
+func (u *URI) complete() error {
 	switch {
 	case u.Object == "":
-		return nil, errors.New("pkcs11 URI: missing object=<key label>")
+		return errors.New("pkcs11 URI: missing object=<key label>")
 	case u.Token == "" && u.Serial == "" && !u.HasSlotID:
-		return nil, errors.New("pkcs11 URI: missing token=<token label> (or serial= or slot-id=)")
+		return errors.New("pkcs11 URI: missing token=<token label> (or serial= or slot-id=)")
 	case u.ModulePath == "":
-		return nil, errors.New("pkcs11 URI: missing module-path=<absolute path of the PKCS#11 module>")
+		return errors.New("pkcs11 URI: missing module-path=<absolute path of the PKCS#11 module>")
 	case !filepath.IsAbs(u.ModulePath):
-		return nil, errors.New("pkcs11 URI: module-path must be an absolute path")
+		return errors.New("pkcs11 URI: module-path must be an absolute path")
 	case u.PINFile == "":
-		return nil, errors.New("pkcs11 URI: missing pin-source=file:<path of the PIN file>")
+		return errors.New("pkcs11 URI: missing pin-source=file:<path of the PIN file>")
 	}
-	return u, nil
+	return nil
 }
 
 // pinSourcePath accepts file:<path> and file:///<absolute path> (file://localhost/… too).
