@@ -39,6 +39,7 @@ var listeningRE = regexp.MustCompile(`listening on (http://[0-9A-Za-z.:\[\]-]+)`
 // startChild starts path with args, logging both output streams to dir/server.log, and waits until the
 // process has printed its address and answers /readyz (clavis) or / (ceiling). The process gets SIGKILL
 // if this tool dies (Linux), and is stopped by stop.
+// It is long on purpose: start, log, wait and clean-up on failure belong to one process's life.
 func startChild(ctx context.Context, name, path string, args []string, dir string) (*child, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err

@@ -63,6 +63,7 @@ type worker struct {
 
 // measure runs clients closed-loop clients (each sends its next request as soon as the previous answer is
 // read) against srv for warmup + duration, and returns the figures of the window.
+// It is long on purpose: warm-up, window and the figures of one cell share their state.
 func measure(ctx context.Context, srv *child, op opSpec, clients int, warmup, duration time.Duration) cell {
 	tr := newTransport(clients)
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}

@@ -130,6 +130,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // bench runs the whole benchmark; an error means it could not run, never that a target was missed.
+// It is long on purpose: the benchmark's script read top to bottom (baseline, setup, every cell, report).
 func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) {
 	tmp, err := os.MkdirTemp("", "clavis-bench-")
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 // that a wrong AAD, a single flipped bit at every byte position, a truncation to every shorter length and
 // an appended byte all fail to unwrap, with no output; that two wraps of one plaintext differ; that
 // concurrent wraps and unwraps work (run with -race); and that ID is non-empty and stable.
+// It is long on purpose: one list of subtests that every provider runs, each case a few lines.
 func Run(t *testing.T, newProvider func(t *testing.T) keyring.RootKey) {
 	t.Helper()
 	ctx := context.Background()

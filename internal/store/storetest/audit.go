@@ -104,6 +104,7 @@ func testAuditAppend(t *testing.T, s store.Store) {
 }
 
 // testListAudit: each filter, from inclusive, to exclusive, limit and offset, newest first.
+// Long on purpose: one table of filters over one seeded log.
 func testListAudit(t *testing.T, s store.Store) {
 	org, otherOrg := newID(), newID()
 	u1, u2 := newID(), newID()

@@ -50,6 +50,7 @@ func testServerKeysConcurrent(t *testing.T, s store.Store) {
 // testServerKeyRotation: ServerKeyNames lists every name in byte order; ReplaceServerKey overwrites
 // one existing blob and nothing else, stores nothing for a missing name (ErrNotFound, the transaction
 // still usable), and PutServerKey afterwards keeps returning the replaced blob.
+// Long on purpose: one scenario whose steps depend on each other.
 func testServerKeyRotation(t *testing.T, s store.Store) {
 	names := func() []string {
 		return get(t, s, func(tx store.Tx) ([]string, error) { return tx.ServerKeyNames() })

@@ -34,6 +34,7 @@ func addVaultKeys(t *testing.T, s store.Store, keys ...*store.VaultKey) {
 // which the contract leaves implicit), a version is unique per vault only, CurrentVaultKey is the
 // numerically highest version of that vault (not the newest row or the latest CreatedAt), and DeleteVault
 // removes the vault's keys and no other vault's.
+// Long on purpose: one scenario whose steps depend on each other.
 func testVaultKeys(t *testing.T, s store.Store) {
 	_, u, v := seed(t, s)
 	other := newVault(u)
@@ -146,6 +147,7 @@ var errRollback = errors.New("roll back")
 // testCountEncryptionConcurrent: 50 concurrent writers counting on one key version get exactly the
 // counts 1..50; other versions and other vaults' keys are not counted; the count continues from the
 // stored Encryptions; a rolled-back count does not stick; a missing version is ErrNotFound.
+// Long on purpose: one scenario whose steps depend on each other.
 func testCountEncryptionConcurrent(t *testing.T, s store.Store) {
 	_, u, v := seed(t, s)
 	other := newVault(u)
@@ -301,6 +303,7 @@ func testAllVaultKeys(t *testing.T, s store.Store) {
 // except for version 1, whose rewrap also replaces the vault's WrappedKey (and no other field of the
 // vault). A missing version is ErrNotFound and, the suite pins down, changes nothing and leaves the
 // transaction usable.
+// Long on purpose: one scenario whose steps depend on each other.
 func testRewrapVaultKey(t *testing.T, s store.Store) {
 	_, u, v := seed(t, s)
 	other := newVault(u)
