@@ -15,10 +15,10 @@ type handler[In any] func(ctx context.Context, in In) (string, error)
 type kind int
 
 const (
-	reads       kind = iota // read-only, never a value
-	writes                  // additive change
-	destroys                // destructive change
-	revealsValue            // read-only and returns a secret value
+	reads        kind = iota // read-only, never a value
+	writes                   // additive change
+	destroys                 // destructive change
+	revealsValue             // read-only and returns a secret value
 )
 
 // add registers a tool whose Out type is any, so that no output schema is declared. Every output but a

@@ -23,13 +23,13 @@ type listIn struct {
 }
 
 type putIn struct {
-	Path           string          `json:"path" jsonschema:"secret path"`
-	Value          string          `json:"value" jsonschema:"the secret value"`
-	Type           string          `json:"type,omitempty" jsonschema:"secret type (default api_key)"`
-	Metadata       map[string]any  `json:"metadata,omitempty" jsonschema:"JSON object of metadata"`
-	ExpiresAt      string          `json:"expires_at,omitempty" jsonschema:"expiry, RFC 3339"`
-	MaxAccessCount int             `json:"max_access_count,omitempty" jsonschema:"reads allowed, > 0"`
-	VaultID        string          `json:"vault_id,omitempty" jsonschema:"vault UUID; default: the configured vault"`
+	Path           string         `json:"path" jsonschema:"secret path"`
+	Value          string         `json:"value" jsonschema:"the secret value"`
+	Type           string         `json:"type,omitempty" jsonschema:"secret type (default api_key)"`
+	Metadata       map[string]any `json:"metadata,omitempty" jsonschema:"JSON object of metadata"`
+	ExpiresAt      string         `json:"expires_at,omitempty" jsonschema:"expiry, RFC 3339"`
+	MaxAccessCount int            `json:"max_access_count,omitempty" jsonschema:"reads allowed, > 0"`
+	VaultID        string         `json:"vault_id,omitempty" jsonschema:"vault UUID; default: the configured vault"`
 }
 
 type rotateIn struct {
