@@ -16,8 +16,19 @@ import (
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/client"
+	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/mcp"
 )
+
+// mcpHTTP returns the handler of /mcp (httpapi.Options.MCP): streamable HTTP, stateless, with the
+// tools bound to eng.As(caller) for this one request and X-Vault-ID as the default vault.
+func mcpHTTP(eng *engine.Engine, noValueTools bool) func(*clavis.Caller, *http.Request) http.Handler {
+	return func(c *clavis.Caller, r *http.Request) http.Handler {
+		s := mcp.New(eng.As(c), mcp.Options{Version: version, DefaultVault: r.Header.Get("X-Vault-ID"), NoValueTools: noValueTools})
+		return sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s },
+			&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+	}
+}
 
 // errMCPStartup ends `clavis mcp` with exit status 1 and nothing more on stderr: its one line naming
 // the variable to set is already written. It wraps errChainBroken, the sentinel that main maps to a
