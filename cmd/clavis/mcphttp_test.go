@@ -9,6 +9,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"clavis.dev/clavis"
+	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
 	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/httpapi"
@@ -188,5 +189,53 @@ func TestMcpHTTPUsersAndRateLimit(t *testing.T) {
 	}
 	if n != 12 {
 		t.Errorf("requests before 429 = %d, want the burst, 12", n)
+	}
+}
+
+// TestMcpServerCommand checks the wiring of /mcp in `clavis server` (a child process), with
+// --mcp-no-value-tools set through its environment variable.
+func TestMcpServerCommand(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("CLAVIS_MCP_NO_VALUE_TOOLS", "1")
+	url, _ := startChild(t, t.TempDir())
+	tok, err := client.New(url).Signup(ctx, "mcp-"+clavistest.RandHex(6)+"@example.com", "Pw-"+clavistest.RandHex(10), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := client.New(url).WithToken(string(tok.AccessToken))
+	v, err := u.CreateVault(ctx, clavis.VaultInput{Name: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak, err := u.CreateAgent(ctx, clavis.AgentInput{Name: "bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "**", PrincipalType: clavis.PrincipalAgent,
+		PrincipalID: ak.Agent.ID, Permissions: []string{"read", "write"}}); err != nil {
+		t.Fatal(err)
+	}
+	env := &clavistest.Env{URL: url}
+	cs, err := mcpHTTPSession(t, env, auth(string(ak.Key), "X-Vault-ID", v.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tools.Tools) != 11 {
+		t.Errorf("tools with --mcp-no-value-tools: %d, want 11", len(tools.Tools))
+	}
+	for _, tool := range tools.Tools {
+		if tool.Name == "get_secret" || tool.Name == "get_env_bundle" {
+			t.Errorf("--mcp-no-value-tools lists %s", tool.Name)
+		}
+	}
+	if got, isErr := mcpText(t, cs, "put_secret", map[string]any{"path": "a", "value": "b"}); isErr || got != "Secret stored at 'a' (version 1, type: api_key)." {
+		t.Errorf("put_secret = %q", got)
+	}
+	if resp := rawInitialize(t, env, auth(string(tok.AccessToken))); resp.StatusCode != 401 {
+		t.Errorf("user token: status %d, want 401", resp.StatusCode)
 	}
 }
