@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"clavis.dev/clavis"
@@ -20,13 +21,28 @@ import (
 	"clavis.dev/clavis/internal/mcp"
 )
 
-// mcpHTTP returns the handler of /mcp (httpapi.Options.MCP): streamable HTTP, stateless, with the
-// tools bound to eng.As(caller) for this one request and X-Vault-ID as the default vault.
+// mcpHTTP returns the handler of /mcp (httpapi.Options.MCP): streamable HTTP, stateless, over one MCP
+// server built here once. httpapi has authenticated the request; its caller reaches the tools as the
+// SDK's token info (request identity), which binds them to eng.As(caller) for this one request, with
+// X-Vault-ID as the default vault.
 func mcpHTTP(eng *engine.Engine, noValueTools bool) func(*clavis.Caller, *http.Request) http.Handler {
-	return func(c *clavis.Caller, r *http.Request) http.Handler {
-		s := mcp.New(eng.As(c), mcp.Options{Version: version, DefaultVault: r.Header.Get("X-Vault-ID"), NoValueTools: noValueTools})
-		return sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s },
-			&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+	const callerKey = "clavis.caller"
+	s := mcp.NewStateless(func(x *sdk.RequestExtra) (mcp.Service, string, error) {
+		var c *clavis.Caller
+		if x != nil && x.TokenInfo != nil {
+			c, _ = x.TokenInfo.Extra[callerKey].(*clavis.Caller)
+		}
+		if c == nil {
+			return nil, "", errors.New("no caller")
+		}
+		return eng.As(c), x.Header.Get("X-Vault-ID"), nil
+	}, mcp.Options{Version: version, NoValueTools: noValueTools})
+	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s },
+		&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+	return func(c *clavis.Caller, _ *http.Request) http.Handler {
+		info := &auth.TokenInfo{UserID: c.String(), Extra: map[string]any{callerKey: c}}
+		return auth.RequireBearerToken(func(context.Context, string, *http.Request) (*auth.TokenInfo, error) { return info, nil },
+			&auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
 	}
 }
 

@@ -47,7 +47,7 @@ func mcpHTTPSession(t *testing.T, env *clavistest.Env, h http.Header) (*sdk.Clie
 	return cs, err
 }
 
-func auth(cred string, kv ...string) http.Header {
+func bearerHeader(cred string, kv ...string) http.Header {
 	h := http.Header{"Authorization": {"Bearer " + cred}}
 	for i := 0; i+1 < len(kv); i += 2 {
 		h.Set(kv[i], kv[i+1])
@@ -91,7 +91,7 @@ func TestMcpHTTP(t *testing.T) {
 
 	for _, cred := range []struct{ name, value string }{{"jwt", a.Token}, {"key", a.Key}} {
 		t.Run(cred.name, func(t *testing.T) {
-			cs, err := mcpHTTPSession(t, env, auth(cred.value, "X-Vault-ID", v.ID))
+			cs, err := mcpHTTPSession(t, env, bearerHeader(cred.value, "X-Vault-ID", v.ID))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,7 +106,7 @@ func TestMcpHTTP(t *testing.T) {
 		})
 	}
 	// Without X-Vault-ID an unbound agent must name the vault.
-	cs, err := mcpHTTPSession(t, env, auth(a.Token))
+	cs, err := mcpHTTPSession(t, env, bearerHeader(a.Token))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,10 +134,10 @@ func TestMcpHTTP(t *testing.T) {
 		status int
 	}{
 		{"no credential", http.Header{}, 401},
-		{"garbage", auth("garbage"), 401},
-		{"user token", auth(u.Token), 401},
-		{"foreign origin", auth(a.Token, "Origin", "http://evil.example"), 403},
-		{"own origin", auth(a.Token, "Origin", env.URL), 200},
+		{"garbage", bearerHeader("garbage"), 401},
+		{"user token", bearerHeader(u.Token), 401},
+		{"foreign origin", bearerHeader(a.Token, "Origin", "http://evil.example"), 403},
+		{"own origin", bearerHeader(a.Token, "Origin", env.URL), 200},
 	} {
 		resp := rawInitialize(t, env, c.h)
 		if resp.StatusCode != c.status {
@@ -147,7 +147,7 @@ func TestMcpHTTP(t *testing.T) {
 			t.Errorf("%s: WWW-Authenticate = %q, want Bearer", c.name, resp.Header.Get("WWW-Authenticate"))
 		}
 	}
-	if _, err := mcpHTTPSession(t, env, auth(u.Token)); err == nil {
+	if _, err := mcpHTTPSession(t, env, bearerHeader(u.Token)); err == nil {
 		t.Errorf("the SDK client connected with a user token")
 	}
 }
@@ -163,10 +163,10 @@ func TestMcpHTTPUsersAndRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := env.NewAgent(t, u, clavis.AgentInput{})
-	if resp := rawInitialize(t, env, auth(u.Token)); resp.StatusCode != 200 {
+	if resp := rawInitialize(t, env, bearerHeader(u.Token)); resp.StatusCode != 200 {
 		t.Errorf("user token with --mcp-allow-users: status %d, want 200", resp.StatusCode)
 	}
-	cs, err := mcpHTTPSession(t, env, auth(u.Token, "X-Vault-ID", v.ID))
+	cs, err := mcpHTTPSession(t, env, bearerHeader(u.Token, "X-Vault-ID", v.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestMcpHTTPUsersAndRateLimit(t *testing.T) {
 
 	n := 0
 	for ; n < 30; n++ {
-		resp := rawInitialize(t, env, auth(a.Token))
+		resp := rawInitialize(t, env, bearerHeader(a.Token))
 		if resp.StatusCode == http.StatusTooManyRequests {
 			if resp.Header.Get("Retry-After") == "" {
 				t.Errorf("429 without Retry-After")
@@ -216,7 +216,7 @@ func TestMcpServerCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := &clavistest.Env{URL: url}
-	cs, err := mcpHTTPSession(t, env, auth(string(ak.Key), "X-Vault-ID", v.ID))
+	cs, err := mcpHTTPSession(t, env, bearerHeader(string(ak.Key), "X-Vault-ID", v.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestMcpServerCommand(t *testing.T) {
 	if got, isErr := mcpText(t, cs, "put_secret", map[string]any{"path": "a", "value": "b"}); isErr || got != "Secret stored at 'a' (version 1, type: api_key)." {
 		t.Errorf("put_secret = %q", got)
 	}
-	if resp := rawInitialize(t, env, auth(string(tok.AccessToken))); resp.StatusCode != 401 {
+	if resp := rawInitialize(t, env, bearerHeader(string(tok.AccessToken))); resp.StatusCode != 401 {
 		t.Errorf("user token: status %d, want 401", resp.StatusCode)
 	}
 }

@@ -11,7 +11,7 @@ import (
 const minRedactLen = 8
 
 // redactor remembers the values a session returned and replaces them in later outputs with
-// "[REDACTED:<path>]". It is safe for concurrent use.
+// "[REDACTED:<path>]". It is safe for concurrent use; a nil redactor remembers and redacts nothing.
 type redactor struct {
 	mu     sync.Mutex
 	values map[string]string // value → path
@@ -19,7 +19,7 @@ type redactor struct {
 
 // remember records value as returned for path; empty values are ignored.
 func (r *redactor) remember(path, value string) {
-	if value == "" {
+	if r == nil || value == "" {
 		return
 	}
 	r.mu.Lock()
@@ -33,6 +33,9 @@ func (r *redactor) remember(path, value string) {
 // apply replaces every remembered value in s, longest first so that a value containing another is
 // replaced whole.
 func (r *redactor) apply(s string) string {
+	if r == nil {
+		return s
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.values) == 0 {

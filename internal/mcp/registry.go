@@ -7,9 +7,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// handler is a tool body: it returns the result text, or an error whose text (a toolError) is the
-// error result. Service errors are turned into toolErrors by tools.fail.
-type handler[In any] func(ctx context.Context, in In) (string, error)
+// handler is a tool body acting through c: it returns the result text, or an error whose text (a
+// toolError) is the error result. Service errors are turned into toolErrors by call.fail.
+type handler[In any] func(c *call, ctx context.Context, in In) (string, error)
 
 // kind says what a tool may do, for its annotations and the leak rules.
 type kind int
@@ -37,17 +37,21 @@ func add[In any](t *tools, s *mcp.Server, name, desc string, k kind, h handler[I
 		ann.DestructiveHint = &yes
 	}
 	mcp.AddTool(s, &mcp.Tool{Name: name, Description: desc, Annotations: ann},
-		func(ctx context.Context, _ *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
-			out, err := h(ctx, in)
+		func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
+			c, err := t.bind(req.Extra)
+			if err != nil {
+				return ours(failure("Error: not authenticated")), nil, nil
+			}
+			out, err := h(c, ctx, in)
 			if err != nil {
 				msg := "Error: request failed"
 				if te, ok := err.(toolError); ok {
 					msg = string(te)
 				}
-				return ours(failure(t.red.apply(msg))), nil, nil
+				return ours(failure(c.red.apply(msg))), nil, nil
 			}
 			if k != revealsValue {
-				out = t.red.apply(out)
+				out = c.red.apply(out)
 			}
 			return ours(text(out)), nil, nil
 		})
@@ -97,8 +101,8 @@ func sanitize(next mcp.MethodHandler) mcp.MethodHandler {
 var propertyRE = regexp.MustCompile(`/properties/([A-Za-z_]+)`)
 
 // fail turns a service error on path in vaultID into the toolError of docs/mcp.md §2.
-func (t *tools) fail(ctx context.Context, err error, vaultID, path string) error {
-	return toolError(t.describe(ctx, err, vaultID, path))
+func (c *call) fail(ctx context.Context, err error, vaultID, path string) error {
+	return toolError(c.describe(ctx, err, vaultID, path))
 }
 
 // register adds every tool and the resource to s.

@@ -47,15 +47,15 @@ type generateIn struct {
 }
 
 func (t *tools) secretTools(s *mcp.Server) {
-	add(t, s, "list_secrets", "List the secrets of the vault (paths and metadata, never values).", reads, t.listSecrets)
-	add(t, s, "get_secret", "Read the decrypted value of a secret.", revealsValue, t.getSecret)
-	add(t, s, "put_secret", "Store a new version of a secret.", writes, t.putSecret)
-	add(t, s, "delete_secret", "Soft-delete a secret.", destroys, t.deleteSecret)
-	add(t, s, "describe_secret", "Describe a secret's metadata without reading its value.", reads, t.describeSecret)
-	add(t, s, "rotate_and_store", "Store a new value as the next version of a secret.", writes, t.rotateAndStore)
-	add(t, s, "get_env_bundle", "Read an env_bundle secret as a JSON object of KEY: value.", revealsValue, t.getEnvBundle)
-	add(t, s, "list_versions", "List the versions of a secret.", reads, t.listVersions)
-	add(t, s, "rotate_generate", "Rotate a secret to a server-generated value, which is not returned.", writes, t.rotateGenerate)
+	add(t, s, "list_secrets", "List the secrets of the vault (paths and metadata, never values).", reads, (*call).listSecrets)
+	add(t, s, "get_secret", "Read the decrypted value of a secret.", revealsValue, (*call).getSecret)
+	add(t, s, "put_secret", "Store a new version of a secret.", writes, (*call).putSecret)
+	add(t, s, "delete_secret", "Soft-delete a secret.", destroys, (*call).deleteSecret)
+	add(t, s, "describe_secret", "Describe a secret's metadata without reading its value.", reads, (*call).describeSecret)
+	add(t, s, "rotate_and_store", "Store a new value as the next version of a secret.", writes, (*call).rotateAndStore)
+	add(t, s, "get_env_bundle", "Read an env_bundle secret as a JSON object of KEY: value.", revealsValue, (*call).getEnvBundle)
+	add(t, s, "list_versions", "List the versions of a secret.", reads, (*call).listVersions)
+	add(t, s, "rotate_generate", "Rotate a secret to a server-generated value, which is not returned.", writes, (*call).rotateGenerate)
 }
 
 // expires formats an optional expiry as RFC 3339, or "never".
@@ -66,14 +66,14 @@ func expires(at *time.Time) string {
 	return at.UTC().Format(time.RFC3339)
 }
 
-func (t *tools) listSecrets(ctx context.Context, in listIn) (string, error) {
-	v, err := t.vault(ctx, in.VaultID)
+func (c *call) listSecrets(ctx context.Context, in listIn) (string, error) {
+	v, err := c.vault(ctx, in.VaultID)
 	if err != nil {
 		return "", err
 	}
-	list, err := t.svc.ListSecrets(ctx, v, in.Prefix)
+	list, err := c.svc.ListSecrets(ctx, v, in.Prefix)
 	if err != nil {
-		return "", t.fail(ctx, err, v, "")
+		return "", c.fail(ctx, err, v, "")
 	}
 	if len(list) == 0 {
 		return "No secrets found in this vault.", nil
@@ -86,16 +86,16 @@ func (t *tools) listSecrets(ctx context.Context, in listIn) (string, error) {
 	return b.String(), nil
 }
 
-func (t *tools) getSecret(ctx context.Context, in pathIn) (string, error) {
-	v, err := t.vault(ctx, in.VaultID)
+func (c *call) getSecret(ctx context.Context, in pathIn) (string, error) {
+	v, err := c.vault(ctx, in.VaultID)
 	if err != nil {
 		return "", err
 	}
-	sv, err := t.svc.GetSecret(ctx, v, in.Path)
+	sv, err := c.svc.GetSecret(ctx, v, in.Path)
 	if err != nil {
-		return "", t.fail(ctx, err, v, in.Path)
+		return "", c.fail(ctx, err, v, in.Path)
 	}
-	t.red.remember(in.Path, string(sv.Value))
+	c.red.remember(in.Path, string(sv.Value))
 	out, err := json.Marshal(struct {
 		Path    string `json:"path"`
 		Type    string `json:"type"`
@@ -105,14 +105,14 @@ func (t *tools) getSecret(ctx context.Context, in pathIn) (string, error) {
 	return string(out), err
 }
 
-func (t *tools) getEnvBundle(ctx context.Context, in pathIn) (string, error) {
-	v, err := t.vault(ctx, in.VaultID)
+func (c *call) getEnvBundle(ctx context.Context, in pathIn) (string, error) {
+	v, err := c.vault(ctx, in.VaultID)
 	if err != nil {
 		return "", err
 	}
-	sv, err := t.svc.GetSecret(ctx, v, in.Path)
+	sv, err := c.svc.GetSecret(ctx, v, in.Path)
 	if err != nil {
-		return "", t.fail(ctx, err, v, in.Path)
+		return "", c.fail(ctx, err, v, in.Path)
 	}
 	if sv.Version.Type != "env_bundle" {
 		return "", toolError("Secret at '" + in.Path + "' is not an env_bundle")
@@ -120,7 +120,7 @@ func (t *tools) getEnvBundle(ctx context.Context, in pathIn) (string, error) {
 	env := parseEnvBundle(string(sv.Value))
 	for _, val := range env {
 		if len(val) >= minRedactLen {
-			t.red.remember(in.Path, val)
+			c.red.remember(in.Path, val)
 		}
 	}
 	out, err := json.Marshal(env)
@@ -142,8 +142,8 @@ func parseEnvBundle(v string) map[string]string {
 	return env
 }
 
-func (t *tools) putSecret(ctx context.Context, in putIn) (string, error) {
-	v, err := t.vault(ctx, in.VaultID)
+func (c *call) putSecret(ctx context.Context, in putIn) (string, error) {
+	v, err := c.vault(ctx, in.VaultID)
 	if err != nil {
 		return "", err
 	}
@@ -169,33 +169,33 @@ func (t *tools) putSecret(ctx context.Context, in putIn) (string, error) {
 	if in.MaxAccessCount > 0 {
 		si.MaxAccessCount = &in.MaxAccessCount
 	}
-	m, err := t.svc.PutSecret(ctx, v, in.Path, si)
+	m, err := c.svc.PutSecret(ctx, v, in.Path, si)
 	if err != nil {
-		return "", t.fail(ctx, err, v, in.Path)
+		return "", c.fail(ctx, err, v, in.Path)
 	}
 	return fmt.Sprintf("Secret stored at '%s' (version %d, type: %s).", in.Path, m.Version.Version, m.Version.Type), nil
 }
 
-func (t *tools) deleteSecret(ctx context.Context, in pathIn) (string, error) {
-	v, err := t.vault(ctx, in.VaultID)
+func (c *call) deleteSecret(ctx context.Context, in pathIn) (string, error) {
+	v, err := c.vault(ctx, in.VaultID)
 	if err != nil {
 		return "", err
 	}
-	if err := t.svc.DeleteSecret(ctx, v, in.Path); err != nil {
-		return "", t.fail(ctx, err, v, in.Path)
+	if err := c.svc.DeleteSecret(ctx, v, in.Path); err != nil {
+		return "", c.fail(ctx, err, v, in.Path)
 	}
 	return "Secret at '" + in.Path + "' has been soft-deleted.", nil
 }
 
 // describeSecret reads metadata only: the newest version from ListVersions, never the value.
-func (t *tools) describeSecret(ctx context.Context, in pathIn) (string, error) {
-	v, err := t.vault(ctx, in.VaultID)
+func (c *call) describeSecret(ctx context.Context, in pathIn) (string, error) {
+	v, err := c.vault(ctx, in.VaultID)
 	if err != nil {
 		return "", err
 	}
-	vs, err := t.svc.ListVersions(ctx, v, in.Path)
+	vs, err := c.svc.ListVersions(ctx, v, in.Path)
 	if err != nil {
-		return "", t.fail(ctx, err, v, in.Path)
+		return "", c.fail(ctx, err, v, in.Path)
 	}
 	if len(vs) == 0 {
 		return "", toolError("Secret not found: " + in.Path)
@@ -222,15 +222,15 @@ func (t *tools) describeSecret(ctx context.Context, in pathIn) (string, error) {
 }
 
 // rotateAndStore keeps the current type when none is given and the caller can list the secret.
-func (t *tools) rotateAndStore(ctx context.Context, in rotateIn) (string, error) {
-	v, err := t.vault(ctx, in.VaultID)
+func (c *call) rotateAndStore(ctx context.Context, in rotateIn) (string, error) {
+	v, err := c.vault(ctx, in.VaultID)
 	if err != nil {
 		return "", err
 	}
 	typ := in.Type
 	if typ == "" {
 		typ = "api_key"
-		if list, lerr := t.svc.ListSecrets(ctx, v, in.Path); lerr == nil {
+		if list, lerr := c.svc.ListSecrets(ctx, v, in.Path); lerr == nil {
 			for _, m := range list {
 				if m.Secret.Path == in.Path {
 					typ = m.Version.Type
@@ -238,21 +238,21 @@ func (t *tools) rotateAndStore(ctx context.Context, in rotateIn) (string, error)
 			}
 		}
 	}
-	m, err := t.svc.PutSecret(ctx, v, in.Path, clavis.SecretInput{Value: clavis.Sensitive(in.Value), Type: typ})
+	m, err := c.svc.PutSecret(ctx, v, in.Path, clavis.SecretInput{Value: clavis.Sensitive(in.Value), Type: typ})
 	if err != nil {
-		return "", t.fail(ctx, err, v, in.Path)
+		return "", c.fail(ctx, err, v, in.Path)
 	}
 	return fmt.Sprintf("Rotated secret at '%s'. New version: %d.", in.Path, m.Version.Version), nil
 }
 
-func (t *tools) listVersions(ctx context.Context, in pathIn) (string, error) {
-	v, err := t.vault(ctx, in.VaultID)
+func (c *call) listVersions(ctx context.Context, in pathIn) (string, error) {
+	v, err := c.vault(ctx, in.VaultID)
 	if err != nil {
 		return "", err
 	}
-	vs, err := t.svc.ListVersions(ctx, v, in.Path)
+	vs, err := c.svc.ListVersions(ctx, v, in.Path)
 	if err != nil {
-		return "", t.fail(ctx, err, v, in.Path)
+		return "", c.fail(ctx, err, v, in.Path)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Versions of '%s':", in.Path)
@@ -266,8 +266,8 @@ func (t *tools) listVersions(ctx context.Context, in pathIn) (string, error) {
 	return b.String(), nil
 }
 
-func (t *tools) rotateGenerate(ctx context.Context, in generateIn) (string, error) {
-	v, err := t.vault(ctx, in.VaultID)
+func (c *call) rotateGenerate(ctx context.Context, in generateIn) (string, error) {
+	v, err := c.vault(ctx, in.VaultID)
 	if err != nil {
 		return "", err
 	}
@@ -278,9 +278,9 @@ func (t *tools) rotateGenerate(ctx context.Context, in generateIn) (string, erro
 		}
 		ri.Length = &in.Length
 	}
-	m, err := t.svc.RotateSecret(ctx, v, in.Path, ri)
+	m, err := c.svc.RotateSecret(ctx, v, in.Path, ri)
 	if err != nil {
-		return "", t.fail(ctx, err, v, in.Path)
+		return "", c.fail(ctx, err, v, in.Path)
 	}
 	return fmt.Sprintf("Rotated secret at '%s'. New version: %d.", in.Path, m.Version.Version), nil
 }

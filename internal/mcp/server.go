@@ -1,6 +1,7 @@
 // Package mcp serves Clavis's MCP tools (docs/mcp.md) over a narrow view of the service, with the
-// official Go SDK. One registry serves both transports: `clavis mcp` (stdio) binds it to a client.Client
-// over HTTP, and `/mcp` on the server binds it per request to engine.(*Engine).As(caller).
+// official Go SDK. One registry serves both transports: New binds it to one Service for a session
+// (`clavis mcp` over stdio, with a client.Client over HTTP), and NewStateless binds every request to
+// the Service of its caller (`/mcp` on the server, with engine.(*Engine).As(caller)).
 //
 // Tools return text content only and declare no output schema. Errors of the service become error
 // results (isError: true) with the texts of docs/mcp.md §2, never protocol errors. No output except
@@ -34,40 +35,73 @@ type Options struct {
 	// Version is the server version announced in initialize.
 	Version string
 	// DefaultVault is the vault of tools called without vault_id; "" picks the agent's only bound vault.
+	// NewStateless takes it from its Binder instead.
 	DefaultVault string
 	// NoValueTools leaves out get_secret and get_env_bundle.
 	NoValueTools bool
 }
 
-// New returns an MCP server whose tools act through svc. The server keeps the values it returned for
-// the redaction rule, so make one per session (stdio) or per request (stateless HTTP). It is safe for
-// concurrent use.
+// New returns an MCP server for one session whose tools act through svc. It remembers the values it
+// returned and redacts them from later outputs (docs/mcp.md §3), so serve one session with it. It is
+// safe for concurrent use.
 func New(svc Service, o Options) *mcp.Server {
-	t := &tools{svc: svc, opts: o, red: &redactor{}}
+	red := &redactor{}
+	return newServer(o, func(*mcp.RequestExtra) (*call, error) {
+		return &call{svc: svc, defaultVault: o.DefaultVault, red: red}, nil
+	})
+}
+
+// A Binder returns the Service and default vault ("" for none) of one request, from what the
+// transport knows of it (for streamable HTTP, the request's headers and token info). An error makes
+// the call fail with "Error: not authenticated".
+type Binder func(extra *mcp.RequestExtra) (svc Service, defaultVault string, err error)
+
+// NewStateless returns an MCP server for stateless HTTP whose every request acts through the Service
+// that bind returns for it; build it once and serve every request with it. There is no session, so
+// nothing is redacted across requests. It is safe for concurrent use.
+func NewStateless(bind Binder, o Options) *mcp.Server {
+	return newServer(o, func(x *mcp.RequestExtra) (*call, error) {
+		svc, vault, err := bind(x)
+		if err != nil {
+			return nil, err
+		}
+		return &call{svc: svc, defaultVault: vault}, nil
+	})
+}
+
+func newServer(o Options, bind func(*mcp.RequestExtra) (*call, error)) *mcp.Server {
+	t := &tools{opts: o, bind: bind}
 	s := mcp.NewServer(&mcp.Implementation{Name: "clavis", Version: o.Version}, nil)
 	t.register(s)
 	return s
 }
 
-// tools holds what every tool handler needs.
+// tools is the registry: its options and how a request finds the service it acts through.
 type tools struct {
-	svc  Service
 	opts Options
-	red  *redactor
+	bind func(*mcp.RequestExtra) (*call, error)
+}
+
+// call is what a tool handler acts through: the request's service, default vault and the session's
+// redactor (nil when stateless).
+type call struct {
+	svc          Service
+	defaultVault string
+	red          *redactor
 }
 
 // errNoVault is the text of a vault tool called without any vault.
 const errNoVault = "No vault selected: pass vault_id or set CLAVIS_VAULT_ID"
 
 // vault resolves the vault of a call: the argument, else the default, else the agent's only bound vault.
-func (t *tools) vault(ctx context.Context, arg string) (string, error) {
+func (c *call) vault(ctx context.Context, arg string) (string, error) {
 	if arg != "" {
 		return arg, nil
 	}
-	if t.opts.DefaultVault != "" {
-		return t.opts.DefaultVault, nil
+	if c.defaultVault != "" {
+		return c.defaultVault, nil
 	}
-	if a, err := t.svc.AgentMe(ctx); err == nil && len(a.VaultIDs) == 1 {
+	if a, err := c.svc.AgentMe(ctx); err == nil && len(a.VaultIDs) == 1 {
 		return a.VaultIDs[0], nil
 	}
 	return "", toolError(errNoVault)
@@ -89,7 +123,7 @@ func failure(s string) *mcp.CallToolResult {
 }
 
 // describe turns an error of the service into the text of docs/mcp.md §2 for a call on path in vaultID.
-func (t *tools) describe(ctx context.Context, err error, vaultID, path string) string {
+func (c *call) describe(ctx context.Context, err error, vaultID, path string) string {
 	var te toolError
 	if errors.As(err, &te) {
 		return string(te)
@@ -106,7 +140,7 @@ func (t *tools) describe(ctx context.Context, err error, vaultID, path string) s
 		return "Access denied"
 	case clavis.KindNotFound:
 		if vaultID != "" {
-			if _, verr := t.svc.GetVault(ctx, vaultID); clavis.IsKind(verr, clavis.KindNotFound) || path == "" {
+			if _, verr := c.svc.GetVault(ctx, vaultID); clavis.IsKind(verr, clavis.KindNotFound) || path == "" {
 				return "Vault not found: " + vaultID
 			}
 		}

@@ -34,27 +34,27 @@ type explainIn struct {
 type noIn struct{}
 
 func (t *tools) vaultTools(s *mcp.Server) {
-	add(t, s, "create_vault", "Create a vault.", writes, t.createVault)
-	add(t, s, "list_vaults", "List the vaults you can see.", reads, t.listVaults)
-	add(t, s, "grant_access", "Grant a user or agent access to secrets of a vault you manage.", writes, t.grantAccess)
-	add(t, s, "explain_access", "Explain whether you may act on a secret path, and why.", reads, t.explainAccess)
+	add(t, s, "create_vault", "Create a vault.", writes, (*call).createVault)
+	add(t, s, "list_vaults", "List the vaults you can see.", reads, (*call).listVaults)
+	add(t, s, "grant_access", "Grant a user or agent access to secrets of a vault you manage.", writes, (*call).grantAccess)
+	add(t, s, "explain_access", "Explain whether you may act on a secret path, and why.", reads, (*call).explainAccess)
 }
 
-func (t *tools) createVault(ctx context.Context, in createVaultIn) (string, error) {
+func (c *call) createVault(ctx context.Context, in createVaultIn) (string, error) {
 	if in.Name == "" || len(in.Name) > 255 {
 		return "", toolError("Error: name must be 1-255 characters")
 	}
-	v, err := t.svc.CreateVault(ctx, clavis.VaultInput{Name: in.Name, Description: in.Description})
+	v, err := c.svc.CreateVault(ctx, clavis.VaultInput{Name: in.Name, Description: in.Description})
 	if err != nil {
-		return "", t.fail(ctx, err, "", "")
+		return "", c.fail(ctx, err, "", "")
 	}
 	return fmt.Sprintf("Vault created successfully.\n  ID: %s\n  Name: %s\n  Owner: %s:%s", v.ID, v.Name, v.CreatedByType, v.CreatedBy), nil
 }
 
-func (t *tools) listVaults(ctx context.Context, _ noIn) (string, error) {
-	vs, err := t.svc.ListVaults(ctx)
+func (c *call) listVaults(ctx context.Context, _ noIn) (string, error) {
+	vs, err := c.svc.ListVaults(ctx)
 	if err != nil {
-		return "", t.fail(ctx, err, "", "")
+		return "", c.fail(ctx, err, "", "")
 	}
 	if len(vs) == 0 {
 		return "No vaults found. Create one with create_vault.", nil
@@ -67,7 +67,7 @@ func (t *tools) listVaults(ctx context.Context, _ noIn) (string, error) {
 	return b.String(), nil
 }
 
-func (t *tools) grantAccess(ctx context.Context, in grantIn) (string, error) {
+func (c *call) grantAccess(ctx context.Context, in grantIn) (string, error) {
 	if in.PrincipalType != "user" && in.PrincipalType != "agent" {
 		return "", toolError("Error: principal_type must be user or agent")
 	}
@@ -79,11 +79,11 @@ func (t *tools) grantAccess(ctx context.Context, in grantIn) (string, error) {
 	if pat == "" {
 		pat = "**"
 	}
-	p, err := t.svc.CreatePolicy(ctx, in.VaultID, clavis.PolicyInput{
+	p, err := c.svc.CreatePolicy(ctx, in.VaultID, clavis.PolicyInput{
 		Pattern: pat, PrincipalType: clavis.PrincipalType(in.PrincipalType), PrincipalID: in.PrincipalID, Permissions: perms,
 	})
 	if err != nil {
-		return "", t.fail(ctx, err, in.VaultID, "")
+		return "", c.fail(ctx, err, in.VaultID, "")
 	}
 	ps := make([]string, len(p.Permissions))
 	for i, x := range p.Permissions {
@@ -93,8 +93,8 @@ func (t *tools) grantAccess(ctx context.Context, in grantIn) (string, error) {
 		p.ID, in.VaultID, p.PrincipalType, p.PrincipalID, strings.Join(ps, ", "), p.Pattern), nil
 }
 
-func (t *tools) explainAccess(ctx context.Context, in explainIn) (string, error) {
-	v, err := t.vault(ctx, in.VaultID)
+func (c *call) explainAccess(ctx context.Context, in explainIn) (string, error) {
+	v, err := c.vault(ctx, in.VaultID)
 	if err != nil {
 		return "", err
 	}
@@ -102,9 +102,9 @@ func (t *tools) explainAccess(ctx context.Context, in explainIn) (string, error)
 	if perm == "" {
 		perm = "read"
 	}
-	x, err := t.svc.Explain(ctx, v, clavis.ExplainQuery{Path: in.Path, Permission: clavis.Permission(perm)})
+	x, err := c.svc.Explain(ctx, v, clavis.ExplainQuery{Path: in.Path, Permission: clavis.Permission(perm)})
 	if err != nil {
-		return "", t.fail(ctx, err, v, in.Path)
+		return "", c.fail(ctx, err, v, in.Path)
 	}
 	if x.Allowed {
 		return "allowed: " + x.Reason, nil
@@ -117,13 +117,17 @@ func (t *tools) addResource(s *mcp.Server) {
 	s.AddResource(&mcp.Resource{URI: "vault://secrets", Name: "secrets", MIMEType: "application/json",
 		Description: "The secrets of the default vault (paths and metadata, never values)."},
 		func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
-			v, err := t.vault(ctx, "")
+			c, err := t.bind(req.Extra)
 			if err != nil {
 				return nil, err
 			}
-			list, err := t.svc.ListSecrets(ctx, v, "")
+			v, err := c.vault(ctx, "")
 			if err != nil {
-				return nil, t.fail(ctx, err, v, "")
+				return nil, err
+			}
+			list, err := c.svc.ListSecrets(ctx, v, "")
+			if err != nil {
+				return nil, c.fail(ctx, err, v, "")
 			}
 			type item struct {
 				Path      string  `json:"path"`
@@ -144,6 +148,6 @@ func (t *tools) addResource(s *mcp.Server) {
 			if err != nil {
 				return nil, err
 			}
-			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, MIMEType: "application/json", Text: t.red.apply(string(b))}}}, nil
+			return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, MIMEType: "application/json", Text: c.red.apply(string(b))}}}, nil
 		})
 }
