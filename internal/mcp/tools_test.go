@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -49,15 +50,33 @@ const (
 	canaryEnv     = "canary-env-value-5566"
 )
 
-// TestMcpTools drives every tool through the SDK's client over in-memory transports, against the agent's
-// real client over HTTP: golden output texts, deny/404/410 errors, and a canary scan of every output.
+// TestMcpTools drives every tool through the SDK's client over in-memory transports, acting through both
+// implementations of the service — the agent's real client over HTTP (as `clavis mcp`) and the engine
+// bound to the agent's caller (as /mcp): golden output texts, deny/404/410 errors, and a canary scan of
+// every output.
 func TestMcpTools(t *testing.T) {
+	for _, impl := range []string{"client", "engine"} {
+		t.Run(impl, func(t *testing.T) {
+			f := newFixture(t)
+			var svc clavismcp.Service = f.agent.C
+			if impl == "engine" {
+				c, err := f.env.Engine.Authenticate(context.Background(), f.agent.Token, netip.MustParseAddr("127.0.0.1"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				svc = f.env.Engine.As(c)
+			}
+			testTools(t, f, svc)
+		})
+	}
+}
+
+func testTools(t *testing.T, f *fixture, svc clavismcp.Service) {
 	ctx := context.Background()
-	f := newFixture(t)
 	if _, err := f.user.C.PutSecret(ctx, f.vault, "private/key", clavis.SecretInput{Value: canaryPrivate}); err != nil {
 		t.Fatal(err)
 	}
-	s := connect(t, f.agent.C, clavismcp.Options{Version: "test", DefaultVault: f.vault})
+	s := connect(t, svc, clavismcp.Options{Version: "test", DefaultVault: f.vault})
 	now := f.clock.Now().UTC().Format(time.RFC3339)
 
 	s.want(t, "list_secrets", nil, "No secrets found in this vault.", false)
