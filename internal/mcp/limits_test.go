@@ -57,3 +57,18 @@ func TestMcpDescribeNeverReads(t *testing.T) {
 	s.want(t, "get_secret", map[string]any{"path": "app/once"}, `{"path":"app/once","type":"api_key","version":1,"value":"`+canaryDB+`"}`, false)
 	s.scan(t, canaryDB)
 }
+
+// TestMcpInputEnums checks that the enumerated inputs are refused before the service is called, with a
+// text that names the property and never quotes the arguments.
+func TestMcpInputEnums(t *testing.T) {
+	f := newFixture(t)
+	s := connect(t, f.agent.C, clavismcp.Options{DefaultVault: f.vault})
+	s.want(t, "put_secret", map[string]any{"path": "app/a", "value": canaryDB, "type": "nonsense"}, "Error: invalid arguments (type)", true)
+	s.want(t, "rotate_generate", map[string]any{"path": "app/a", "charset": "emoji"}, "Error: invalid arguments (charset)", true)
+	s.want(t, "grant_access", map[string]any{"vault_id": f.vault, "principal_type": "robot", "principal_id": f.agent.ID}, "Error: invalid arguments (principal_type)", true)
+	s.want(t, "grant_access", map[string]any{"vault_id": f.vault, "principal_type": "agent", "principal_id": f.agent.ID, "permissions": []string{"own"}},
+		"Error: invalid arguments (permissions)", true)
+	s.want(t, "explain_access", map[string]any{"path": "app/a", "permission": "fly"}, "Error: invalid arguments (permission)", true)
+	s.want(t, "put_secret", map[string]any{"path": "app/a", "value": canaryDB, "type": "password"}, "Secret stored at 'app/a' (version 1, type: password).", false)
+	s.scan(t, canaryDB)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -21,11 +22,31 @@ const (
 	revealsValue             // read-only and returns a secret value
 )
 
-// add registers a tool whose Out type is any, so that no output schema is declared. Every output but a
-// value tool's success is redacted of the values returned before.
-func add[In any](t *tools, s *mcp.Server, name, desc string, k kind, h handler[In]) {
+// enums restricts string properties of a tool's input to the listed values (in its schema, which the SDK
+// checks before the handler runs).
+type enums map[string][]string
+
+// add registers a tool whose Out type is any, so that no output schema is declared; its input schema is
+// inferred from In, with the enums given. Every output but a value tool's success is redacted of the
+// values returned before.
+func add[In any](t *tools, s *mcp.Server, name, desc string, k kind, h handler[In], en ...enums) {
 	if k == revealsValue && t.opts.NoValueTools {
 		return
+	}
+	schema, err := jsonschema.For[In](nil)
+	if err != nil {
+		panic("mcp: input schema of " + name + ": " + err.Error()) // a programming error, caught by every test
+	}
+	for _, e := range en {
+		for prop, values := range e {
+			p := schema.Properties[prop]
+			if p.Items != nil { // an array: restrict its items
+				p = p.Items
+			}
+			for _, v := range values {
+				p.Enum = append(p.Enum, v)
+			}
+		}
 	}
 	no := false
 	ann := &mcp.ToolAnnotations{DestructiveHint: &no, OpenWorldHint: &no}
@@ -36,7 +57,7 @@ func add[In any](t *tools, s *mcp.Server, name, desc string, k kind, h handler[I
 		yes := true
 		ann.DestructiveHint = &yes
 	}
-	mcp.AddTool(s, &mcp.Tool{Name: name, Description: desc, Annotations: ann},
+	mcp.AddTool(s, &mcp.Tool{Name: name, Description: desc, Annotations: ann, InputSchema: schema},
 		func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
 			c, err := t.bind(req.Extra)
 			if err != nil {

@@ -49,13 +49,14 @@ type generateIn struct {
 func (t *tools) secretTools(s *mcp.Server) {
 	add(t, s, "list_secrets", "List the secrets of the vault (paths and metadata, never values).", reads, (*call).listSecrets)
 	add(t, s, "get_secret", "Read the decrypted value of a secret.", revealsValue, (*call).getSecret)
-	add(t, s, "put_secret", "Store a new version of a secret.", writes, (*call).putSecret)
+	add(t, s, "put_secret", "Store a new version of a secret.", writes, (*call).putSecret, enums{"type": clavis.SecretTypes()})
 	add(t, s, "delete_secret", "Soft-delete a secret.", destroys, (*call).deleteSecret)
 	add(t, s, "describe_secret", "Describe a secret's metadata without reading its value.", reads, (*call).describeSecret)
-	add(t, s, "rotate_and_store", "Store a new value as the next version of a secret.", writes, (*call).rotateAndStore)
+	add(t, s, "rotate_and_store", "Store a new value as the next version of a secret.", writes, (*call).rotateAndStore, enums{"type": clavis.SecretTypes()})
 	add(t, s, "get_env_bundle", "Read an env_bundle secret as a JSON object of KEY: value.", revealsValue, (*call).getEnvBundle)
 	add(t, s, "list_versions", "List the versions of a secret.", reads, (*call).listVersions)
-	add(t, s, "rotate_generate", "Rotate a secret to a server-generated value, which is not returned.", writes, (*call).rotateGenerate)
+	add(t, s, "rotate_generate", "Rotate a secret to a server-generated value, which is not returned.", writes, (*call).rotateGenerate,
+		enums{"charset": {"hex", "base64", "alphanumeric", "ascii"}})
 }
 
 // expires formats an optional expiry as RFC 3339, or "never".

@@ -36,8 +36,18 @@ type noIn struct{}
 func (t *tools) vaultTools(s *mcp.Server) {
 	add(t, s, "create_vault", "Create a vault.", writes, (*call).createVault)
 	add(t, s, "list_vaults", "List the vaults you can see.", reads, (*call).listVaults)
-	add(t, s, "grant_access", "Grant a user or agent access to secrets of a vault you manage.", writes, (*call).grantAccess)
-	add(t, s, "explain_access", "Explain whether you may act on a secret path, and why.", reads, (*call).explainAccess)
+	add(t, s, "grant_access", "Grant a user or agent access to secrets of a vault you manage.", writes, (*call).grantAccess,
+		enums{"principal_type": {"user", "agent"}, "permissions": permissionNames()})
+	add(t, s, "explain_access", "Explain whether you may act on a secret path, and why.", reads, (*call).explainAccess, enums{"permission": permissionNames()})
+}
+
+// permissionNames lists the permissions a policy may grant.
+func permissionNames() []string {
+	var out []string
+	for _, p := range clavis.Permissions() {
+		out = append(out, string(p))
+	}
+	return out
 }
 
 func (c *call) createVault(ctx context.Context, in createVaultIn) (string, error) {
