@@ -69,6 +69,8 @@ func TestMcpInputEnums(t *testing.T) {
 	s.want(t, "grant_access", map[string]any{"vault_id": f.vault, "principal_type": "agent", "principal_id": f.agent.ID, "permissions": []string{"own"}},
 		"Error: invalid arguments (permissions)", true)
 	s.want(t, "explain_access", map[string]any{"path": "app/a", "permission": "fly"}, "Error: invalid arguments (permission)", true)
+	s.want(t, "put_secret", map[string]any{"path": "app/a", "value": canaryDB, "max_access_count": 0}, "Error: max_access_count must be greater than 0", true)
+	s.want(t, "rotate_generate", map[string]any{"path": "app/a", "length": 0}, "Error: length must be between 8 and 1024", true)
 	s.want(t, "put_secret", map[string]any{"path": "app/a", "value": canaryDB, "type": "password"}, "Secret stored at 'app/a' (version 1, type: password).", false)
 	s.scan(t, canaryDB)
 }

@@ -28,7 +28,7 @@ type putIn struct {
 	Type           string         `json:"type,omitempty" jsonschema:"secret type (default api_key)"`
 	Metadata       map[string]any `json:"metadata,omitempty" jsonschema:"JSON object of metadata"`
 	ExpiresAt      string         `json:"expires_at,omitempty" jsonschema:"expiry, RFC 3339"`
-	MaxAccessCount int            `json:"max_access_count,omitempty" jsonschema:"reads allowed, > 0"`
+	MaxAccessCount *int           `json:"max_access_count,omitempty" jsonschema:"reads allowed, > 0"`
 	VaultID        string         `json:"vault_id,omitempty" jsonschema:"vault UUID; default: the configured vault"`
 }
 
@@ -41,7 +41,7 @@ type rotateIn struct {
 
 type generateIn struct {
 	Path    string `json:"path" jsonschema:"secret path"`
-	Length  int    `json:"length,omitempty" jsonschema:"length of the generated value, 8-1024 (default 32)"`
+	Length  *int   `json:"length,omitempty" jsonschema:"length of the generated value, 8-1024 (default 32)"`
 	Charset string `json:"charset,omitempty" jsonschema:"hex, base64, alphanumeric or ascii (default hex)"`
 	VaultID string `json:"vault_id,omitempty" jsonschema:"vault UUID; default: the configured vault"`
 }
@@ -164,12 +164,10 @@ func (c *call) putSecret(ctx context.Context, in putIn) (string, error) {
 		}
 		si.ExpiresAt = &at
 	}
-	if in.MaxAccessCount < 0 {
+	if in.MaxAccessCount != nil && *in.MaxAccessCount < 1 {
 		return "", toolError("Error: max_access_count must be greater than 0")
 	}
-	if in.MaxAccessCount > 0 {
-		si.MaxAccessCount = &in.MaxAccessCount
-	}
+	si.MaxAccessCount = in.MaxAccessCount
 	m, err := c.svc.PutSecret(ctx, v, in.Path, si)
 	if err != nil {
 		return "", c.fail(ctx, err, v, in.Path)
@@ -272,13 +270,10 @@ func (c *call) rotateGenerate(ctx context.Context, in generateIn) (string, error
 	if err != nil {
 		return "", err
 	}
-	ri := clavis.RotateInput{Charset: in.Charset}
-	if in.Length != 0 {
-		if in.Length < 8 || in.Length > 1024 {
-			return "", toolError("Error: length must be between 8 and 1024")
-		}
-		ri.Length = &in.Length
+	if in.Length != nil && (*in.Length < 8 || *in.Length > 1024) {
+		return "", toolError("Error: length must be between 8 and 1024")
 	}
+	ri := clavis.RotateInput{Charset: in.Charset, Length: in.Length}
 	m, err := c.svc.RotateSecret(ctx, v, in.Path, ri)
 	if err != nil {
 		return "", c.fail(ctx, err, v, in.Path)
