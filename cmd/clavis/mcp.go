@@ -38,7 +38,10 @@ func mcpHTTP(eng *engine.Engine, noValueTools bool) func(*clavis.Caller, *http.R
 		return eng.As(c), x.Header.Get("X-Vault-ID"), nil
 	}, mcp.Options{Version: version, NoValueTools: noValueTools})
 	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s },
-		&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+		// httpapi guards against DNS rebinding (Origin, and Host on a loopback listener, allowing the
+		// public URL's host that a reverse proxy on the same machine forwards); the SDK's own guard
+		// would refuse that proxy.
+		&sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true, DisableLocalhostProtection: true})
 	return func(c *clavis.Caller, _ *http.Request) http.Handler {
 		info := &auth.TokenInfo{UserID: c.String(), Extra: map[string]any{callerKey: c}}
 		return auth.RequireBearerToken(func(context.Context, string, *http.Request) (*auth.TokenInfo, error) { return info, nil },

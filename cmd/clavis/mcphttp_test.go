@@ -65,6 +65,9 @@ func rawInitialize(t *testing.T, env *clavistest.Env, h http.Header) *http.Respo
 	for k, v := range h {
 		req.Header[k] = v
 	}
+	if host := h.Get("Host"); host != "" {
+		req.Host = host
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +141,8 @@ func TestMcpHTTP(t *testing.T) {
 		{"user token", bearerHeader(u.Token), 401},
 		{"foreign origin", bearerHeader(a.Token, "Origin", "http://evil.example"), 403},
 		{"own origin", bearerHeader(a.Token, "Origin", env.URL), 200},
+		{"rebound host", bearerHeader(a.Token, "Host", "evil.example"), 403},
+		{"localhost", bearerHeader(a.Token, "Host", "localhost"), 200},
 	} {
 		resp := rawInitialize(t, env, c.h)
 		if resp.StatusCode != c.status {
