@@ -16,7 +16,7 @@ import (
 type session struct {
 	cs *mcp.ClientSession
 	mu sync.Mutex
-	// outputs maps tool name to its texts.
+	// outputs are every tool result seen, in order.
 	outputs []output
 }
 
