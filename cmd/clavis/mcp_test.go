@@ -111,6 +111,16 @@ func TestMcpStdio(t *testing.T) {
 	if got, isErr := mcpText(t, cs2, "list_secrets", nil); isErr || got != "Found 1 secret(s):\n- db  (type: api_key, version: 1, expires: never)" {
 		t.Errorf("list_secrets = %q (isError=%v)", got, isErr)
 	}
+
+	// A ready token (1Claw's ONECLAW_AGENT_TOKEN) works without a key.
+	tok, err := env.Client().AgentToken(ctx, a.Key, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs3, _ := mcpChild(t, []string{"ONECLAW_BASE_URL=" + env.URL, "ONECLAW_AGENT_TOKEN=" + string(tok.AccessToken), "ONECLAW_VAULT_ID=" + v.ID})
+	if got, isErr := mcpText(t, cs3, "get_secret", map[string]any{"path": "db"}); isErr || got != want {
+		t.Errorf("get_secret with a ready token = %q (isError=%v)", got, isErr)
+	}
 }
 
 // TestMcpStdioStartupErrors checks that a missing or refused credential ends `clavis mcp` with status
