@@ -21,6 +21,9 @@ type Caller struct {
 	TokenID      string
 	TokenExpires time.Time
 	IP           netip.Addr
+	// Via names the transport when it is not the HTTP API ("mcp" for /mcp); the audit events of the
+	// request record it as details.via.
+	Via string
 }
 
 // Sensitive is a secret value or credential in transit to its one rightful reader. It redacts itself

@@ -75,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return backupCommand(ctx, args[1:], stdout, stderr)
 	case "restore":
 		return restoreCommand(ctx, args[1:], stdout, stderr)
+	case "mcp":
+		return mcpCommand(ctx, args[1:], stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "clavis %s (commit %s, %s)\n", version, buildCommit(), runtime.Version())
 		return nil

@@ -42,6 +42,7 @@ type serverConfig struct {
 	ipv6Prefix                                                                                             int
 	authLimit, principalLimit                                                                              ratelimit.Rule
 	dev, insecureHTTP                                                                                      bool
+	mcpAllowUsers, mcpNoValueTools                                                                         bool
 }
 
 // parseServerFlags resolves flags > environment (CLAVIS_<FLAG>) > config file (--config) > defaults.
@@ -105,6 +106,8 @@ func declareServerFlags(s *settings) (*serverConfig, *string) {
 	fs.StringVar(&c.tlsCert, "tls-cert", env("tls-cert", ""), "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on SIGHUP)")
 	fs.StringVar(&c.tlsKey, "tls-key", env("tls-key", ""), "PEM private key of --tls-cert (a file only the server's user can read)")
 	s.boolVar(&c.insecureHTTP, "insecure-http", false, "allow plaintext HTTP on a non-loopback address (behind a TLS-terminating proxy)")
+	s.boolVar(&c.mcpAllowUsers, "mcp-allow-users", false, "let user credentials (1ck_ keys, user tokens) use /mcp, not only agents")
+	s.boolVar(&c.mcpNoValueTools, "mcp-no-value-tools", false, "leave get_secret and get_env_bundle out of /mcp")
 	return c, &leeway
 }
 
@@ -174,6 +177,7 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer closeEngine()
 	opts := apiOptions(cfg, proxies, log)
+	opts.MCP, opts.MCPAllowUsers = mcpHTTP(eng, cfg.mcpNoValueTools), cfg.mcpAllowUsers
 	srv := newHTTPServer(httpapi.New(eng, opts), log)
 	announce(cfg, ln.Addr(), log, stdout)
 

@@ -58,6 +58,8 @@ type Options struct {
 	Clock func() time.Time
 	// AuditTimeout replaces the engine's 2 s bound on waiting for a commit.
 	AuditTimeout time.Duration
+	// API adjusts the HTTP API's options before the server starts (e.g. to serve /mcp over the engine).
+	API func(e *engine.Engine, o *httpapi.Options)
 }
 
 // Clock is a settable time source for Options.Clock, safe for concurrent use. It starts at the real
@@ -141,6 +143,9 @@ func New(t testing.TB, opts ...Options) *Env {
 	hopts := httpapi.Options{Version: "test", PublicURL: e.URL, Logger: log}
 	if o.RateLimits {
 		hopts.RateLimits = httpapi.DefaultRateLimits()
+	}
+	if o.API != nil {
+		o.API(e.Engine, &hopts)
 	}
 	srv.Config.Handler = httpapi.New(e.Engine, hopts)
 	srv.Start()

@@ -401,6 +401,12 @@ func (e *Engine) operatorEvent(ctx context.Context, action, resType, resID strin
 
 // callerEvent starts an event performed by c.
 func callerEvent(c *clavis.Caller, action, resType, resID string, details map[string]any) event {
+	if c.Via != "" {
+		if details == nil {
+			details = map[string]any{}
+		}
+		details["via"] = c.Via
+	}
 	return event{org: c.OrgID, action: action, resType: resType, resID: resID, actor: c.Principal,
 		ip: ipString(c.IP), details: details}
 }

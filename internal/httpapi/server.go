@@ -36,6 +36,12 @@ type Options struct {
 	Metrics *prometheus.Registry
 	// RateLimits are the token buckets of spec §6.2; nil turns rate limiting off.
 	RateLimits *RateLimits
+	// MCP, when set, serves /mcp (docs/mcp.md §1): after the Origin check, authentication and the
+	// per-principal rate limit, the request goes to the handler MCP returns for its caller, whose Via
+	// is "mcp". See mcp.go.
+	MCP func(c *clavis.Caller, r *http.Request) http.Handler
+	// MCPAllowUsers lets user credentials use /mcp; otherwise only agents may (--mcp-allow-users).
+	MCPAllowUsers bool
 }
 
 // RateLimits shapes the token buckets of spec §6.2.
@@ -106,6 +112,11 @@ func New(svc Service, opt Options) http.Handler {
 	}
 	for _, rt := range routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+	}
+	if opt.MCP != nil {
+		for _, m := range []string{"POST", "GET", "DELETE"} {
+			s.mux.Handle(m+" /mcp", s.mcp())
+		}
 	}
 	s.openapi = openAPI(routes(), opt.Version, opt.PublicURL)
 	return s
