@@ -69,7 +69,7 @@ func readMCPEnv(getenv func(string) string) mcpEnv {
 		}
 		return getenv(b)
 	}
-	e := mcpEnv{url: pick("CLAVIS_URL", "ONECLAW_BASE_URL"), vault: pick("CLAVIS_VAULT_ID", "ONECLAW_VAULT_ID"),
+	e := mcpEnv{url: pick("CLAVIS_URL", "ONECLAW_BASE_URL"), vault: pick("CLAVIS_VAULT_ID", "ONECLAW_VAULT_ID"), // #nosec G101 -- variable names, not credentials
 		keyVar: "CLAVIS_API_KEY (or ONECLAW_AGENT_API_KEY)", tokenVar: "CLAVIS_TOKEN (or ONECLAW_AGENT_TOKEN)"}
 	if e.url == "" {
 		e.url = "http://127.0.0.1:8080"
@@ -177,8 +177,8 @@ func (a *agentAuth) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || a.key == "" || (req.Body != nil && req.GetBody == nil) {
 		return resp, err
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16)) // drain for connection reuse; a failure only costs the reuse
+	_ = resp.Body.Close()                                        // read-only body, already drained
 	if tok, err = a.current(req.Context(), tok); err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 // added to a clean environment. It returns the session and the child's stderr.
 func mcpChild(t *testing.T, env []string, args ...string) (*sdk.ClientSession, *lockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"mcp"}, args...)...)
+	cmd := exec.Command(os.Args[0], append([]string{"mcp"}, args...)...) // #nosec G204 G702 -- the test binary itself
 	cmd.Env = append([]string{"CLAVIS_TEST_MAIN=1", "PATH=" + os.Getenv("PATH")}, env...)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
@@ -27,7 +27,7 @@ func mcpChild(t *testing.T, env []string, args ...string) (*sdk.ClientSession, *
 	if err != nil {
 		t.Fatalf("connect to clavis mcp: %v\nstderr: %s", err, stderr.String())
 	}
-	t.Cleanup(func() { cs.Close() })
+	t.Cleanup(func() { _ = cs.Close() })
 	return cs, stderr
 }
 
@@ -139,7 +139,7 @@ func TestMcpStdioStartupErrors(t *testing.T) {
 			"clavis mcp: the server refused the agent token; set a valid ONECLAW_AGENT_TOKEN\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "mcp")
+			cmd := exec.Command(os.Args[0], "mcp") // #nosec G204 G702 -- the test binary itself
 			cmd.Env = append([]string{"CLAVIS_TEST_MAIN=1"}, c.env...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -42,7 +42,7 @@ func mcpHTTPSession(t *testing.T, env *clavistest.Env, h http.Header) (*sdk.Clie
 		MaxRetries: -1, DisableStandaloneSSE: true}
 	cs, err := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "1"}, nil).Connect(context.Background(), tr, nil)
 	if err == nil {
-		t.Cleanup(func() { cs.Close() })
+		t.Cleanup(func() { _ = cs.Close() })
 	}
 	return cs, err
 }
@@ -72,7 +72,7 @@ func rawInitialize(t *testing.T, env *clavistest.Env, h http.Header) *http.Respo
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // read-only body
 	return resp
 }
 
