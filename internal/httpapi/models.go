@@ -222,3 +222,88 @@ func mapList[T, M any](items []T, f func(T) M) []M {
 	}
 	return out
 }
+
+// List envelopes (spec §1.5) and the small response bodies that are not resources.
+type (
+	vaultList struct {
+		Vaults []vaultModel `json:"vaults"`
+	}
+	secretList struct {
+		Secrets []secretMetaModel `json:"secrets"`
+	}
+	versionList struct {
+		Versions []secretMetaModel `json:"versions"`
+	}
+	agentList struct {
+		Agents []agentModel `json:"agents"`
+	}
+	policyList struct {
+		Policies []policyModel `json:"policies"`
+	}
+	apiKeyList struct {
+		Keys []apiKeyModel `json:"keys"`
+	}
+	auditList struct {
+		Events []auditModel `json:"events"`
+		Count  int          `json:"count"`
+	}
+
+	apiKeyCreatedModel struct {
+		Key    apiKeyModel `json:"key"`
+		APIKey string      `json:"api_key"`
+	}
+	agentKeyModel struct {
+		Agent  agentModel `json:"agent"`
+		APIKey string     `json:"api_key"`
+	}
+	explainModel struct {
+		Allowed  bool   `json:"allowed"`
+		Reason   string `json:"reason"`
+		PolicyID string `json:"policy_id,omitempty"`
+	}
+	verifyModel struct {
+		Valid    bool             `json:"chain_valid"`
+		Verified int              `json:"events_verified"`
+		Checked  int              `json:"events_checked"`
+		BrokenAt *string          `json:"broken_at_event_id"`
+		Scheme   chainSchemeModel `json:"scheme"`
+	}
+	chainSchemeModel struct {
+		Algorithm     string `json:"algorithm"`
+		Structure     string `json:"chain_structure"`
+		HashField     string `json:"hash_field"`
+		LinkField     string `json:"link_field"`
+		Documentation string `json:"documentation"`
+	}
+
+	mfaStatusModel struct {
+		Enabled bool `json:"enabled"`
+	}
+	mfaSetupModel struct {
+		OTPAuthURI string `json:"otpauth_uri"`
+		Secret     string `json:"secret"`
+	}
+	recoveryCodesModel struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+
+	healthModel struct {
+		Status  string `json:"status"`
+		Version string `json:"version"`
+	}
+	statusModel struct {
+		Status string `json:"status"`
+	}
+	publicKeyModel struct {
+		Alg       string `json:"alg"`
+		PublicKey string `json:"public_key_base64"`
+	}
+	openIDConfigModel struct {
+		Issuer        string   `json:"issuer"`
+		JWKSURI       string   `json:"jwks_uri"`
+		TokenEndpoint string   `json:"token_endpoint"`
+		SigningAlgs   []string `json:"id_token_signing_alg_values_supported"`
+		SubjectTypes  []string `json:"subject_types_supported"`
+		ResponseTypes []string `json:"response_types_supported"`
+	}
+)
