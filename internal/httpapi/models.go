@@ -307,3 +307,10 @@ type (
 		ResponseTypes []string `json:"response_types_supported"`
 	}
 )
+
+// jwksModel is the JSON Web Key Set (RFC 7517) that the token issuer renders for GET /.well-known/jwks.json.
+type jwksModel struct {
+	Keys []map[string]any `json:"keys"`
+}
+
+func (jwksModel) mediaType() string { return "application/jwk-set+json" }
