@@ -101,16 +101,15 @@ func vaultOf(v *clavis.Vault) vaultModel {
 		CreatedByType: string(v.CreatedByType), CreatedAt: ts(v.CreatedAt)}
 }
 
-// secretMetaModel is SecretMetadata; IsDisabled makes it SecretVersion.
+// secretMetaModel is SecretMetadata.
 type secretMetaModel struct {
-	ID         string          `json:"id"`
-	Path       string          `json:"path"`
-	Type       string          `json:"type"`
-	Version    int             `json:"version"`
-	Metadata   json.RawMessage `json:"metadata"`
-	CreatedAt  string          `json:"created_at"`
-	ExpiresAt  *string         `json:"expires_at,omitempty"`
-	IsDisabled *bool           `json:"is_disabled,omitempty"`
+	ID        string          `json:"id"`
+	Path      string          `json:"path"`
+	Type      string          `json:"type"`
+	Version   int             `json:"version"`
+	Metadata  json.RawMessage `json:"metadata"`
+	CreatedAt string          `json:"created_at"`
+	ExpiresAt *string         `json:"expires_at,omitempty"`
 }
 
 func secretMetaOf(m clavis.SecretMeta) secretMetaModel {
@@ -118,11 +117,14 @@ func secretMetaOf(m clavis.SecretMeta) secretMetaModel {
 		Metadata: rawOrEmpty(m.Version.Metadata), CreatedAt: ts(m.Version.CreatedAt), ExpiresAt: tsPtr(m.Version.ExpiresAt)}
 }
 
-func secretVersionOf(m clavis.SecretMeta) secretMetaModel {
-	s := secretMetaOf(m)
-	d := m.Version.Disabled
-	s.IsDisabled = &d
-	return s
+// secretVersionModel is SecretVersion: SecretMetadata and is_disabled.
+type secretVersionModel struct {
+	secretMetaModel
+	IsDisabled bool `json:"is_disabled"`
+}
+
+func secretVersionOf(m clavis.SecretMeta) secretVersionModel {
+	return secretVersionModel{secretMetaOf(m), m.Version.Disabled}
 }
 
 type secretModel struct {
@@ -232,7 +234,7 @@ type (
 		Secrets []secretMetaModel `json:"secrets"`
 	}
 	versionList struct {
-		Versions []secretMetaModel `json:"versions"`
+		Versions []secretVersionModel `json:"versions"`
 	}
 	agentList struct {
 		Agents []agentModel `json:"agents"`

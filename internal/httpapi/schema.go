@@ -77,6 +77,19 @@ func (g schemas) object(t reflect.Type, response bool) map[string]any {
 	required := []string{}
 	for f := range t.Fields() {
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			// encoding/json promotes an embedded struct's fields (a field of t takes precedence)
+			embedded := g.object(f.Type, response)
+			for k, v := range embedded["properties"].(map[string]any) {
+				if _, ok := props[k]; !ok {
+					props[k] = v
+				}
+			}
+			if r, ok := embedded["required"].([]string); ok {
+				required = append(required, r...)
+			}
+			continue
+		}
 		if !f.IsExported() || name == "-" {
 			continue
 		}

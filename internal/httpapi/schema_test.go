@@ -27,6 +27,10 @@ func TestSchemaOf(t *testing.T) {
 		In      inner           `json:"in"`
 		Skipped string          `json:"-"`
 	}
+	type withEmbedModel struct {
+		inner
+		B bool `json:"b"`
+	}
 	type reqBody struct {
 		T  *reqTime           `json:"t"`
 		NI nullable[int64]    `json:"ni"`
@@ -55,12 +59,15 @@ func TestSchemaOf(t *testing.T) {
 	g := schemas{}
 	g.of(reflect.TypeFor[respModel](), true)
 	g.of(reflect.TypeFor[reqBody](), false)
+	g.of(reflect.TypeFor[withEmbedModel](), true)
 	for name, want := range map[string]string{
 		"Resp": `{"additionalProperties":false,"properties":{"b":{"type":"boolean"},"in":{"$ref":"#/components/schemas/Inner"},` +
 			`"l":{"items":{"type":"string"},"type":"array"},"m":{"type":"object"},` +
 			`"ms":{"additionalProperties":{"type":"boolean"},"type":"object"},"n":{"type":"integer"},"opt":{"type":"string"},` +
 			`"ptr":{"type":["string","null"]},"raw":{},"s":{"type":"string"}},` +
 			`"required":["s","ptr","n","b","l","m","ms","raw","in"],"type":"object"}`,
+		"WithEmbed": `{"additionalProperties":false,"properties":{"a":{"type":"string"},"b":{"type":"boolean"}},` +
+			`"required":["a","b"],"type":"object"}`,
 		"Inner": `{"additionalProperties":false,"properties":{"a":{"type":"string"}},"required":["a"],"type":"object"}`,
 		"ReqRequest": `{"properties":{"na":{},"ni":{"type":["integer","null"]},` +
 			`"nl":{"items":{"type":"string"},"type":["array","null"]},"t":{"format":"date-time","type":["string","null"]}},"type":"object"}`,
