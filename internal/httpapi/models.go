@@ -177,17 +177,15 @@ func policyOf(p *clavis.Policy) policyModel {
 	return m
 }
 
-type agentModel struct {
+// agentFields are the keys Agent and AgentSelf share.
+type agentFields struct {
 	ID                string   `json:"id"`
 	Name              string   `json:"name"`
 	Description       string   `json:"description"`
-	OrgID             string   `json:"org_id,omitempty"` // AgentSelf only
-	AuthMethod        string   `json:"auth_method,omitempty"`
 	Scopes            []string `json:"scopes"`
 	IsActive          bool     `json:"is_active"`
 	IntentsAPIEnabled bool     `json:"intents_api_enabled"`
 	ShroudEnabled     bool     `json:"shroud_enabled"`
-	CreatedBy         string   `json:"created_by,omitempty"` // AgentSelf only
 	SSHPublicKey      string   `json:"ssh_public_key"`
 	ECDHPublicKey     string   `json:"ecdh_public_key"`
 	CreatedAt         string   `json:"created_at"`
@@ -197,18 +195,29 @@ type agentModel struct {
 	LastActiveAt      *string  `json:"last_active_at,omitempty"`
 }
 
-// agentOf renders the Agent model.
-func agentOf(a *clavis.Agent) agentModel {
-	return agentModel{ID: a.ID, Name: a.Name, Description: a.Description, AuthMethod: "api_key", Scopes: nonNil(a.Scopes),
+// agentModel is Agent.
+type agentModel struct {
+	agentFields
+	AuthMethod string `json:"auth_method"`
+}
+
+// agentSelfModel is AgentSelf (GET /v1/agents/me): no auth_method, but org_id and created_by.
+type agentSelfModel struct {
+	agentFields
+	OrgID     string `json:"org_id"`
+	CreatedBy string `json:"created_by"`
+}
+
+func agentFieldsOf(a *clavis.Agent) agentFields {
+	return agentFields{ID: a.ID, Name: a.Name, Description: a.Description, Scopes: nonNil(a.Scopes),
 		IsActive: a.Active, SSHPublicKey: a.SSHPublicKey, ECDHPublicKey: a.ECDHPublicKey, CreatedAt: ts(a.CreatedAt),
 		TokenTTLSeconds: a.TokenTTL, VaultIDs: a.VaultIDs, ExpiresAt: tsPtr(a.ExpiresAt), LastActiveAt: tsPtr(a.LastActiveAt)}
 }
 
-// agentSelfOf renders the AgentSelf model (GET /v1/agents/me).
-func agentSelfOf(a *clavis.Agent) agentModel {
-	m := agentOf(a)
-	m.AuthMethod, m.OrgID, m.CreatedBy = "", a.OrgID, a.CreatedBy
-	return m
+func agentOf(a *clavis.Agent) agentModel { return agentModel{agentFieldsOf(a), "api_key"} }
+
+func agentSelfOf(a *clavis.Agent) agentSelfModel {
+	return agentSelfModel{agentFieldsOf(a), a.OrgID, a.CreatedBy}
 }
 
 // auditModel is the AuditEvent model; its JSON form is shared with the audit sinks.

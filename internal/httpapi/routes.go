@@ -58,7 +58,7 @@ func routes() []route {
 		// Agents
 		{"POST", "/v1/agents", false, "Register an agent", createAgent, agentBody{}, 201, agentKeyModel{}},
 		{"GET", "/v1/agents", false, "List the org's agents", listAgents, nil, 200, agentList{}},
-		{"GET", "/v1/agents/me", false, "The calling agent's record", agentMe, nil, 200, agentModel{}},
+		{"GET", "/v1/agents/me", false, "The calling agent's record", agentMe, nil, 200, agentSelfModel{}},
 		{"GET", "/v1/agents/{agent_id}", false, "Get an agent", getAgent, nil, 200, agentModel{}},
 		{"PATCH", "/v1/agents/{agent_id}", false, "Change an agent", patchAgent, agentBody{}, 200, agentModel{}},
 		{"DELETE", "/v1/agents/{agent_id}", false, "Delete an agent", deleteAgent, nil, 204, nil},

@@ -20,8 +20,16 @@ var (
 	rawMessageType = reflect.TypeFor[json.RawMessage]()
 	reqTimeType    = reflect.TypeFor[reqTime]()
 	nullableType   = reflect.TypeFor[interface{ elem() reflect.Type }]()
-	// schemaNames names the types whose Go name is not the model's name.
-	schemaNames = map[reflect.Type]string{reflect.TypeFor[auditModel](): "AuditEvent"}
+	// schemaNames gives the spec's model names (spec §1.4) where the Go names differ.
+	schemaNames = map[reflect.Type]string{
+		reflect.TypeFor[auditModel]():      "AuditEvent",
+		reflect.TypeFor[tokenModel]():      "TokenResponse",
+		reflect.TypeFor[userModel]():       "UserProfile",
+		reflect.TypeFor[secretMetaModel](): "SecretMetadata",
+		reflect.TypeFor[publicKeyModel]():  "JwtPublicKey",
+		reflect.TypeFor[verifyModel]():     "AuditVerify",
+		reflect.TypeFor[agentKeyModel]():   "AgentCreated",
+	}
 )
 
 // elem returns T: nullable[T] is a request field that may be absent, null or a T.
