@@ -321,7 +321,17 @@ type (
 
 // jwksModel is the JSON Web Key Set (RFC 7517) that the token issuer renders for GET /.well-known/jwks.json.
 type jwksModel struct {
-	Keys []map[string]any `json:"keys"`
+	Keys []jwkModel `json:"keys"`
+}
+
+// jwkModel is one key of the set: exactly these keys (spec §1.4).
+type jwkModel struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
 }
 
 func (jwksModel) mediaType() string { return "application/jwk-set+json" }
