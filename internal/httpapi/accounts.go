@@ -43,7 +43,7 @@ func signup(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, tokenOf(t))
+	writeJSON(w, 200, signupOf(t))
 	return nil
 }
 
@@ -56,7 +56,7 @@ func login(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, tokenOf(t))
+	writeJSON(w, 200, loginOf(t))
 	return nil
 }
 

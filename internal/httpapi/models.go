@@ -34,24 +34,48 @@ func rawOrEmpty(r json.RawMessage) json.RawMessage {
 	return r
 }
 
+// tokenFields are the keys of every token response.
+type tokenFields struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+}
+
+// tokenModel is TokenResponse; agent_id only from agent-token when the request omitted it.
 type tokenModel struct {
-	AccessToken string  `json:"access_token"`
-	TokenType   string  `json:"token_type"`
-	ExpiresIn   int     `json:"expires_in"`
-	AgentID     string  `json:"agent_id,omitempty"`
-	Email       string  `json:"email,omitempty"`
+	tokenFields
+	AgentID string `json:"agent_id,omitempty"`
+}
+
+// loginModel is LoginResponse: a token, or (mfa_required, mfa_token) on an MFA challenge.
+type loginModel struct {
+	tokenFields
 	MFARequired bool    `json:"mfa_required,omitempty"`
 	MFAToken    *string `json:"mfa_token,omitempty"`
 }
 
-func tokenOf(t *clavis.Token) tokenModel {
-	m := tokenModel{AccessToken: string(t.AccessToken), TokenType: "Bearer", ExpiresIn: t.ExpiresIn, AgentID: t.AgentID, Email: t.Email}
+// signupModel is SignupResponse.
+type signupModel struct {
+	tokenFields
+	Email string `json:"email"`
+}
+
+func tokenFieldsOf(t *clavis.Token) tokenFields {
+	return tokenFields{AccessToken: string(t.AccessToken), TokenType: "Bearer", ExpiresIn: t.ExpiresIn}
+}
+
+func tokenOf(t *clavis.Token) tokenModel { return tokenModel{tokenFieldsOf(t), t.AgentID} }
+
+func loginOf(t *clavis.Token) loginModel {
+	m := loginModel{tokenFields: tokenFieldsOf(t)}
 	if t.MFAToken != "" {
 		s := string(t.MFAToken)
 		m.MFARequired, m.MFAToken = true, &s
 	}
 	return m
 }
+
+func signupOf(t *clavis.Token) signupModel { return signupModel{tokenFieldsOf(t), t.Email} }
 
 type userModel struct {
 	ID              string `json:"id"`

@@ -16,8 +16,8 @@ func routes() []route {
 		{"GET", "/.well-known/openid-configuration", true, "OpenID discovery document", openidConfig, nil, 200, openIDConfigModel{}},
 
 		// Accounts and sessions
-		{"POST", "/v1/auth/signup", true, "Create an account", signup, signupBody{}, 200, tokenModel{}},
-		{"POST", "/v1/auth/token", true, "Log in with email and password", login, loginBody{}, 200, tokenModel{}},
+		{"POST", "/v1/auth/signup", true, "Create an account", signup, signupBody{}, 200, signupModel{}},
+		{"POST", "/v1/auth/token", true, "Log in with email and password", login, loginBody{}, 200, loginModel{}},
 		{"DELETE", "/v1/auth/token", false, "Revoke the presented access token", revokeToken, nil, 204, nil},
 		{"POST", "/v1/auth/agent-token", true, "Exchange an agent key for an agent token", agentToken, agentTokenBody{}, 200, tokenModel{}},
 		{"POST", "/v1/auth/api-key-token", true, "Exchange a 1ck_ or ocv_ key for a token", apiKeyToken, apiKeyTokenBody{}, 200, tokenModel{}},

@@ -24,6 +24,8 @@ var (
 	schemaNames = map[reflect.Type]string{
 		reflect.TypeFor[auditModel]():      "AuditEvent",
 		reflect.TypeFor[tokenModel]():      "TokenResponse",
+		reflect.TypeFor[loginModel]():      "LoginResponse",
+		reflect.TypeFor[signupModel]():     "SignupResponse",
 		reflect.TypeFor[userModel]():       "UserProfile",
 		reflect.TypeFor[secretMetaModel](): "SecretMetadata",
 		reflect.TypeFor[publicKeyModel]():  "JwtPublicKey",
