@@ -42,6 +42,7 @@ type apiOp struct {
 // and the body must satisfy the schema — a key the schema lacks, a required key missing, a value of the
 // wrong type or null where null is not allowed fails. A documented route that the walk does not reach
 // fails too, so a new route needs a step here.
+// Long on purpose: one walk whose steps depend on each other, read top to bottom.
 func TestOpenAPIDescribesResponses(t *testing.T) {
 	env := clavistest.New(t)
 	w := &apiWalk{t: t, base: env.URL, vars: map[string]string{}, seen: map[string]bool{}}
