@@ -6,12 +6,36 @@ import (
 	"clavis.dev/clavis"
 )
 
-func signup(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller) error {
-	var in struct {
+// Request bodies of the account routes.
+type (
+	signupBody struct {
 		Email       string `json:"email"`
 		Password    string `json:"password"`
 		DisplayName string `json:"display_name"`
 	}
+	loginBody struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	agentTokenBody struct {
+		APIKey  string `json:"api_key"`
+		AgentID string `json:"agent_id"`
+	}
+	apiKeyTokenBody struct {
+		APIKey string `json:"api_key"`
+	}
+	patchMeBody struct {
+		DisplayName     *string `json:"display_name"`
+		MarketingEmails *bool   `json:"marketing_emails"`
+	}
+	changePasswordBody struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+)
+
+func signup(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller) error {
+	var in signupBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -19,12 +43,12 @@ func signup(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, tokenOf(t))
+	writeJSON(w, 200, signupOf(t))
 	return nil
 }
 
 func login(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller) error {
-	var in struct{ Email, Password string }
+	var in loginBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -32,7 +56,7 @@ func login(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, tokenOf(t))
+	writeJSON(w, 200, loginOf(t))
 	return nil
 }
 
@@ -45,10 +69,7 @@ func revokeToken(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 }
 
 func agentToken(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller) error {
-	var in struct {
-		APIKey  string `json:"api_key"`
-		AgentID string `json:"agent_id"`
-	}
+	var in agentTokenBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -61,9 +82,7 @@ func agentToken(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Cal
 }
 
 func apiKeyToken(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller) error {
-	var in struct {
-		APIKey string `json:"api_key"`
-	}
+	var in apiKeyTokenBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -89,10 +108,7 @@ func getMe(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) 
 }
 
 func patchMe(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	var in struct {
-		DisplayName     *string `json:"display_name"`
-		MarketingEmails *bool   `json:"marketing_emails"`
-	}
+	var in patchMeBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -105,10 +121,7 @@ func patchMe(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller
 }
 
 func changePassword(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	var in struct {
-		Current string `json:"current_password"`
-		New     string `json:"new_password"`
-	}
+	var in changePasswordBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func createAgent(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 201, map[string]any{"agent": agentOf(ak.Agent), "api_key": string(ak.Key)})
+	writeJSON(w, 201, agentKeyModel{Agent: agentOf(ak.Agent), APIKey: string(ak.Key)})
 	return nil
 }
 
@@ -75,7 +75,7 @@ func listAgents(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Cal
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"agents": mapList(as, agentOf)})
+	writeJSON(w, 200, agentList{mapList(as, agentOf)})
 	return nil
 }
 
@@ -138,6 +138,6 @@ func rotateAgentKey(s *server, w http.ResponseWriter, r *http.Request, c *clavis
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"api_key": string(ak.Key), "agent": agentOf(ak.Agent)})
+	writeJSON(w, 200, agentKeyModel{Agent: agentOf(ak.Agent), APIKey: string(ak.Key)})
 	return nil
 }

@@ -7,12 +7,14 @@ import (
 	"clavis.dev/clavis"
 )
 
+type apiKeyBody struct {
+	Name      string   `json:"name"`
+	Scopes    []string `json:"scopes"`
+	ExpiresAt *reqTime `json:"expires_at"`
+}
+
 func createAPIKey(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	var in struct {
-		Name      string   `json:"name"`
-		Scopes    []string `json:"scopes"`
-		ExpiresAt *reqTime `json:"expires_at"`
-	}
+	var in apiKeyBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -20,7 +22,7 @@ func createAPIKey(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 201, map[string]any{"key": apiKeyOf(k), "api_key": string(raw)})
+	writeJSON(w, 201, apiKeyCreatedModel{Key: apiKeyOf(k), APIKey: string(raw)})
 	return nil
 }
 
@@ -29,7 +31,7 @@ func listAPIKeys(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"keys": mapList(ks, apiKeyOf)})
+	writeJSON(w, 200, apiKeyList{mapList(ks, apiKeyOf)})
 	return nil
 }
 

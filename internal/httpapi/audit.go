@@ -59,7 +59,7 @@ func listAudit(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Call
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"events": mapList(evs, auditOf), "count": len(evs)})
+	writeJSON(w, 200, auditList{Events: mapList(evs, auditOf), Count: len(evs)})
 	return nil
 }
 
@@ -81,9 +81,8 @@ func verifyAudit(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 	if v.BrokenAt != "" {
 		broken = &v.BrokenAt
 	}
-	writeJSON(w, 200, map[string]any{"chain_valid": v.Valid, "events_verified": v.Verified, "events_checked": v.Checked,
-		"broken_at_event_id": broken, "scheme": map[string]string{"algorithm": "HMAC-SHA256",
-			"chain_structure": "per-org linked list", "hash_field": "integrity_hash", "link_field": "prev_event_id",
-			"documentation": strings.TrimRight(s.opt.PublicURL, "/") + "/openapi.json"}})
+	writeJSON(w, 200, verifyModel{Valid: v.Valid, Verified: v.Verified, Checked: v.Checked, BrokenAt: broken,
+		Scheme: chainSchemeModel{Algorithm: "HMAC-SHA256", Structure: "per-org linked list", HashField: "integrity_hash",
+			LinkField: "prev_event_id", Documentation: strings.TrimRight(s.opt.PublicURL, "/") + "/openapi.json"}})
 	return nil
 }

@@ -13,12 +13,12 @@ func health(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller)
 	if s.ready(r.Context()) != nil {
 		status = "degraded"
 	}
-	writeJSON(w, 200, map[string]string{"status": status, "version": s.opt.Version})
+	writeJSON(w, 200, healthModel{Status: status, Version: s.opt.Version})
 	return nil
 }
 
 func healthz(_ *server, w http.ResponseWriter, _ *http.Request, _ *clavis.Caller) error {
-	writeJSON(w, 200, map[string]string{"status": "ok"})
+	writeJSON(w, 200, statusModel{"ok"})
 	return nil
 }
 
@@ -26,7 +26,7 @@ func readyz(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller)
 	if err := s.ready(r.Context()); err != nil {
 		return clavis.E(clavis.KindUnavailable, "not ready")
 	}
-	writeJSON(w, 200, map[string]string{"status": "ready"})
+	writeJSON(w, 200, statusModel{"ready"})
 	return nil
 }
 
@@ -47,7 +47,7 @@ func openapiDoc(s *server, w http.ResponseWriter, _ *http.Request, _ *clavis.Cal
 }
 
 func jwtPublicKey(s *server, w http.ResponseWriter, _ *http.Request, _ *clavis.Caller) error {
-	writeJSON(w, 200, map[string]string{"alg": "EdDSA", "public_key_base64": b64std(s.svc.PublicKey())})
+	writeJSON(w, 200, publicKeyModel{Alg: "EdDSA", PublicKey: b64std(s.svc.PublicKey())})
 	return nil
 }
 
@@ -61,10 +61,8 @@ func jwks(s *server, w http.ResponseWriter, _ *http.Request, _ *clavis.Caller) e
 
 func openidConfig(s *server, w http.ResponseWriter, _ *http.Request, _ *clavis.Caller) error {
 	base := s.svc.IssuerURL()
-	writeJSON(w, 200, map[string]any{
-		"issuer": base, "jwks_uri": base + "/.well-known/jwks.json", "token_endpoint": base + "/v1/auth/agent-token",
-		"id_token_signing_alg_values_supported": []string{"EdDSA"}, "subject_types_supported": []string{"public"},
-		"response_types_supported": []string{"token"},
-	})
+	writeJSON(w, 200, openIDConfigModel{Issuer: base, JWKSURI: base + "/.well-known/jwks.json",
+		TokenEndpoint: base + "/v1/auth/agent-token", SigningAlgs: []string{"EdDSA"}, SubjectTypes: []string{"public"},
+		ResponseTypes: []string{"token"}})
 	return nil
 }

@@ -6,12 +6,23 @@ import (
 	"clavis.dev/clavis"
 )
 
+// mfaCodeBody is the request body of verify-setup and disable; mfaVerifyBody completes a login.
+type (
+	mfaCodeBody struct {
+		Code string `json:"code"`
+	}
+	mfaVerifyBody struct {
+		MFAToken string `json:"mfa_token"`
+		Code     string `json:"code"`
+	}
+)
+
 func mfaStatus(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
 	on, err := s.svc.MFAStatus(r.Context(), c)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]bool{"enabled": on})
+	writeJSON(w, 200, mfaStatusModel{on})
 	return nil
 }
 
@@ -21,14 +32,12 @@ func mfaSetup(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Calle
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, 200, map[string]string{"otpauth_uri": uri, "secret": string(secret)})
+	writeJSON(w, 200, mfaSetupModel{OTPAuthURI: uri, Secret: string(secret)})
 	return nil
 }
 
 func mfaVerifySetup(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	var in struct {
-		Code string `json:"code"`
-	}
+	var in mfaCodeBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -41,15 +50,12 @@ func mfaVerifySetup(s *server, w http.ResponseWriter, r *http.Request, c *clavis
 		out[i] = string(rc)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, 200, map[string][]string{"recovery_codes": out})
+	writeJSON(w, 200, recoveryCodesModel{out})
 	return nil
 }
 
 func mfaVerify(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Caller) error {
-	var in struct {
-		MFAToken string `json:"mfa_token"`
-		Code     string `json:"code"`
-	}
+	var in mfaVerifyBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -62,9 +68,7 @@ func mfaVerify(s *server, w http.ResponseWriter, r *http.Request, _ *clavis.Call
 }
 
 func mfaDisable(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	var in struct {
-		Code string `json:"code"`
-	}
+	var in mfaCodeBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}

@@ -34,24 +34,48 @@ func rawOrEmpty(r json.RawMessage) json.RawMessage {
 	return r
 }
 
+// tokenFields are the keys of every token response.
+type tokenFields struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+}
+
+// tokenModel is TokenResponse; agent_id only from agent-token when the request omitted it.
 type tokenModel struct {
-	AccessToken string  `json:"access_token"`
-	TokenType   string  `json:"token_type"`
-	ExpiresIn   int     `json:"expires_in"`
-	AgentID     string  `json:"agent_id,omitempty"`
-	Email       string  `json:"email,omitempty"`
+	tokenFields
+	AgentID string `json:"agent_id,omitempty"`
+}
+
+// loginModel is LoginResponse: a token, or (mfa_required, mfa_token) on an MFA challenge.
+type loginModel struct {
+	tokenFields
 	MFARequired bool    `json:"mfa_required,omitempty"`
 	MFAToken    *string `json:"mfa_token,omitempty"`
 }
 
-func tokenOf(t *clavis.Token) tokenModel {
-	m := tokenModel{AccessToken: string(t.AccessToken), TokenType: "Bearer", ExpiresIn: t.ExpiresIn, AgentID: t.AgentID, Email: t.Email}
+// signupModel is SignupResponse.
+type signupModel struct {
+	tokenFields
+	Email string `json:"email"`
+}
+
+func tokenFieldsOf(t *clavis.Token) tokenFields {
+	return tokenFields{AccessToken: string(t.AccessToken), TokenType: "Bearer", ExpiresIn: t.ExpiresIn}
+}
+
+func tokenOf(t *clavis.Token) tokenModel { return tokenModel{tokenFieldsOf(t), t.AgentID} }
+
+func loginOf(t *clavis.Token) loginModel {
+	m := loginModel{tokenFields: tokenFieldsOf(t)}
 	if t.MFAToken != "" {
 		s := string(t.MFAToken)
 		m.MFARequired, m.MFAToken = true, &s
 	}
 	return m
 }
+
+func signupOf(t *clavis.Token) signupModel { return signupModel{tokenFieldsOf(t), t.Email} }
 
 type userModel struct {
 	ID              string `json:"id"`
@@ -101,16 +125,15 @@ func vaultOf(v *clavis.Vault) vaultModel {
 		CreatedByType: string(v.CreatedByType), CreatedAt: ts(v.CreatedAt)}
 }
 
-// secretMetaModel is SecretMetadata; IsDisabled makes it SecretVersion.
+// secretMetaModel is SecretMetadata.
 type secretMetaModel struct {
-	ID         string          `json:"id"`
-	Path       string          `json:"path"`
-	Type       string          `json:"type"`
-	Version    int             `json:"version"`
-	Metadata   json.RawMessage `json:"metadata"`
-	CreatedAt  string          `json:"created_at"`
-	ExpiresAt  *string         `json:"expires_at,omitempty"`
-	IsDisabled *bool           `json:"is_disabled,omitempty"`
+	ID        string          `json:"id"`
+	Path      string          `json:"path"`
+	Type      string          `json:"type"`
+	Version   int             `json:"version"`
+	Metadata  json.RawMessage `json:"metadata"`
+	CreatedAt string          `json:"created_at"`
+	ExpiresAt *string         `json:"expires_at,omitempty"`
 }
 
 func secretMetaOf(m clavis.SecretMeta) secretMetaModel {
@@ -118,11 +141,14 @@ func secretMetaOf(m clavis.SecretMeta) secretMetaModel {
 		Metadata: rawOrEmpty(m.Version.Metadata), CreatedAt: ts(m.Version.CreatedAt), ExpiresAt: tsPtr(m.Version.ExpiresAt)}
 }
 
-func secretVersionOf(m clavis.SecretMeta) secretMetaModel {
-	s := secretMetaOf(m)
-	d := m.Version.Disabled
-	s.IsDisabled = &d
-	return s
+// secretVersionModel is SecretVersion: SecretMetadata and is_disabled.
+type secretVersionModel struct {
+	secretMetaModel
+	IsDisabled bool `json:"is_disabled"`
+}
+
+func secretVersionOf(m clavis.SecretMeta) secretVersionModel {
+	return secretVersionModel{secretMetaOf(m), m.Version.Disabled}
 }
 
 type secretModel struct {
@@ -175,17 +201,15 @@ func policyOf(p *clavis.Policy) policyModel {
 	return m
 }
 
-type agentModel struct {
+// agentFields are the keys Agent and AgentSelf share.
+type agentFields struct {
 	ID                string   `json:"id"`
 	Name              string   `json:"name"`
 	Description       string   `json:"description"`
-	OrgID             string   `json:"org_id,omitempty"` // AgentSelf only
-	AuthMethod        string   `json:"auth_method,omitempty"`
 	Scopes            []string `json:"scopes"`
 	IsActive          bool     `json:"is_active"`
 	IntentsAPIEnabled bool     `json:"intents_api_enabled"`
 	ShroudEnabled     bool     `json:"shroud_enabled"`
-	CreatedBy         string   `json:"created_by,omitempty"` // AgentSelf only
 	SSHPublicKey      string   `json:"ssh_public_key"`
 	ECDHPublicKey     string   `json:"ecdh_public_key"`
 	CreatedAt         string   `json:"created_at"`
@@ -195,18 +219,29 @@ type agentModel struct {
 	LastActiveAt      *string  `json:"last_active_at,omitempty"`
 }
 
-// agentOf renders the Agent model.
-func agentOf(a *clavis.Agent) agentModel {
-	return agentModel{ID: a.ID, Name: a.Name, Description: a.Description, AuthMethod: "api_key", Scopes: nonNil(a.Scopes),
+// agentModel is Agent.
+type agentModel struct {
+	agentFields
+	AuthMethod string `json:"auth_method"`
+}
+
+// agentSelfModel is AgentSelf (GET /v1/agents/me): no auth_method, but org_id and created_by.
+type agentSelfModel struct {
+	agentFields
+	OrgID     string `json:"org_id"`
+	CreatedBy string `json:"created_by"`
+}
+
+func agentFieldsOf(a *clavis.Agent) agentFields {
+	return agentFields{ID: a.ID, Name: a.Name, Description: a.Description, Scopes: nonNil(a.Scopes),
 		IsActive: a.Active, SSHPublicKey: a.SSHPublicKey, ECDHPublicKey: a.ECDHPublicKey, CreatedAt: ts(a.CreatedAt),
 		TokenTTLSeconds: a.TokenTTL, VaultIDs: a.VaultIDs, ExpiresAt: tsPtr(a.ExpiresAt), LastActiveAt: tsPtr(a.LastActiveAt)}
 }
 
-// agentSelfOf renders the AgentSelf model (GET /v1/agents/me).
-func agentSelfOf(a *clavis.Agent) agentModel {
-	m := agentOf(a)
-	m.AuthMethod, m.OrgID, m.CreatedBy = "", a.OrgID, a.CreatedBy
-	return m
+func agentOf(a *clavis.Agent) agentModel { return agentModel{agentFieldsOf(a), "api_key"} }
+
+func agentSelfOf(a *clavis.Agent) agentSelfModel {
+	return agentSelfModel{agentFieldsOf(a), a.OrgID, a.CreatedBy}
 }
 
 // auditModel is the AuditEvent model; its JSON form is shared with the audit sinks.
@@ -222,3 +257,105 @@ func mapList[T, M any](items []T, f func(T) M) []M {
 	}
 	return out
 }
+
+// List envelopes (spec §1.5) and the small response bodies that are not resources.
+type (
+	vaultList struct {
+		Vaults []vaultModel `json:"vaults"`
+	}
+	secretList struct {
+		Secrets []secretMetaModel `json:"secrets"`
+	}
+	versionList struct {
+		Versions []secretVersionModel `json:"versions"`
+	}
+	agentList struct {
+		Agents []agentModel `json:"agents"`
+	}
+	policyList struct {
+		Policies []policyModel `json:"policies"`
+	}
+	apiKeyList struct {
+		Keys []apiKeyModel `json:"keys"`
+	}
+	auditList struct {
+		Events []auditModel `json:"events"`
+		Count  int          `json:"count"`
+	}
+
+	apiKeyCreatedModel struct {
+		Key    apiKeyModel `json:"key"`
+		APIKey string      `json:"api_key"`
+	}
+	agentKeyModel struct {
+		Agent  agentModel `json:"agent"`
+		APIKey string     `json:"api_key"`
+	}
+	explainModel struct {
+		Allowed  bool   `json:"allowed"`
+		Reason   string `json:"reason"`
+		PolicyID string `json:"policy_id,omitempty"`
+	}
+	verifyModel struct {
+		Valid    bool             `json:"chain_valid"`
+		Verified int              `json:"events_verified"`
+		Checked  int              `json:"events_checked"`
+		BrokenAt *string          `json:"broken_at_event_id"`
+		Scheme   chainSchemeModel `json:"scheme"`
+	}
+	chainSchemeModel struct {
+		Algorithm     string `json:"algorithm"`
+		Structure     string `json:"chain_structure"`
+		HashField     string `json:"hash_field"`
+		LinkField     string `json:"link_field"`
+		Documentation string `json:"documentation"`
+	}
+
+	mfaStatusModel struct {
+		Enabled bool `json:"enabled"`
+	}
+	mfaSetupModel struct {
+		OTPAuthURI string `json:"otpauth_uri"`
+		Secret     string `json:"secret"`
+	}
+	recoveryCodesModel struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+
+	healthModel struct {
+		Status  string `json:"status"`
+		Version string `json:"version"`
+	}
+	statusModel struct {
+		Status string `json:"status"`
+	}
+	publicKeyModel struct {
+		Alg       string `json:"alg"`
+		PublicKey string `json:"public_key_base64"`
+	}
+	openIDConfigModel struct {
+		Issuer        string   `json:"issuer"`
+		JWKSURI       string   `json:"jwks_uri"`
+		TokenEndpoint string   `json:"token_endpoint"`
+		SigningAlgs   []string `json:"id_token_signing_alg_values_supported"`
+		SubjectTypes  []string `json:"subject_types_supported"`
+		ResponseTypes []string `json:"response_types_supported"`
+	}
+)
+
+// jwksModel is the JSON Web Key Set (RFC 7517) that the token issuer renders for GET /.well-known/jwks.json.
+type jwksModel struct {
+	Keys []jwkModel `json:"keys"`
+}
+
+// jwkModel is one key of the set: exactly these keys (spec §1.4).
+type jwkModel struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Kid string `json:"kid"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
+}
+
+func (jwksModel) mediaType() string { return "application/jwk-set+json" }

@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"net/http"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -25,8 +28,11 @@ func specPath(pattern string) string {
 	return p
 }
 
-// openAPI renders an OpenAPI 3.1 document listing every route of the table.
+// openAPI renders an OpenAPI 3.1 document of every route of the table: its parameters, security,
+// request body schema, success response schema, and the Problem schema of its errors.
 func openAPI(rs []route, version, publicURL string) []byte {
+	g := schemas{}
+	problemRef := g.of(reflect.TypeFor[problem](), true)
 	paths := map[string]map[string]any{}
 	for _, rt := range rs {
 		p := specPath(rt.pattern)
@@ -35,8 +41,16 @@ func openAPI(rs []route, version, publicURL string) []byte {
 			item = map[string]any{}
 			paths[p] = item
 		}
-		op := map[string]any{"summary": rt.summary, "responses": map[string]any{
-			"default": map[string]any{"description": "Success, or an application/problem+json document"}}}
+		responses := map[string]any{"default": map[string]any{"description": "An error",
+			"content": map[string]any{"application/problem+json": map[string]any{"schema": problemRef}}}}
+		if rt.status != 0 {
+			responses[strconv.Itoa(rt.status)] = g.response(rt.status, rt.out)
+		}
+		op := map[string]any{"summary": rt.summary, "responses": responses}
+		if rt.in != nil {
+			op["requestBody"] = map[string]any{"content": map[string]any{
+				"application/json": map[string]any{"schema": g.of(reflect.TypeOf(rt.in), false)}}}
+		}
 		var params []map[string]any
 		for _, m := range wildcard.FindAllStringSubmatch(p, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true,
@@ -55,8 +69,9 @@ func openAPI(rs []route, version, publicURL string) []byte {
 		"info":    map[string]string{"title": "Clavis Vault API", "version": version},
 		"servers": []map[string]string{{"url": publicURL}},
 		"paths":   paths,
-		"components": map[string]any{"securitySchemes": map[string]any{
-			"bearer": map[string]string{"type": "http", "scheme": "bearer",
+		"components": map[string]any{
+			"schemas": g,
+			"securitySchemes": map[string]any{"bearer": map[string]string{"type": "http", "scheme": "bearer",
 				"description": "An access JWT, a personal API key (1ck_) or an agent key (ocv_)"}}},
 	}
 	b, err := json.Marshal(doc)
@@ -64,4 +79,26 @@ func openAPI(rs []route, version, publicURL string) []byte {
 		panic("openapi: " + err.Error())
 	}
 	return b
+}
+
+// mediaTyper is a response body type sent as something other than application/json.
+type mediaTyper interface{ mediaType() string }
+
+// response describes a success response whose body is encoded from out's type (see route).
+func (g schemas) response(status int, out any) map[string]any {
+	r := map[string]any{"description": http.StatusText(status)}
+	media, schema := "application/json", map[string]any(nil)
+	switch o := out.(type) {
+	case nil:
+		return r
+	case string:
+		media, schema = "text/plain", map[string]any{"type": "string"}
+	case mediaTyper:
+		media = o.mediaType()
+	}
+	if schema == nil {
+		schema = g.of(reflect.TypeOf(out), true)
+	}
+	r["content"] = map[string]any{media: map[string]any{"schema": schema}}
+	return r
 }

@@ -109,7 +109,7 @@ func listPolicies(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"policies": mapList(ps, policyOf)})
+	writeJSON(w, 200, policyList{mapList(ps, policyOf)})
 	return nil
 }
 
@@ -179,10 +179,6 @@ func explain(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"allowed": ex.Allowed, "reason": ex.Reason}
-	if ex.PolicyID != "" {
-		out["policy_id"] = ex.PolicyID
-	}
-	writeJSON(w, 200, out)
+	writeJSON(w, 200, explainModel{Allowed: ex.Allowed, Reason: ex.Reason, PolicyID: ex.PolicyID})
 	return nil
 }

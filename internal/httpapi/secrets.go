@@ -13,19 +13,29 @@ func listSecrets(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"secrets": mapList(items, secretMetaOf)})
+	writeJSON(w, 200, secretList{mapList(items, secretMetaOf)})
 	return nil
 }
 
-func putSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	vid := r.PathValue("vault_id")
-	var in struct {
+// Request bodies of secret write and rotate.
+type (
+	secretBody struct {
 		Value          *string         `json:"value"`
 		Type           string          `json:"type"`
 		Metadata       nullable[any]   `json:"metadata"`
 		ExpiresAt      *reqTime        `json:"expires_at"`
 		MaxAccessCount nullable[int64] `json:"max_access_count"`
 	}
+	rotateBody struct {
+		Length  nullable[int64] `json:"length"`
+		Charset string          `json:"charset"`
+		Type    string          `json:"type"`
+	}
+)
+
+func putSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
+	vid := r.PathValue("vault_id")
+	var in secretBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -73,7 +83,7 @@ func listVersions(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"versions": mapList(vs, secretVersionOf)})
+	writeJSON(w, 200, versionList{mapList(vs, secretVersionOf)})
 	return nil
 }
 
@@ -112,11 +122,7 @@ func disableVersion(s *server, w http.ResponseWriter, r *http.Request, c *clavis
 
 func rotateSecret(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
 	vid := r.PathValue("vault_id")
-	var in struct {
-		Length  nullable[int64] `json:"length"`
-		Charset string          `json:"charset"`
-		Type    string          `json:"type"`
-	}
+	var in rotateBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}

@@ -77,6 +77,12 @@ type route struct {
 	public  bool
 	summary string
 	h       handler
+	// The bodies, for /openapi.json: in is the zero value of the request body's type (nil: none);
+	// status is the success status (0: the route never succeeds) and out the zero value of the type
+	// its body is encoded from (nil: no body; a string: text/plain; a mediaTyper: its media type).
+	in     any
+	status int
+	out    any
 }
 
 type server struct {

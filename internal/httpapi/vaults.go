@@ -6,11 +6,13 @@ import (
 	"clavis.dev/clavis"
 )
 
+type vaultBody struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
 func createVault(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
-	var in struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	}
+	var in vaultBody
 	if err := decode(r, &in); err != nil {
 		return err
 	}
@@ -27,7 +29,7 @@ func listVaults(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Cal
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"vaults": mapList(vs, vaultOf)})
+	writeJSON(w, 200, vaultList{mapList(vs, vaultOf)})
 	return nil
 }
 
