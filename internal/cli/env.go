@@ -89,6 +89,22 @@ func parseDotenv(text string) ([][2]string, error) {
 	return out, nil
 }
 
+// parseBundle reads an env_bundle value as the server validated it (api.md §4.5.2): KEY=VALUE lines,
+// the value verbatim after the first '='; blank lines and # comments are skipped.
+func parseBundle(v string) [][2]string {
+	var out [][2]string
+	for _, line := range strings.Split(v, "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if t := strings.TrimLeft(line, " \t"); t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		if k, val, ok := strings.Cut(line, "="); ok {
+			out = append(out, [2]string{k, val})
+		}
+	}
+	return out
+}
+
 // loadOptions selects the secrets run and export load.
 type loadOptions struct {
 	Prefix   string
@@ -164,11 +180,7 @@ func loadSecrets(ctx context.Context, c clavis.Services, vault string, o loadOpt
 		}
 		set.Versions[p] = sv.Version.Version
 		if sv.Version.Type == "env_bundle" {
-			kvs, err := parseDotenv(string(sv.Value))
-			if err != nil {
-				return nil, fmt.Errorf("env_bundle %s: %v", p, err)
-			}
-			for _, kv := range kvs {
+			for _, kv := range parseBundle(string(sv.Value)) {
 				if err := add(kv[0], kv[1], p); err != nil {
 					return nil, err
 				}
