@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base32"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
+	"clavis.dev/clavis/internal/totp"
 )
 
 // TestCLIScripts runs the scripts in testdata/cli: the real clavis binary against a real server (this
@@ -42,6 +44,7 @@ func TestCLIScripts(t *testing.T) {
 			"normjson": cmdNormJSON,
 			"argvfree": cmdArgvFree,
 			"sleep":    cmdSleep,
+			"mfaon":    cmdMFAOn,
 		},
 	})
 }
@@ -113,4 +116,22 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	time.Sleep(d)
 	_ = fmt.Sprint()
+}
+
+// mfaon FILE: enables TOTP MFA on the script's account ($URL, $EMAIL, $PASSWORD) and writes FILE with the
+// password and a code of the next time step, one a line, for `clavis login` to read from stdin.
+func cmdMFAOn(ts *testscript.TestScript, neg bool, args []string) {
+	ctx := context.Background()
+	c := client.New(ts.Getenv("URL"))
+	tok, err := c.Login(ctx, ts.Getenv("EMAIL"), ts.Getenv("PASSWORD"))
+	ts.Check(err)
+	u := c.WithToken(string(tok.AccessToken))
+	_, secret, err := u.MFASetup(ctx)
+	ts.Check(err)
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(string(secret), "="))
+	ts.Check(err)
+	step := time.Now().Unix() / 30
+	_, err = u.MFAVerifySetup(ctx, totp.Code(key, step))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(ts.Getenv("PASSWORD")+"\n"+totp.Code(key, step+1)+"\n"), 0o600))
 }
