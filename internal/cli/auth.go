@@ -92,7 +92,9 @@ With --api-key-stdin, the key read from stdin is stored instead.`,
 				return err
 			}
 			creds[a.profileName()] = storedLogin{URL: strings.TrimRight(u, "/"), APIKey: key, KeyID: keyID, Email: email}
-			a.msg("warning: no OS keyring available; storing the key in the credentials file (0600)")
+			if !a.g.noKeyring {
+				a.msg("warning: no OS keyring available; storing the key in the credentials file (0600)")
+			}
 			if err := a.writeCreds(creds); err != nil {
 				return err
 			}
