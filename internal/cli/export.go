@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -146,16 +148,19 @@ func (a *app) importCmd() *cobra.Command {
 			if p != "" {
 				p += "/"
 			}
+			// Ctrl-C stops between two secrets, saying how many were written.
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			tty := isTerminal(a.io.Err) && !a.g.quiet
 			for i, kv := range kvs {
 				if tty {
 					fmt.Fprintf(a.io.Err, "\rimporting %d/%d", i+1, len(kvs))
 				}
-				if err := c.Context().Err(); err != nil {
+				if err := ctx.Err(); err != nil {
 					return localErr("interrupted after %d of %d secrets", i, len(kvs))
 				}
 				path := p + kv[0]
-				if _, err := s.C.PutSecret(c.Context(), vault, path, clavis.SecretInput{Value: clavis.Sensitive(kv[1]), Type: typ}); err != nil {
+				if _, err := s.C.PutSecret(ctx, vault, path, clavis.SecretInput{Value: clavis.Sensitive(kv[1]), Type: typ}); err != nil {
 					if tty {
 						fmt.Fprintln(a.io.Err)
 					}
