@@ -28,7 +28,6 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
@@ -43,3 +42,6 @@ require (
 // Test only: the independent JWS implementation that internal/token's differential fuzz test checks
 // Verify against. Not linked into the binary (go list -deps ./cmd/clavis | grep golang-jwt is empty).
 require github.com/golang-jwt/jwt/v5 v5.3.1
+
+// Test only: testscript drives the built CLI in cmd/clavis/testdata/cli. Not linked into the binary.
+require github.com/rogpeppe/go-internal v1.16.0
