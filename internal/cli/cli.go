@@ -172,6 +172,13 @@ refused, 3 not logged in (or 401).`,
 			DisableFlagParsing: true,
 			GroupID:            "",
 			RunE: func(c *cobra.Command, args []string) error {
+				if op.Name == "audit" && len(args) > 0 && args[0] == "list" {
+					l := a.auditListCmd()
+					l.SetArgs(args[1:])
+					l.SetOut(a.io.Out)
+					l.SetErr(a.io.Err)
+					return l.ExecuteContext(c.Context())
+				}
 				a.opRan = true
 				a.opCode = op.Run(c.Context(), args, a.io.Out, a.io.Err)
 				return nil
