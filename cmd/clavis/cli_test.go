@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base32"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -45,6 +47,7 @@ func TestCLIScripts(t *testing.T) {
 			"argvfree": cmdArgvFree,
 			"sleep":    cmdSleep,
 			"mfaon":    cmdMFAOn,
+			"mfaenrol": cmdMFAEnrol,
 		},
 	})
 }
@@ -134,4 +137,49 @@ func cmdMFAOn(ts *testscript.TestScript, neg bool, args []string) {
 	_, err = u.MFAVerifySetup(ctx, totp.Code(key, step))
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(ts.Getenv("PASSWORD")+"\n"+totp.Code(key, step+1)+"\n"), 0o600))
+}
+
+// mfaenrol: runs `clavis mfa enable` as the script's user, answering its code prompt with a code of the
+// secret it printed, and checks that it printed recovery codes.
+func cmdMFAEnrol(ts *testscript.TestScript, neg bool, args []string) {
+	cmd := exec.Command("clavis", "mfa", "enable")
+	for _, k := range []string{"PATH", "HOME", "XDG_CONFIG_HOME"} {
+		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	}
+	cmd.Dir = ts.Getenv("WORK")
+	if p, err := exec.LookPath("clavis"); err == nil {
+		cmd.Path = p
+	}
+	for _, dir := range strings.Split(ts.Getenv("PATH"), string(os.PathListSeparator)) {
+		if _, err := os.Stat(filepath.Join(dir, "clavis")); err == nil {
+			cmd.Path = filepath.Join(dir, "clavis")
+			break
+		}
+	}
+	in, err := cmd.StdinPipe()
+	ts.Check(err)
+	out, err := cmd.StdoutPipe()
+	ts.Check(err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	ts.Check(cmd.Start())
+	sc := bufio.NewScanner(out)
+	recovery := 0
+	for sc.Scan() {
+		line := sc.Text()
+		if secret, ok := strings.CutPrefix(line, "secret: "); ok {
+			key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(secret, "="))
+			ts.Check(err)
+			fmt.Fprintln(in, totp.Code(key, time.Now().Unix()/30))
+			in.Close()
+		} else if !strings.HasPrefix(line, "otpauth URI: otpauth://") {
+			recovery++
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		ts.Fatalf("clavis mfa enable: %v\n%s", err, stderr.String())
+	}
+	if recovery == 0 || !strings.Contains(stderr.String(), "Recovery codes") {
+		ts.Fatalf("no recovery codes printed (stderr %q)", stderr.String())
+	}
 }
