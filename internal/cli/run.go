@@ -32,8 +32,9 @@ type runOptions struct {
 }
 
 // runCmd runs a command with the secrets in its environment (docs/cli.md §3): executed directly (no
-// shell unless --command), in its own process group to which SIGINT, SIGTERM and SIGHUP are forwarded;
-// clavis exits with the child's code (128+signal when it was killed by a signal).
+// shell unless --command), in its own process group to which SIGINT, SIGTERM and SIGHUP are forwarded
+// (on a terminal, in clavis's foreground group, signals forwarded to the child alone); clavis exits with
+// the child's code (128+signal when it was killed by a signal).
 func (a *app) runCmd() *cobra.Command {
 	var o runOptions
 	c := &cobra.Command{
@@ -120,12 +121,21 @@ func (a *app) run(ctx context.Context, c *cobra.Command, o runOptions, args []st
 		cmd.Args[0] = args[0]
 		cmd.Env = childEnv(a.io.Environ(), set.Vars, o.noOverride)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = a.io.In, a.io.Out, a.io.Err
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		// Off a terminal the child gets its own process group, to which signals are forwarded. On a
+		// terminal it stays in ours, the foreground group, so that it may read the terminal (a child in
+		// another group would be stopped by SIGTTIN); signals then go to it alone.
+		if !a.io.Interactive {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		}
 		if err := cmd.Start(); err != nil {
 			if errors.Is(err, fs.ErrPermission) {
 				return 0, &exitError{code: exitRunNotExecutable, err: fmt.Errorf("run: %v", err)}
 			}
 			return 0, runFail(fmt.Errorf("run: %v", err))
+		}
+		target := -cmd.Process.Pid
+		if a.io.Interactive {
+			target = cmd.Process.Pid
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -135,7 +145,7 @@ func (a *app) run(ctx context.Context, c *cobra.Command, o runOptions, args []st
 			case err := <-done:
 				return childCode(cmd, err), nil
 			case sig := <-sigs:
-				_ = syscall.Kill(-cmd.Process.Pid, sig.(syscall.Signal))
+				_ = syscall.Kill(target, sig.(syscall.Signal))
 			case <-tick:
 				now, err := versions(ctx, s.C, vault, o.loadOptions)
 				if err != nil {
@@ -155,7 +165,7 @@ func (a *app) run(ctx context.Context, c *cobra.Command, o runOptions, args []st
 			}
 		}
 		a.msg("clavis run: secrets changed; restarting %s", args[0])
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		_ = syscall.Kill(target, syscall.SIGTERM)
 		timer := time.NewTimer(o.grace)
 	wait:
 		for {
@@ -164,12 +174,12 @@ func (a *app) run(ctx context.Context, c *cobra.Command, o runOptions, args []st
 				break wait
 			case sig := <-sigs:
 				// A signal during a restart ends the run.
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				_ = syscall.Kill(target, syscall.SIGKILL)
 				<-done
 				timer.Stop()
 				return 128 + int(sig.(syscall.Signal)), nil
 			case <-timer.C:
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				_ = syscall.Kill(target, syscall.SIGKILL)
 			}
 		}
 		timer.Stop()
