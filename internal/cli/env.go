@@ -111,6 +111,7 @@ type loadOptions struct {
 	Paths    []string
 	AllowEnv []string
 	Note     func(format string, a ...any)
+	Progress func(done, total int) // called after each read when set
 }
 
 // versions lists the latest version of every selected secret without reading a value.
@@ -167,7 +168,10 @@ func loadSecrets(ctx context.Context, c clavis.Services, vault string, o loadOpt
 		set.Vars = append(set.Vars, envSecret{Name: name, Value: value, Path: p})
 		return nil
 	}
-	for _, p := range paths {
+	for i, p := range paths {
+		if o.Progress != nil {
+			o.Progress(i, len(paths))
+		}
 		sv, err := c.GetSecret(ctx, vault, p)
 		if clavis.IsKind(err, clavis.KindForbidden) || clavis.IsKind(err, clavis.KindApprovalRequired) {
 			if o.Note != nil {

@@ -36,7 +36,13 @@ func (a *app) exportCmd() *cobra.Command {
 				o.Prefix = s.Prefix
 			}
 			o.Note = a.msg
+			if isTerminal(a.io.Err) && !a.g.quiet {
+				o.Progress = func(done, total int) { fmt.Fprintf(a.io.Err, "\rreading %d/%d", done+1, total) }
+			}
 			set, err := loadSecrets(c.Context(), s.C, vault, o)
+			if o.Progress != nil {
+				fmt.Fprintln(a.io.Err)
+			}
 			if err != nil {
 				return err
 			}
