@@ -67,6 +67,7 @@ func operators() []cli.Operator {
 		{"keys", "rotate-jwt, rotate-vault, rewrap, rotate-root: key management on the database"},
 		{"backup", "write a consistent online snapshot of the embedded database"},
 		{"restore", "install a backup as the database of a stopped server"},
+		{"mcp", "serve the MCP tools over stdio through the client (see docs/mcp.md)"},
 		{"version", "print the version and the commit it was built from"},
 	}
 	ops := make([]cli.Operator, len(short))
