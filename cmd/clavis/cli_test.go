@@ -86,11 +86,11 @@ func cmdNormJSON(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(p, b, 0o600))
 }
 
-// argvfree CANARY: waits (up to 10 s) until some process has CANARY in its environment — the child of a
+// argvfree CANARY: waits (up to 30 s) until some process has CANARY in its environment — the child of a
 // background `clavis run` — then fails if any process's argv (/proc/*/cmdline) contains CANARY.
 func cmdArgvFree(ts *testscript.TestScript, neg bool, args []string) {
 	canary := []byte(args[0])
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		procs, _ := filepath.Glob("/proc/[0-9]*")
 		found := false
