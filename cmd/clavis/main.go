@@ -10,6 +10,10 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+
+	"golang.org/x/term"
+
+	"clavis.dev/clavis/internal/cli"
 )
 
 // version and commit are stamped at build time (make release: -ldflags "-X main.version=… -X
@@ -43,16 +47,52 @@ the server settings they do not use. Their one-off arguments (--vault, --out, --
 commands stop and name clavis migrate when the database's schema is older than this binary's.
 `
 
+// main runs the client command tree of internal/cli, with the operator commands mounted in it: they keep
+// their own flag parsing and the one settings loader (config.go) through run.
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, errChainBroken) {
-			os.Exit(1)
-		}
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "clavis:", err)
-		}
-		os.Exit(2)
+	ctx := context.Background()
+	if len(os.Args) > 1 && os.Args[1] == "--version" {
+		os.Exit(operatorExit(run(ctx, os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 	}
+	stdio := cli.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Interactive: term.IsTerminal(int(os.Stdin.Fd()))}
+	os.Exit(cli.Main(ctx, os.Args[1:], stdio, operators()))
+}
+
+// operators mounts each operator command of run in the cobra tree.
+func operators() []cli.Operator {
+	short := []struct{ name, short string }{
+		{"server", "run the HTTP API server (migrates the schema on start)"},
+		{"migrate", "bring the database schema to this binary's version"},
+		{"audit", "verify the audit hash chains offline (audit verify)"},
+		{"keys", "rotate-jwt, rotate-vault, rewrap, rotate-root: key management on the database"},
+		{"backup", "write a consistent online snapshot of the embedded database"},
+		{"restore", "install a backup as the database of a stopped server"},
+		{"mcp", "serve the MCP tools over stdio through the client (see docs/mcp.md)"},
+		{"version", "print the version and the commit it was built from"},
+	}
+	ops := make([]cli.Operator, len(short))
+	for i, s := range short {
+		name := s.name
+		ops[i] = cli.Operator{Name: name, Short: s.short, Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+			return operatorExit(run(ctx, append([]string{name}, args...), stdout, stderr), stderr)
+		}}
+	}
+	return ops
+}
+
+// operatorExit prints an operator command's error and returns its exit code: 0, 1 for a broken audit
+// chain, else 2.
+func operatorExit(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errChainBroken) {
+		return 1
+	}
+	if !errors.Is(err, errUsage) {
+		fmt.Fprintln(stderr, "clavis:", err)
+	}
+	return 2
 }
 
 var errUsage = errors.New("usage")

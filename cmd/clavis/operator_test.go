@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
@@ -176,13 +178,14 @@ func serverKeyNames(t *testing.T, st store.Store) []string {
 	return names
 }
 
-// TestMain lets a test run this binary's main in a child process (CLAVIS_TEST_MAIN=1), to kill it.
+// TestMain lets a test run this binary's main in a child process (CLAVIS_TEST_MAIN=1), to kill it, and
+// the CLI scripts (cli_test.go) run it as the command clavis.
 func TestMain(m *testing.M) {
 	if os.Getenv("CLAVIS_TEST_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testscript.Main(m, map[string]func(){"clavis": main})
 }
 
 // startChild runs `clavis server --dev` on dir in a child process and returns its URL and the process.
