@@ -7,9 +7,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// configKeys are the non-secret settings of a profile in config.json.
-var configKeys = []string{"url", "vault_id", "output"}
-
 func profileField(p *Profile, key string) (*string, error) {
 	switch key {
 	case "url":

@@ -121,7 +121,7 @@ newline is dropped unless --raw.`,
 			var val []byte
 			switch {
 			case fromFile != "":
-				if val, err = os.ReadFile(fromFile); err != nil {
+				if val, err = os.ReadFile(fromFile); err != nil { // #nosec G304 -- the file the user named with --from-file
 					return localErr("%v", err)
 				}
 			case a.io.Interactive:

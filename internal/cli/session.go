@@ -65,7 +65,7 @@ func (a *app) profileName() string {
 
 // readJSON decodes path into v; a missing file leaves v unchanged and is not an error.
 func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(path) // #nosec G304 -- the CLI's own config and credentials files
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -177,11 +177,11 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	}
 	defer os.Remove(f.Name())
 	if err := f.Chmod(perm); err != nil {
-		f.Close()
+		_ = f.Close() // best effort: the Chmod error is the one to report
 		return localErr("%v", err)
 	}
 	if _, err := f.Write(data); err != nil {
-		f.Close()
+		_ = f.Close() // best effort: the Write error is the one to report
 		return localErr("%v", err)
 	}
 	if err := f.Close(); err != nil {
