@@ -41,6 +41,12 @@ func TestCLIScripts(t *testing.T) {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "home", ".config"))
 			return os.MkdirAll(filepath.Join(env.WorkDir, "home"), 0o700)
 		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "keyring" {
+				return keyringAvailable()
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mode":     cmdMode,
 			"normjson": cmdNormJSON,
@@ -48,6 +54,7 @@ func TestCLIScripts(t *testing.T) {
 			"sleep":    cmdSleep,
 			"mfaon":    cmdMFAOn,
 			"mfaenrol": cmdMFAEnrol,
+			"keyringd": cmdKeyringd,
 		},
 	})
 }
