@@ -55,7 +55,7 @@ func concrete(tmpl string) string {
 // capability groups Clavis has landed, and the /openapi.json it serves lists exactly those routes with
 // the spec's path templates and parameter names (spec §6.4), and no route the spec does not have.
 func TestServesSpecRoutes(t *testing.T) {
-	landed := map[string]bool{"core": true, "lifecycle": true, "policy": true, "audit": true, "mfa": true}
+	landed := map[string]bool{"core": true, "lifecycle": true, "policy": true, "audit": true, "mfa": true, "sharing": true, "org": true}
 	spec := specRoutes(t)
 	s := New(nil, Options{Version: "test", PublicURL: "http://clavis.test"}).(*server)
 
