@@ -13,6 +13,8 @@ import (
 var (
 	// specRoute matches an endpoint heading of docs/api.md: **`METHOD /path`** [label].
 	specRoute = regexp.MustCompile("\\*\\*`(GET|POST|PUT|PATCH|DELETE) ([^`]+)`\\*\\* \\[([a-z]+)\\]")
+	// pairRoute matches a heading naming two routes: **`METHOD /a`** / **`METHOD /b`** [label].
+	pairRoute = regexp.MustCompile("\\*\\*`(GET|POST|PUT|PATCH|DELETE) ([^`]+)`\\*\\* / \\*\\*`[^`]+`\\*\\* \\[([a-z]+)\\]")
 	// opsRoute matches a row of a route table: | `GET /path` |. Those of spec §6.4 are all [core].
 	opsRoute = regexp.MustCompile("(?m)^\\| `(GET|POST|PUT|PATCH|DELETE) (/[^`]*)` \\|")
 	// param matches a path parameter of the spec's templates.
@@ -27,8 +29,10 @@ func specRoutes(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	out := map[string]string{}
-	for _, m := range specRoute.FindAllStringSubmatch(string(spec), -1) {
-		out[m[1]+" "+m[2]] = m[3]
+	for _, re := range []*regexp.Regexp{specRoute, pairRoute} {
+		for _, m := range re.FindAllStringSubmatch(string(spec), -1) {
+			out[m[1]+" "+m[2]] = m[3]
+		}
 	}
 	_, ops, _ := strings.Cut(string(spec), "### 6.4 Operational endpoints")
 	ops, _, _ = strings.Cut(ops, "\n---")
