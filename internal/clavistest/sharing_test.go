@@ -102,6 +102,15 @@ func TestShareCanariesNeverLeak(t *testing.T) {
 		t.Fatalf("open with passphrase: %v", err)
 	}
 	_, _ = anon.OpenShare(ctx, sh.ID, "") // missing passphrase
+	res, err := http.Get(env.URL + "/v1/share/" + sh.ID + "?passphrase=" + pass) // the query form, for the last access
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != 200 || !bytes.Contains(body, []byte(value)) {
+		t.Fatalf("open with ?passphrase=: %d", res.StatusCode)
+	}
 	canaries := map[string]string{"shared value": value, "passphrase": pass}
 
 	surfaces := map[string][]byte{"logs": []byte(env.Logs()), "wrong-passphrase error": []byte(wrong.Error())}
@@ -125,7 +134,7 @@ func TestShareCanariesNeverLeak(t *testing.T) {
 		surfaces[path], _ = io.ReadAll(res.Body)
 		_ = res.Body.Close()
 	}
-	res, err := http.Get(env.URL + "/metrics")
+	res, err = http.Get(env.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
