@@ -101,7 +101,7 @@ func TestShareCanariesNeverLeak(t *testing.T) {
 	if err != nil || string(got.Value) != value {
 		t.Fatalf("open with passphrase: %v", err)
 	}
-	_, _ = anon.OpenShare(ctx, sh.ID, "") // missing passphrase
+	_, _ = anon.OpenShare(ctx, sh.ID, "")                                        // missing passphrase
 	res, err := http.Get(env.URL + "/v1/share/" + sh.ID + "?passphrase=" + pass) // the query form, for the last access
 	if err != nil {
 		t.Fatal(err)
