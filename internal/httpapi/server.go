@@ -50,12 +50,25 @@ type RateLimits struct {
 	Principal  ratelimit.Rule // per principal on every authenticated request (default 200, 100/s)
 	// IPv6Prefix is the IPv6 network length that counts as one client IP (default 64, see ratelimit.IPKey).
 	IPv6Prefix int
+	// ShareCreate limits share creation per org (default 20, 20/min).
+	ShareCreate ratelimit.Rule
 }
 
 // DefaultRateLimits are the spec's defaults.
 func DefaultRateLimits() *RateLimits {
 	return &RateLimits{PublicAuth: ratelimit.Rule{Burst: 30, Rate: 10}, Principal: ratelimit.Rule{Burst: 200, Rate: 100},
-		IPv6Prefix: ratelimit.DefaultIPv6Prefix}
+		IPv6Prefix: ratelimit.DefaultIPv6Prefix, ShareCreate: defaultShareCreate}
+}
+
+// defaultShareCreate is the per-org share creation limit of spec §6.2.
+var defaultShareCreate = ratelimit.Rule{Burst: 20, Rate: 20.0 / 60}
+
+// shareRule is rl's share creation limit, the default when unset.
+func (rl *RateLimits) shareRule() ratelimit.Rule {
+	if rl.ShareCreate == (ratelimit.Rule{}) {
+		return defaultShareCreate
+	}
+	return rl.ShareCreate
 }
 
 // ipLimited lists the routes limited per client IP and route (spec §6.2): the public credential routes,
@@ -65,6 +78,7 @@ var ipLimited = map[string]bool{
 	"POST /v1/auth/signup": true, "POST /v1/auth/token": true, "POST /v1/auth/agent-token": true,
 	"POST /v1/auth/api-key-token": true, "POST /v1/auth/refresh": true, "POST /v1/auth/mfa/verify": true,
 	"POST /v1/auth/change-password": true, "DELETE /v1/auth/mfa": true,
+	"GET /v1/share/{share_id}": true,
 }
 
 // handler serves one route. c is nil on public routes.
@@ -94,8 +108,8 @@ type server struct {
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	openapi []byte
-	// perIP and perPrincipal are nil when rate limits are off.
-	perIP, perPrincipal *ratelimit.Limiter
+	// perIP, perPrincipal and perOrgShares are nil when rate limits are off.
+	perIP, perPrincipal, perOrgShares *ratelimit.Limiter
 }
 
 // New returns the API handler for svc.
@@ -115,6 +129,7 @@ func New(svc Service, opt Options) http.Handler {
 	if rl := opt.RateLimits; rl != nil {
 		s.perIP = ratelimit.New(rl.PublicAuth, 0, nil)
 		s.perPrincipal = ratelimit.New(rl.Principal, 0, nil)
+		s.perOrgShares = ratelimit.New(rl.shareRule(), 0, nil)
 	}
 	for _, rt := range routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))

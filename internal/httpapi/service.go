@@ -25,6 +25,8 @@ type Service interface {
 	Agents
 	Policies
 	Audit
+	Sharing
+	Organization
 	// Ready reports whether the database, keys and audit log are usable (/readyz, /v1/health).
 	Ready(ctx context.Context) error
 }
@@ -112,4 +114,28 @@ type Policies interface {
 type Audit interface {
 	ListAudit(ctx context.Context, c *clavis.Caller, q clavis.AuditQuery) ([]*clavis.AuditEvent, error)
 	VerifyAudit(ctx context.Context, c *clavis.Caller, from, to *time.Time, limit int) (*clavis.AuditVerification, error)
+}
+
+// Sharing creates, opens, lists, answers and revokes shares (spec §4.11).
+type Sharing interface {
+	CreateShare(ctx context.Context, c *clavis.Caller, secretID string, in clavis.ShareInput) (*clavis.Share, error)
+	// AccessShare opens a share; c is nil for an anonymous request.
+	AccessShare(ctx context.Context, c *clavis.Caller, shareID string, passphrase clavis.Sensitive, ip netip.Addr) (*clavis.SharedSecret, error)
+	RevokeShare(ctx context.Context, c *clavis.Caller, shareID string) error
+	ListOutboundShares(ctx context.Context, c *clavis.Caller) ([]*clavis.Share, error)
+	ListInboundShares(ctx context.Context, c *clavis.Caller) ([]*clavis.Share, error)
+	AcceptShare(ctx context.Context, c *clavis.Caller, shareID string) error
+	DeclineShare(ctx context.Context, c *clavis.Caller, shareID string) error
+}
+
+// Organization manages members, invitations, the agent-keys vault and IP rules (spec §4.12).
+type Organization interface {
+	ListMembers(ctx context.Context, c *clavis.Caller) ([]*clavis.User, error)
+	InviteMember(ctx context.Context, c *clavis.Caller, email string, role clavis.Role) (*clavis.Invite, error)
+	SetMemberRole(ctx context.Context, c *clavis.Caller, userID string, role clavis.Role) (*clavis.User, error)
+	RemoveMember(ctx context.Context, c *clavis.Caller, userID string) error
+	AgentKeysVault(ctx context.Context, c *clavis.Caller) (string, error)
+	ListIPRules(ctx context.Context, c *clavis.Caller) ([]*clavis.IPRule, error)
+	CreateIPRule(ctx context.Context, c *clavis.Caller, in clavis.IPRuleInput) (*clavis.IPRule, error)
+	DeleteIPRule(ctx context.Context, c *clavis.Caller, id string) error
 }

@@ -26,6 +26,8 @@ type Service interface {
 	clavis.Secrets
 	clavis.Versions
 	clavis.Policies
+	// CreateShare serves share_secret.
+	CreateShare(ctx context.Context, secretID string, in clavis.ShareInput) (*clavis.Share, error)
 	// AgentMe finds the default vault of an agent bound to exactly one vault.
 	AgentMe(ctx context.Context) (*clavis.Agent, error)
 }

@@ -97,3 +97,9 @@ func (u User) LogValue() slog.Value { return slog.AnyValue(redactedUser(u)) }
 
 // MarshalJSON encodes the user's fields with its password hash redacted.
 func (u User) MarshalJSON() ([]byte, error) { return json.Marshal(redactedUser(u)) }
+
+// Share is a share row: the share plus the argon2id hash of its passphrase ("" for none).
+type Share struct {
+	clavis.Share
+	PassphraseHash string
+}

@@ -18,4 +18,7 @@ var queries = []string{
 	qListOrgs, qGetMFA, qPutMFA,
 	qAddVaultKey, qGetVaultKey, qCurrentVaultKey, qCountEncryption, qAllSecrets, qReplaceCiphertext,
 	qAllVaultKeys, qRewrapVaultKey, qRewrapVaultWrappedKey,
+	qGetSecretByID, qCreateShare, qGetShare, qListSharesBy, qListSharesTo, qConsumeShare, qShareExists,
+	qSetShareAnswer, qDeleteShare, qDeleteSharesTo, qBindEmail,
+	qLockOrg, qPutInvite, qGetInvite, qDeleteInvite, qCreateIPRule, qGetIPRule, qListIPRules, qDeleteIPRule,
 }

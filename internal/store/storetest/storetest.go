@@ -97,6 +97,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditChainHead", testAuditChainHead},
 		{"AuditChainAfter", testAuditChainAfter},
 		{"RevokedTokens", testRevokedTokens},
+		{"GetSecretByID", testGetSecretByID},
+		{"Shares", testShares},
+		{"ConsumeShareConcurrent", testConsumeShareConcurrent},
+		{"Invites", testInvites},
+		{"IPRules", testIPRules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
