@@ -279,7 +279,7 @@ func (e *Engine) GetVersion(ctx context.Context, c *clavis.Caller, vaultID, path
 	return e.readVersion(ctx, c, vaultID, path, version)
 }
 
-// ListSecrets lists the readable, non-deleted paths of a visible vault with latest-version metadata.
+// ListSecrets lists the readable or usable, non-deleted paths of a visible vault with latest-version metadata.
 func (e *Engine) ListSecrets(ctx context.Context, c *clavis.Caller, vaultID, prefix string) ([]clavis.SecretMeta, error) {
 	if err := lookupIDs(vaultID); err != nil {
 		return nil, err
@@ -295,9 +295,13 @@ func (e *Engine) ListSecrets(ctx context.Context, c *clavis.Caller, vaultID, pre
 		if err != nil {
 			return err
 		}
+		listed := func(path string, perm clavis.Permission) bool {
+			d := va.decide(c, path, perm, now)
+			return d.Allowed || d.Reason == policy.ReasonApprovalRequired
+		}
 		for _, h := range heads {
-			d := va.decide(c, h.Secret.Path, clavis.PermRead, now)
-			if d.Allowed || d.Reason == policy.ReasonApprovalRequired {
+			// read or use (use.md §1); a deny of use alone leaves a readable path listed
+			if listed(h.Secret.Path, clavis.PermRead) || listed(h.Secret.Path, clavis.PermUse) {
 				out = append(out, clavis.SecretMeta{Secret: h.Secret, Version: h.Latest})
 			}
 		}
