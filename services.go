@@ -176,4 +176,5 @@ type Services interface {
 	Agents
 	Policies
 	Audit
+	Uses
 }

@@ -18,7 +18,7 @@ func TestParsePermissions(t *testing.T) {
 		{[]string{"share", "read"}, []clavis.Permission{"share", "read"}, ""},
 		{[]string{"use"}, []clavis.Permission{"use"}, ""},
 		{[]string{"use", "read", "use"}, []clavis.Permission{"use", "read"}, ""},
-		{[]string{"Use"}, nil, "permissions"},                  // order kept
+		{[]string{"Use"}, nil, "permissions"},                                                  // order kept
 		{[]string{"write", "read", "write", "read"}, []clavis.Permission{"write", "read"}, ""}, // duplicates dropped
 		{nil, nil, "permissions"},
 		{[]string{}, nil, "permissions"},
