@@ -97,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditChainHead", testAuditChainHead},
 		{"AuditChainAfter", testAuditChainAfter},
 		{"RevokedTokens", testRevokedTokens},
+		{"UseConfigs", testUseConfigs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
