@@ -52,6 +52,7 @@ var (
 	_ clavis.Agents    = (*Client)(nil)
 	_ clavis.Policies  = (*Client)(nil)
 	_ clavis.Audit     = (*Client)(nil)
+	_ clavis.Uses      = (*Client)(nil)
 	_ clavis.Services  = (*Client)(nil)
 )
 

@@ -18,7 +18,7 @@ import (
 // request id.
 type Problem struct {
 	Status    int    // HTTP status code
-	Type      string // problem type ("about:blank", "resource_limit_exceeded", "approval_required"); "" if the body was not a problem document
+	Type      string // problem type ("about:blank", "resource_limit_exceeded", "approval_required", "destination_not_allowed"); "" if the body was not a problem document
 	Title     string
 	Detail    string
 	Instance  string
@@ -93,6 +93,8 @@ func kindOf(status int, problemType string) clavis.Kind {
 			return clavis.KindLimitExceeded
 		case "approval_required":
 			return clavis.KindApprovalRequired
+		case "destination_not_allowed":
+			return clavis.KindDestinationNotAllowed
 		}
 		return clavis.KindForbidden
 	case http.StatusNotFound:
@@ -107,6 +109,10 @@ func kindOf(status int, problemType string) clavis.Kind {
 		return clavis.KindRateLimited
 	case http.StatusServiceUnavailable:
 		return clavis.KindUnavailable
+	case http.StatusBadGateway:
+		return clavis.KindBadGateway
+	case http.StatusGatewayTimeout:
+		return clavis.KindGatewayTimeout
 	}
 	if status >= 400 && status < 500 {
 		return clavis.KindInvalid

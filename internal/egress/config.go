@@ -88,7 +88,9 @@ func NormalizeConfig(in clavis.UseConfigInput, literalAllowed func(netip.Addr) b
 // normalizeHostEntry checks one allowed_hosts entry: host, host:port, *.domain or *.domain:port, where
 // host may be an IP literal ([v6] with a port or in brackets) that literalAllowed opens.
 func normalizeHostEntry(entry string, literalAllowed func(netip.Addr) bool) (string, error) {
-	bad := func(msg string) error { return clavis.Invalid("allowed_hosts", "allowed_hosts entry "+strconv.Quote(entry)+": "+msg) }
+	bad := func(msg string) error {
+		return clavis.Invalid("allowed_hosts", "allowed_hosts entry "+strconv.Quote(entry)+": "+msg)
+	}
 	host, port, err := splitHostPort(entry)
 	if err != nil {
 		return "", bad(err.Error())

@@ -39,6 +39,7 @@ var (
 	_ clavis.Agents    = (*Session)(nil)
 	_ clavis.Policies  = (*Session)(nil)
 	_ clavis.Audit     = (*Session)(nil)
+	_ clavis.Uses      = (*Session)(nil)
 	_ clavis.Services  = (*Session)(nil)
 )
 
@@ -226,4 +227,22 @@ func (s *Session) VerifyAudit(ctx context.Context, from, to *time.Time, limit in
 		return nil, err
 	}
 	return &clavis.AuditVerification{Valid: v.Valid, Verified: v.Verified, Checked: v.Checked, BrokenAt: v.BrokenAt}, nil
+}
+
+// --- use without read ---
+
+func (s *Session) PutUseConfig(ctx context.Context, vaultID, path string, in clavis.UseConfigInput) (*clavis.UseConfig, error) {
+	return s.e.PutUseConfig(ctx, s.c, vaultID, path, in)
+}
+
+func (s *Session) GetUseConfig(ctx context.Context, vaultID, path string) (*clavis.UseConfig, error) {
+	return s.e.GetUseConfig(ctx, s.c, vaultID, path)
+}
+
+func (s *Session) DeleteUseConfig(ctx context.Context, vaultID, path string) error {
+	return s.e.DeleteUseConfig(ctx, s.c, vaultID, path)
+}
+
+func (s *Session) UseSecret(ctx context.Context, vaultID, path string, req clavis.UseRequest) (*clavis.UseResult, error) {
+	return s.e.UseSecret(ctx, s.c, vaultID, path, req)
 }
