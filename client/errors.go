@@ -79,7 +79,7 @@ func errorFrom(resp *http.Response) *clavis.Error {
 	return e
 }
 
-// kindOf maps a status code, and for 403 the problem type, to a Kind. Statuses the spec does not give
+// kindOf maps a status code, and for 403, 502 and 504 the problem type, to a Kind. Statuses the spec does not give
 // a meaning map to KindInvalid (other 4xx: the request was wrong) or KindInternal (everything else).
 func kindOf(status int, problemType string) clavis.Kind {
 	switch status {
@@ -109,10 +109,15 @@ func kindOf(status int, problemType string) clavis.Kind {
 		return clavis.KindRateLimited
 	case http.StatusServiceUnavailable:
 		return clavis.KindUnavailable
-	case http.StatusBadGateway:
+	case http.StatusBadGateway, http.StatusGatewayTimeout:
+		// Clavis's own answer about a use's upstream is a problem document; a proxy's 502 page is not
+		if problemType == "" {
+			return clavis.KindInternal
+		}
+		if status == http.StatusGatewayTimeout {
+			return clavis.KindGatewayTimeout
+		}
 		return clavis.KindBadGateway
-	case http.StatusGatewayTimeout:
-		return clavis.KindGatewayTimeout
 	}
 	if status >= 400 && status < 500 {
 		return clavis.KindInvalid

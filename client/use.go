@@ -52,7 +52,9 @@ func (w *wireUseConfig) config(vaultID, path string) *clavis.UseConfig {
 	return c
 }
 
-func useConfigPath(vaultID, path string) string { return vaultPath(vaultID, "/secret-use/"+secretPath(path)) }
+func useConfigPath(vaultID, path string) string {
+	return vaultPath(vaultID, "/secret-use/"+secretPath(path))
+}
 
 // PutUseConfig sets the destination config of a path (PUT /v1/vaults/{id}/secret-use/{path}). Errors:
 // KindInvalid, KindForbidden, KindNotFound, KindConflict (the value is shorter than 16 bytes).
