@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net/netip"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -17,10 +18,12 @@ import (
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/audit"
+	"clavis.dev/clavis/internal/egress"
 	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/httpapi"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
+	"clavis.dev/clavis/internal/netguard"
 	"clavis.dev/clavis/internal/password"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/sqlite"
@@ -60,6 +63,17 @@ type Options struct {
 	AuditTimeout time.Duration
 	// API adjusts the HTTP API's options before the server starts (e.g. to serve /mcp over the engine).
 	API func(e *engine.Engine, o *httpapi.Options)
+	// Egress sends the calls of use without read (default: a guard that opens no private range, so a
+	// loopback upstream is refused; see UseLoopback).
+	Egress *egress.Client
+	// UseRateLimit replaces the engine's 60 uses a minute per principal and secret.
+	UseRateLimit int
+}
+
+// UseLoopback is an Egress whose guard opens 127.0.0.0/8 (the server's --use-allow-private 127.0.0.0/8),
+// for tests with a loopback upstream.
+func UseLoopback() *egress.Client {
+	return egress.New(netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}))
 }
 
 // Clock is a settable time source for Options.Clock, safe for concurrent use. It starts at the real
@@ -132,6 +146,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log, PasswordHash: hashing, Version: "test",
 		Sink: o.Sink, KeyRefresh: time.Second,
 		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions, Clock: o.Clock, AuditTimeout: o.AuditTimeout,
+		Egress: o.Egress, UseRateLimit: o.UseRateLimit,
 	})
 	if err != nil {
 		t.Fatalf("engine: %v", err)

@@ -38,23 +38,32 @@ func checkUsable(value []byte, inj clavis.UseInject) error {
 	return nil
 }
 
+// refuseConfigManager is the route-level refusal of setting or deleting a destination config: scoped
+// credentials (spec §2.8) and agents (use.md §2) never may.
+func (e *Engine) refuseConfigManager(ctx context.Context, c *clavis.Caller, vaultID string) error {
+	if err := e.refuseScoped(ctx, c, "secret", vaultID); err != nil {
+		return err
+	}
+	if c.Type != clavis.PrincipalUser {
+		return errUseConfigUser
+	}
+	return nil
+}
+
 // manageUseConfig runs fn in a write transaction once the caller may manage the destination config of
 // path: a user (not a scoped key) with read and write on it, or the vault's owner (use.md §2). It hands
 // fn the secret at path (404 if never written; a soft-deleted one is still its path's) and the current
 // config (nil if none).
 func (e *Engine) manageUseConfig(ctx context.Context, c *clavis.Caller, vaultID, path string,
 	fn func(tx store.Tx, va *vaultAccess, s *clavis.Secret, old *clavis.UseConfig) error) error {
+	if err := e.refuseConfigManager(ctx, c, vaultID); err != nil {
+		return err
+	}
 	if err := lookupIDs(vaultID); err != nil {
 		return err
 	}
 	if err := policy.ValidatePath(path); err != nil {
 		return err
-	}
-	if err := e.refuseScoped(ctx, c, "secret", vaultID); err != nil {
-		return err
-	}
-	if c.Type != clavis.PrincipalUser {
-		return errUseConfigUser
 	}
 	now := e.now()
 	return e.write(ctx, func(tx store.Tx) error {
@@ -99,6 +108,9 @@ func useConfigEvent(c *clavis.Caller, s *clavis.Secret, vaultID, path string, ol
 
 // PutUseConfig sets the destination config of a path (use.md §2).
 func (e *Engine) PutUseConfig(ctx context.Context, c *clavis.Caller, vaultID, path string, in clavis.UseConfigInput) (*clavis.UseConfig, error) {
+	if err := e.refuseConfigManager(ctx, c, vaultID); err != nil {
+		return nil, err
+	}
 	norm, err := egress.NormalizeConfig(in, e.cfg.Egress.LiteralAllowed)
 	if err != nil {
 		return nil, err
@@ -155,13 +167,13 @@ func (e *Engine) DeleteUseConfig(ctx context.Context, c *clavis.Caller, vaultID,
 // GetUseConfig returns the destination config of a path to anyone who may use or read it (an agent
 // needs allowed_hosts to build its URLs); like listing, a path that needs approval counts.
 func (e *Engine) GetUseConfig(ctx context.Context, c *clavis.Caller, vaultID, path string) (*clavis.UseConfig, error) {
+	if err := e.refuseScoped(ctx, c, "secret", vaultID); err != nil {
+		return nil, err
+	}
 	if err := lookupIDs(vaultID); err != nil {
 		return nil, err
 	}
 	if err := policy.ValidatePath(path); err != nil {
-		return nil, err
-	}
-	if err := e.refuseScoped(ctx, c, "secret", vaultID); err != nil {
 		return nil, err
 	}
 	now := e.now()
