@@ -15,8 +15,9 @@ const Redacted = "[REDACTED]"
 
 // Redactor finds a value in the forms an upstream may echo it in (use.md §4): as is, the injected header
 // value, the Basic credential, standard and URL-safe base64 (padded and not, and at every alignment inside
-// longer base64 text), percent-encoding (upper and lower hex, query and path escaping), the JSON-escaped
-// form, and lower and upper hex. It is safe for concurrent use.
+// longer base64 text), percent-encoding (upper and lower hex, query and path escaping), lower and upper
+// hex, and each of these JSON-escaped (with and without HTML escaping, and \u00XX for everything but
+// letters and digits). It is safe for concurrent use.
 type Redactor struct {
 	needles [][]byte // longest first, deduplicated, never empty
 }
@@ -57,14 +58,14 @@ func NewRedactor(value []byte, extra ...string) *Redactor {
 	add(percentAll(value, "0123456789abcdef"))
 	add(strings.ToLower(url.QueryEscape(v)))
 	add(strings.ToLower(url.PathEscape(v)))
-	for _, html := range []bool{true, false} {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(html)
-		_ = enc.Encode(v) // a string always encodes
-		add(strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(b.String(), `"`), "\n"), `"`))
-	}
 	add(asciiEscaped(v))
+	// every form inside a JSON string too (an upstream that answers JSON escapes what it echoes), the
+	// value itself included: its JSON-escaped form
+	for _, f := range slices.Clone(forms) {
+		for _, html := range []bool{true, false} {
+			add(jsonEscaped(f, html))
+		}
+	}
 	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
 	r := &Redactor{}
 	for _, f := range forms {
@@ -73,6 +74,15 @@ func NewRedactor(value []byte, extra ...string) *Redactor {
 		}
 	}
 	return r
+}
+
+// jsonEscaped is s as encoding/json writes it inside a string, without the quotes.
+func jsonEscaped(s string, html bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(b.String(), `"`), "\n"), `"`)
 }
 
 // alignedCore is the part of enc(k zero bytes + value) that only the value's bytes determine: the

@@ -35,6 +35,8 @@ func renderings(value []byte, basic string) map[string]string {
 		"base64 of header":    base64.StdEncoding.EncodeToString([]byte("Authorization: Bearer " + v)),
 		"base64 after 1 byte": base64.StdEncoding.EncodeToString([]byte("x" + v + "y")),
 		"base64 after 2":      base64.RawURLEncoding.EncodeToString([]byte("xy" + v)),
+		"json of path escape": jsonEscaped(url.PathEscape(v), true),
+		"json of query, html": jsonEscaped(url.QueryEscape(v), true),
 	}
 	return out
 }
