@@ -31,9 +31,9 @@ const (
 
 // UseInject names the one slot the value goes into.
 type UseInject struct {
-	As       string // InjectBearer, InjectBasic, InjectHeader or InjectQuery
-	Name     string // header or query parameter name (header, query)
-	Prefix   string // text before the value (header)
+	As       string  // InjectBearer, InjectBasic, InjectHeader or InjectQuery
+	Name     string  // header or query parameter name (header, query)
+	Prefix   string  // text before the value (header)
 	Username *string // basic: the username; the value is the password
 	Password *string // basic: the password; the value is the username (exactly one of the two is set)
 }
