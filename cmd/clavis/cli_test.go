@@ -36,7 +36,7 @@ func TestCLIScripts(t *testing.T) {
 		if s, err := strconv.Atoi(r.URL.Query().Get("status")); err == nil {
 			w.WriteHeader(s)
 		}
-		fmt.Fprintf(w, "%s %s auth=%s body=%s\n", r.Method, r.URL.Path, r.Header.Get("Authorization"), readAll(r))
+		_, _ = fmt.Fprintf(w, "%s %s auth=%s body=%s\n", r.Method, r.URL.Path, r.Header.Get("Authorization"), readAll(r)) // #nosec G705 -- a test upstream echoing to the server under test, not a browser
 	}))
 	t.Cleanup(upstream.Close)
 	testscript.Run(t, testscript.Params{

@@ -120,7 +120,7 @@ func (e *echo) serve(w http.ResponseWriter, r *http.Request) {
 	e.mu.Unlock()
 	switch r.URL.Path {
 	case "/v1/redirect":
-		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound) // #nosec G710 -- the test's redirect, which use must not follow
 		return
 	case "/v1/slow":
 		time.Sleep(2 * time.Second)
@@ -131,7 +131,7 @@ func (e *echo) serve(w http.ResponseWriter, r *http.Request) {
 	case "/v1/fail":
 		w.WriteHeader(http.StatusInternalServerError)
 	case "/v1/binary":
-		_, _ = w.Write(append([]byte{0xff, 0xfe, 0x00}, credential(r)...))
+		_, _ = w.Write(append([]byte{0xff, 0xfe, 0x00}, credential(r)...)) // #nosec G705 -- a test upstream echoing to the server under test, not a browser
 		return
 	}
 	cred := credential(r)

@@ -27,7 +27,7 @@ func TestMcpUseSecret(t *testing.T) {
 			_, _ = w.Write([]byte{0xff, 0xfe})
 			return
 		}
-		_, _ = w.Write([]byte(r.Method + " " + r.URL.Path + " " + r.Header.Get("Authorization") + " " + r.Header.Get("X-Note")))
+		_, _ = w.Write([]byte(r.Method + " " + r.URL.Path + " " + r.Header.Get("Authorization") + " " + r.Header.Get("X-Note"))) // #nosec G705 -- a test upstream echoing to the server under test, not a browser
 	}))
 	t.Cleanup(up.Close)
 	for _, impl := range []string{"client", "engine"} {
