@@ -797,3 +797,48 @@ func orgMember(t *testing.T, env *clavistest.Env, orgID string) string {
 	}
 	return id
 }
+
+// TestUseDialsTheValidatedAddress: the name is resolved once, before the use is audited, and the
+// connection goes to the address validated then. A DNS server that answers a public address first and
+// a loopback address afterwards (DNS rebinding) never gets the request to loopback.
+func TestUseDialsTheValidatedAddress(t *testing.T) {
+	var dials, lookups atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			dials.Add(1)
+			_ = c.Close()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	g := netguard.New(nil)
+	g.LookupNetIP = func(context.Context, string, string) ([]netip.Addr, error) {
+		if lookups.Add(1) == 1 {
+			return []netip.Addr{netip.MustParseAddr("192.0.2.1")}, nil // TEST-NET-1: public, unrouted
+		}
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+	}
+	s := newUseSetup(t, clavistest.Options{Egress: egress.New(g)})
+	s.config(t, clavis.UseInject{As: clavis.InjectBearer}, func(c *clavis.UseConfigInput) {
+		c.AllowedHosts = []string{"rebind.example.com:" + port}
+	})
+	_, err = s.owner.C.UseSecret(context.Background(), s.vault, "api/key",
+		clavis.UseRequest{URL: "http://rebind.example.com:" + port + "/v1/x", TimeoutMS: 300})
+	if !clavis.IsKind(err, clavis.KindGatewayTimeout) && !clavis.IsKind(err, clavis.KindBadGateway) {
+		t.Errorf("use: %v; want 502 or 504 from the unrouted validated address", err)
+	}
+	if n := lookups.Load(); n != 1 {
+		t.Errorf("the name was resolved %d times; want once", n)
+	}
+	if n := dials.Load(); n != 0 {
+		t.Errorf("%d connections reached loopback", n)
+	}
+}

@@ -53,24 +53,64 @@ type Client struct {
 
 // New returns a client whose every connection goes through g and that follows no redirect.
 func New(g *netguard.Guard) *Client {
-	return &Client{guard: g, http: &http.Client{
-		Transport:     g.Transport(),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	c := &Client{guard: g}
+	t := g.Transport()
+	t.DialContext = c.dial
+	c.http = &http.Client{Transport: t,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return c
+}
+
+// pinned is the context key of the addresses CheckDestination validated for a call's host.
+type pinned struct{}
+
+// dial connects to the addresses validated for the call (no second resolution: DNS rebinding fails),
+// checking each again; without them (the lookup failed before), the guard resolves and validates.
+func (c *Client) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	addrs, _ := ctx.Value(pinned{}).([]netip.Addr)
+	if len(addrs) == 0 {
+		return c.guard.DialContext(ctx, network, address)
+	}
+	_, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	d := net.Dialer{Timeout: 10 * time.Second}
+	var first error
+	for _, a := range addrs {
+		if err := c.guard.Check(a); err != nil {
+			return nil, err
+		}
+		conn, err := d.DialContext(ctx, network, net.JoinHostPort(a.Unmap().String(), port))
+		if err == nil {
+			return conn, nil
+		}
+		if first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, first
 }
 
 // LiteralAllowed reports whether a config may name addr as a host (--use-allow-private covers it).
 func (c *Client) LiteralAllowed(addr netip.Addr) bool { return c.guard.Check(addr) == nil }
 
 // CheckDestination resolves t's host and refuses it (KindDestinationNotAllowed, "private address") when
-// the guard refuses any of its addresses. A failed lookup is not refused here: Send reports it (dns),
-// after the use is audited. The connection is validated again when it is dialled (DNS rebinding fails).
-func (c *Client) CheckDestination(ctx context.Context, t *Target) error {
-	_, err := c.guard.Resolve(ctx, t.Host)
+// the guard refuses any of its addresses; it returns the validated addresses, which Send dials without
+// resolving again. A failed lookup is not refused here (nil addresses): Send then resolves and reports
+// it (dns), after the use is audited.
+func (c *Client) CheckDestination(ctx context.Context, t *Target) ([]netip.Addr, error) {
+	addrs, err := c.guard.Resolve(ctx, t.Host)
 	if errors.Is(err, netguard.ErrRefused) {
-		return clavis.E(clavis.KindDestinationNotAllowed, "private address")
+		return nil, clavis.E(clavis.KindDestinationNotAllowed, "private address")
 	}
-	return nil
+	if err != nil {
+		return nil, nil
+	}
+	return addrs, nil
 }
 
 // droppedHeaders are never taken from the caller (use.md §3), besides Proxy-*, X-Forwarded-* and the
@@ -103,6 +143,7 @@ type Call struct {
 	Timeout time.Duration
 	Inject  clavis.UseInject
 	Value   []byte
+	Addrs   []netip.Addr // what CheckDestination validated for Target's host; nil: resolve at dial time
 }
 
 // slot returns the header that carries the value (name and value), or "" for a query slot.
@@ -129,6 +170,9 @@ func slot(inj clavis.UseInject, value []byte) (name, v string) {
 func (c *Client) Send(ctx context.Context, call Call) (*clavis.UseResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, call.Timeout)
 	defer cancel()
+	if len(call.Addrs) > 0 {
+		ctx = context.WithValue(ctx, pinned{}, call.Addrs)
+	}
 	u := *call.Target.URL
 	slotName, slotValue := slot(call.Inject, call.Value)
 	extra := []string{slotValue}

@@ -250,7 +250,8 @@ func (e *Engine) UseSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 	if err := egress.Allow(cfg, t); err != nil {
 		return nil, err
 	}
-	if err := e.cfg.Egress.CheckDestination(ctx, t); err != nil {
+	addrs, err := e.cfg.Egress.CheckDestination(ctx, t)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkUsable(o.plain, cfg.Inject); err != nil {
@@ -266,7 +267,7 @@ func (e *Engine) UseSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 	}
 	start := time.Now()
 	res, sendErr := e.cfg.Egress.Send(ctx, egress.Call{Target: t, Headers: req.Headers, Body: req.Body,
-		Timeout: timeout, Inject: cfg.Inject, Value: o.plain})
+		Timeout: timeout, Inject: cfg.Inject, Value: o.plain, Addrs: addrs})
 	result := secretDetails(vaultID, path, o.version.Version)
 	result["duration_ms"] = time.Since(start).Milliseconds()
 	var se *egress.SendError
