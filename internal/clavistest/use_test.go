@@ -842,3 +842,21 @@ func TestUseDialsTheValidatedAddress(t *testing.T) {
 		t.Errorf("%d connections reached loopback", n)
 	}
 }
+
+// TestUseTLSFailureIs502: an https upstream whose certificate the server does not trust answers 502,
+// and the use is counted with error "tls" (no Go error string in the audit log).
+func TestUseTLSFailureIs502(t *testing.T) {
+	up := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(up.Close)
+	s := newUseSetup(t)
+	s.config(t, clavis.UseInject{As: clavis.InjectBearer}, func(c *clavis.UseConfigInput) {
+		c.AllowedHosts, c.AllowHTTP = []string{strings.TrimPrefix(up.URL, "https://")}, false
+	})
+	ctx := context.Background()
+	_, err := s.owner.C.UseSecret(ctx, s.vault, "api/key", clavis.UseRequest{URL: up.URL + "/v1/x"})
+	wantDetail(t, err, clavis.KindBadGateway, "Upstream unreachable")
+	evs, _ := s.owner.C.ListAudit(ctx, clavis.AuditQuery{Action: "secret.use_result"})
+	if len(evs) != 1 || evs[0].Details["error"] != "tls" || len(evs[0].Details) != 5 {
+		t.Errorf("secret.use_result: %+v", evs)
+	}
+}
