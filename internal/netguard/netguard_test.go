@@ -95,7 +95,7 @@ func TestDialRefusesBeforeConnecting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	accepted := make(chan struct{}, 16)
 	go func() {
 		for {
@@ -104,7 +104,7 @@ func TestDialRefusesBeforeConnecting(t *testing.T) {
 				return
 			}
 			accepted <- struct{}{}
-			c.Close()
+			_ = c.Close()
 		}
 	}()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
@@ -123,7 +123,7 @@ func TestDialRefusesBeforeConnecting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Close()
+	_ = c.Close()
 	if _, err := g.DialContext(context.Background(), "tcp", ln.Addr().String()); !errors.Is(err, ErrRefused) {
 		t.Fatal("refused again expected")
 	}
@@ -134,7 +134,7 @@ func TestDialRefusesBeforeConnecting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Close()
+	_ = c.Close()
 	<-accepted
 	<-accepted
 	if n := len(accepted); n != 0 {
@@ -144,7 +144,7 @@ func TestDialRefusesBeforeConnecting(t *testing.T) {
 
 // DNS rebinding: the guard dials the address it validated, never a second lookup's answer.
 func TestDialUsesTheValidatedAddress(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	defer srv.Close()
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	var lookups atomic.Int32
@@ -162,7 +162,7 @@ func TestDialUsesTheValidatedAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if string(b) != "ok" || lookups.Load() != 1 {
 		t.Fatalf("body %q after %d lookups, want ok after 1", b, lookups.Load())
 	}
@@ -173,7 +173,7 @@ func TestTransportIgnoresProxyFromEnvironment(t *testing.T) {
 	var proxied atomic.Int32
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { proxied.Add(1) }))
 	defer proxy.Close()
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "direct") }))
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "direct") }))
 	defer upstream.Close()
 	t.Setenv("HTTP_PROXY", proxy.URL)
 	t.Setenv("HTTPS_PROXY", proxy.URL)
@@ -184,7 +184,7 @@ func TestTransportIgnoresProxyFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if string(b) != "direct" || proxied.Load() != 0 {
 		t.Fatalf("body %q, proxy saw %d requests", b, proxied.Load())
 	}
