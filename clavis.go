@@ -43,11 +43,13 @@ const (
 	PermDelete Permission = "delete"
 	PermRotate Permission = "rotate"
 	PermShare  Permission = "share"
+	// PermUse allows a proxied call with the value injected, never the value itself (spec use.md).
+	PermUse Permission = "use"
 )
 
 // Permissions returns every permission in canonical order (a new slice each call).
 func Permissions() []Permission {
-	return []Permission{PermRead, PermWrite, PermDelete, PermRotate, PermShare}
+	return []Permission{PermRead, PermWrite, PermDelete, PermRotate, PermShare, PermUse}
 }
 
 // Effect is a policy's effect.

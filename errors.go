@@ -22,6 +22,10 @@ const (
 	KindUnavailable                  // not ready, or the audit log cannot record (503)
 	KindLimitExceeded                // an operator-configured resource limit (403 resource_limit_exceeded)
 	KindApprovalRequired             // a human must approve (403 approval_required)
+	// KindDestinationNotAllowed refuses a proxied use's destination (403 destination_not_allowed, use.md §3).
+	KindDestinationNotAllowed
+	KindBadGateway     // a proxied use's upstream failed or answered unusably (502)
+	KindGatewayTimeout // a proxied use's upstream timed out (504)
 )
 
 var kindNames = map[Kind]string{
@@ -29,6 +33,8 @@ var kindNames = map[Kind]string{
 	KindForbidden: "forbidden", KindNotFound: "not_found", KindConflict: "conflict", KindGone: "gone",
 	KindTooLarge: "too_large", KindRateLimited: "rate_limited", KindUnavailable: "unavailable",
 	KindLimitExceeded: "limit_exceeded", KindApprovalRequired: "approval_required",
+	KindDestinationNotAllowed: "destination_not_allowed", KindBadGateway: "bad_gateway",
+	KindGatewayTimeout: "gateway_timeout",
 }
 
 func (k Kind) String() string {

@@ -261,6 +261,12 @@ type Service interface {
 	DeletePolicy(ctx context.Context, c *Caller, vaultID, policyID string) error
 	Explain(ctx context.Context, c *Caller, vaultID string, q ExplainQuery) (*Explanation, error)
 
+	// Use without read (spec use.md).
+	PutUseConfig(ctx context.Context, c *Caller, vaultID, path string, in UseConfigInput) (*UseConfig, error)
+	GetUseConfig(ctx context.Context, c *Caller, vaultID, path string) (*UseConfig, error)
+	DeleteUseConfig(ctx context.Context, c *Caller, vaultID, path string) error
+	UseSecret(ctx context.Context, c *Caller, vaultID, path string, req UseRequest) (*UseResult, error)
+
 	ListAudit(ctx context.Context, c *Caller, q AuditQuery) ([]*AuditEvent, error)
 	VerifyAudit(ctx context.Context, c *Caller, from, to *time.Time, limit int) (*AuditVerification, error)
 

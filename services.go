@@ -88,7 +88,7 @@ type Secrets interface {
 	// or never written), KindGone (deleted; latest version expired, exhausted or disabled),
 	// KindApprovalRequired.
 	GetSecret(ctx context.Context, vaultID, path string) (*SecretValue, error)
-	// ListSecrets lists the latest version of every readable, undeleted secret whose path starts with
+	// ListSecrets lists the latest version of every readable or usable, undeleted secret whose path starts with
 	// prefix ("" for all), by path. Errors: KindNotFound (vault).
 	ListSecrets(ctx context.Context, vaultID, prefix string) ([]SecretMeta, error)
 	// DeleteSecret soft-deletes a secret. Errors: KindForbidden, KindNotFound, KindGone (already deleted).
@@ -226,4 +226,5 @@ type Services interface {
 	Audit
 	Sharing
 	Organization
+	Uses
 }

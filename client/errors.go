@@ -18,7 +18,7 @@ import (
 // request id.
 type Problem struct {
 	Status    int    // HTTP status code
-	Type      string // problem type ("about:blank", "resource_limit_exceeded", "approval_required"); "" if the body was not a problem document
+	Type      string // problem type ("about:blank", "resource_limit_exceeded", "approval_required", "destination_not_allowed"); "" if the body was not a problem document
 	Title     string
 	Detail    string
 	Instance  string
@@ -79,7 +79,7 @@ func errorFrom(resp *http.Response) *clavis.Error {
 	return e
 }
 
-// kindOf maps a status code, and for 403 the problem type, to a Kind. Statuses the spec does not give
+// kindOf maps a status code, and for 403, 502 and 504 the problem type, to a Kind. Statuses the spec does not give
 // a meaning map to KindInvalid (other 4xx: the request was wrong) or KindInternal (everything else).
 func kindOf(status int, problemType string) clavis.Kind {
 	switch status {
@@ -93,6 +93,8 @@ func kindOf(status int, problemType string) clavis.Kind {
 			return clavis.KindLimitExceeded
 		case "approval_required":
 			return clavis.KindApprovalRequired
+		case "destination_not_allowed":
+			return clavis.KindDestinationNotAllowed
 		}
 		return clavis.KindForbidden
 	case http.StatusNotFound:
@@ -107,6 +109,15 @@ func kindOf(status int, problemType string) clavis.Kind {
 		return clavis.KindRateLimited
 	case http.StatusServiceUnavailable:
 		return clavis.KindUnavailable
+	case http.StatusBadGateway, http.StatusGatewayTimeout:
+		// Clavis's own answer about a use's upstream is a problem document; a proxy's 502 page is not
+		if problemType == "" {
+			return clavis.KindInternal
+		}
+		if status == http.StatusGatewayTimeout {
+			return clavis.KindGatewayTimeout
+		}
+		return clavis.KindBadGateway
 	}
 	if status >= 400 && status < 500 {
 		return clavis.KindInvalid

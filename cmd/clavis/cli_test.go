@@ -6,6 +6,9 @@ import (
 	"context"
 	"encoding/base32"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,9 +28,18 @@ import (
 
 // TestCLIScripts runs the scripts in testdata/cli: the real clavis binary against a real server (this
 // binary's `server --dev` in a child process, SQLite in a temp dir). Each script gets a fresh account
-// ($EMAIL, $PASSWORD at $URL) and its own $HOME and $XDG_CONFIG_HOME.
+// ($EMAIL, $PASSWORD at $URL) and its own $HOME and $XDG_CONFIG_HOME. The server may call loopback
+// addresses (--use-allow-private 127.0.0.0/8), and $UPSTREAM is a loopback HTTP server for use without
+// read that echoes the Authorization it got and answers with the status of ?status=.
 func TestCLIScripts(t *testing.T) {
-	url, _ := startChild(t, t.TempDir())
+	url, _ := startChild(t, t.TempDir(), "--use-allow-private", "127.0.0.0/8")
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s, err := strconv.Atoi(r.URL.Query().Get("status")); err == nil {
+			w.WriteHeader(s)
+		}
+		_, _ = fmt.Fprintf(w, "%s %s auth=%s body=%s\n", r.Method, r.URL.Path, r.Header.Get("Authorization"), readAll(r)) // #nosec G705 -- a test upstream echoing to the server under test, not a browser
+	}))
+	t.Cleanup(upstream.Close)
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "cli"),
 		Setup: func(env *testscript.Env) error {
@@ -36,6 +48,7 @@ func TestCLIScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("URL", url)
+			env.Setenv("UPSTREAM", upstream.URL)
 			env.Setenv("EMAIL", email)
 			env.Setenv("PASSWORD", pw)
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
@@ -206,4 +219,9 @@ func cmdMFAEnrol(ts *testscript.TestScript, neg bool, args []string) {
 	if recovery == 0 || !strings.Contains(stderr.String(), "Recovery codes") {
 		ts.Fatalf("no recovery codes printed (stderr %q)", stderr.String())
 	}
+}
+
+func readAll(r *http.Request) string {
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
 }

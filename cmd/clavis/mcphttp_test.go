@@ -229,7 +229,7 @@ func TestMcpServerCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tools.Tools) != 12 {
+	if len(tools.Tools) != 13 { // the 15 tools (share_secret and use_secret included) but the two value tools
 		t.Errorf("tools with --mcp-no-value-tools: %d, want 12", len(tools.Tools))
 	}
 	for _, tool := range tools.Tools {

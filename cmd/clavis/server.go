@@ -22,11 +22,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"clavis.dev/clavis/internal/audit"
+	"clavis.dev/clavis/internal/egress"
 	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/httpapi"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
 	"clavis.dev/clavis/internal/keyring/pkcs11"
+	"clavis.dev/clavis/internal/netguard"
 	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/postgres"
@@ -43,6 +45,8 @@ type serverConfig struct {
 	authLimit, principalLimit, shareLimit                                                                  ratelimit.Rule
 	dev, insecureHTTP                                                                                      bool
 	mcpAllowUsers, mcpNoValueTools                                                                         bool
+	useAllowPrivate                                                                                        []netip.Prefix
+	useLimit                                                                                               int // uses per (principal, secret) a minute
 }
 
 // parseServerFlags resolves flags > environment (CLAVIS_<FLAG>) > config file (--config) > defaults.
@@ -109,6 +113,24 @@ func declareServerFlags(s *settings) (*serverConfig, *string) {
 	s.boolVar(&c.insecureHTTP, "insecure-http", false, "allow plaintext HTTP on a non-loopback address (behind a TLS-terminating proxy)")
 	s.boolVar(&c.mcpAllowUsers, "mcp-allow-users", false, "let user credentials (1ck_ keys, user tokens) use /mcp, not only agents")
 	s.boolVar(&c.mcpNoValueTools, "mcp-no-value-tools", false, "leave get_secret and get_env_bundle out of /mcp")
+	s.funcVar("use-allow-private", "comma-separated CIDRs that use without read may reach although private (tests, internal APIs); metadata addresses stay refused",
+		func(v string) error {
+			ps, err := netguard.ParsePrefixes(v)
+			if err == nil {
+				c.useAllowPrivate = ps
+			}
+			return err
+		})
+	c.useLimit = 60
+	s.funcVar("rate-limit-use", "uses of one secret one principal may make a minute through use without read (default 60)",
+		func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("must be a positive integer")
+			}
+			c.useLimit = n
+			return nil
+		})
 	return c, &leeway
 }
 
@@ -265,7 +287,8 @@ func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger) (_ *e
 	if c, ok := root.(io.Closer); ok {
 		closers = append(closers, c.Close)
 	}
-	ecfg := engine.Config{Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log}
+	ecfg := engine.Config{Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log,
+		Egress: egress.New(netguard.New(cfg.useAllowPrivate)), UseRateLimit: cfg.useLimit}
 	if cfg.auditSink != "" {
 		sink, closer, err := audit.OpenSink(cfg.auditSink)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,10 +18,12 @@ import (
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/audit"
+	"clavis.dev/clavis/internal/egress"
 	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/httpapi"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
+	"clavis.dev/clavis/internal/netguard"
 	"clavis.dev/clavis/internal/password"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/sqlite"
@@ -62,6 +65,17 @@ type Options struct {
 	API func(e *engine.Engine, o *httpapi.Options)
 	// SignupMode replaces the default open signup (engine.SignupFirstUser, engine.SignupClosed).
 	SignupMode string
+	// Egress sends the calls of use without read (default: a guard that opens no private range, so a
+	// loopback upstream is refused; see UseLoopback).
+	Egress *egress.Client
+	// UseRateLimit replaces the engine's 60 uses a minute per principal and secret.
+	UseRateLimit int
+}
+
+// UseLoopback is an Egress whose guard opens 127.0.0.0/8 (the server's --use-allow-private 127.0.0.0/8),
+// for tests with a loopback upstream.
+func UseLoopback() *egress.Client {
+	return egress.New(netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}))
 }
 
 // Clock is a settable time source for Options.Clock, safe for concurrent use. It starts at the real
@@ -138,6 +152,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		Issuer: e.URL, SignupMode: mode, Logger: log, PasswordHash: hashing, Version: "test",
 		Sink: o.Sink, KeyRefresh: time.Second,
 		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions, Clock: o.Clock, AuditTimeout: o.AuditTimeout,
+		Egress: o.Egress, UseRateLimit: o.UseRateLimit,
 	})
 	if err != nil {
 		t.Fatalf("engine: %v", err)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"sort"
@@ -44,7 +45,7 @@ type apiOp struct {
 // fails too, so a new route needs a step here.
 // Long on purpose: one walk whose steps depend on each other, read top to bottom.
 func TestOpenAPIDescribesResponses(t *testing.T) {
-	env := clavistest.New(t)
+	env := clavistest.New(t, clavistest.Options{Egress: clavistest.UseLoopback()})
 	w := &apiWalk{t: t, base: env.URL, vars: map[string]string{}, seen: map[string]bool{}}
 	res, err := http.Get(env.URL + "/openapi.json")
 	if err != nil {
@@ -88,6 +89,21 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 	w.call("POST", "/v1/vaults/{vault_id}/secret-rotate/{path}", user, `{"length":24}`, 201)
 	w.call("POST", "/v1/vaults/{vault_id}/secret-restore/{path}/{version}", user, "", 201)
 	w.call("POST", "/v1/vaults/{vault_id}/secret-version-disable/{path}/{version}", user, "", 204)
+
+	// Use without read, against a loopback upstream.
+	up := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("X-Upstream", "yes")
+		_, _ = rw.Write([]byte(`{"ok":true}`))
+	}))
+	defer up.Close()
+	w.vars["path"] = "app/api-key"
+	w.call("PUT", "/v1/vaults/{vault_id}/secrets/{path}", user, `{"value":"sk-0123456789abcdef0123"}`, 201)
+	w.call("PUT", "/v1/vaults/{vault_id}/secret-use/{path}", user, `{"allowed_hosts":["`+strings.TrimPrefix(up.URL, "http://")+
+		`"],"allowed_path_prefixes":["/v1"],"inject":{"as":"header","name":"X-Api-Key"},"allow_http":true}`, 200)
+	w.call("GET", "/v1/vaults/{vault_id}/secret-use/{path}", user, "", 200)
+	w.call("POST", "/v1/vaults/{vault_id}/use/{path}", user, `{"url":"`+up.URL+`/v1/models","headers":{"Accept":"application/json"}}`, 200)
+	w.call("DELETE", "/v1/vaults/{vault_id}/secret-use/{path}", user, "", 204)
+	w.vars["path"] = "app/db-password"
 
 	// Agents.
 	ak := w.call("POST", "/v1/agents", user, `{"name":"bot","vault_ids":["`+w.vars["vault_id"]+`"]}`, 201)

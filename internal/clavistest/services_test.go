@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,16 +31,21 @@ import (
 // for each request); over HTTP, a Client with the credential. Revocation therefore shows on the next
 // binding in-process and on the next call over HTTP, and the script binds again to observe it.
 func TestServicesAgree(t *testing.T) {
-	env := clavistest.New(t)
+	env := clavistest.New(t, clavistest.Options{Egress: clavistest.UseLoopback()})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo-Key", r.Header.Get("X-Api-Key"))
+		_, _ = fmt.Fprintf(w, "%s %s key=%s", r.Method, r.URL.Path, r.Header.Get("X-Api-Key")) // #nosec G705 -- a test upstream echoing to the server under test, not a browser
+	}))
+	t.Cleanup(upstream.Close)
 	loopback := netip.MustParseAddr("127.0.0.1")
-	local := servicesScript(t, env, "engine", func(bearer string) (clavis.Services, error) {
+	local := servicesScript(t, env, upstream.URL, "engine", func(bearer string) (clavis.Services, error) {
 		c, err := env.Engine.Authenticate(context.Background(), bearer, loopback)
 		if err != nil {
 			return nil, err
 		}
 		return env.Engine.As(c), nil
 	})
-	remote := servicesScript(t, env, "client", func(bearer string) (clavis.Services, error) {
+	remote := servicesScript(t, env, upstream.URL, "client", func(bearer string) (clavis.Services, error) {
 		return env.Client().WithToken(bearer), nil
 	})
 	if len(local) != len(remote) {
@@ -127,8 +136,8 @@ type withRaw struct {
 const absent = "00000000-0000-4000-8000-000000000000"
 
 // servicesScript runs the script with services bound by bind to a bearer credential, and returns the
-// transcript.
-func servicesScript(t *testing.T, env *clavistest.Env, impl string, bind func(bearer string) (clavis.Services, error)) []string {
+// transcript. upstream is a loopback HTTP server that use without read may call.
+func servicesScript(t *testing.T, env *clavistest.Env, upstream, impl string, bind func(bearer string) (clavis.Services, error)) []string {
 	t.Helper()
 	ctx := context.Background()
 	tr := &transcript{t: t, impl: impl, names: map[string]string{}}
@@ -364,6 +373,48 @@ func servicesScript(t *testing.T, env *clavistest.Env, impl string, bind func(be
 		tr.rec("idle ListVaults", ok, vs, err)
 	}
 
+	// Use without read.
+	put("owner", o, "app/api-key", clavis.SecretInput{Value: "sk-0123456789abcdef-api"}, ok)
+	{
+		host := strings.TrimPrefix(upstream, "http://")
+		cfg := clavis.UseConfigInput{AllowedHosts: []string{host}, AllowedPathPrefixes: []string{"/v1"},
+			Inject: clavis.UseInject{As: clavis.InjectHeader, Name: "X-Api-Key"}, AllowHTTP: true}
+		uc, err := o.PutUseConfig(ctx, v.ID, "app/api-key", cfg)
+		tr.rec("owner PutUseConfig", ok, uc, err)
+		uc, err = o.PutUseConfig(ctx, v.ID, "app/api-key", clavis.UseConfigInput{AllowedHosts: []string{"*.com"},
+			AllowedPathPrefixes: []string{"/"}, Inject: clavis.UseInject{As: clavis.InjectBearer}})
+		tr.rec("owner PutUseConfig public suffix wildcard", clavis.KindInvalid, uc, err)
+		uc, err = o.PutUseConfig(ctx, v.ID, "app/db", cfg)
+		tr.rec("owner PutUseConfig short value", clavis.KindConflict, uc, err)
+		uc, err = o.PutUseConfig(ctx, v.ID, "app/never", cfg)
+		tr.rec("owner PutUseConfig never written", clavis.KindNotFound, uc, err)
+		uc, err = a.PutUseConfig(ctx, v.ID, "app/api-key", cfg)
+		tr.rec("reader PutUseConfig", clavis.KindForbidden, uc, err)
+		uc, err = a.GetUseConfig(ctx, v.ID, "app/api-key")
+		tr.rec("reader GetUseConfig", ok, uc, err)
+		uc, err = o.GetUseConfig(ctx, v.ID, "app/db")
+		tr.rec("owner GetUseConfig none", clavis.KindNotFound, uc, err)
+		uc, err = s.GetUseConfig(ctx, v.ID, "app/api-key")
+		tr.rec("stranger GetUseConfig", clavis.KindNotFound, uc, err)
+		req := clavis.UseRequest{Method: "POST", URL: upstream + "/v1/chat", Body: []byte("hi")}
+		res, err := a.UseSecret(ctx, v.ID, "app/api-key", req)
+		tr.rec("reader UseSecret", ok, res, err)
+		res, err = a.UseSecret(ctx, v.ID, "app/api-key", clavis.UseRequest{URL: upstream + "/v2/chat"})
+		tr.rec("reader UseSecret outside the prefixes", clavis.KindDestinationNotAllowed, res, err)
+		res, err = a.UseSecret(ctx, v.ID, "app/api-key", clavis.UseRequest{URL: "https://user@" + host + "/v1"})
+		tr.rec("reader UseSecret user-info", clavis.KindInvalid, res, err)
+		res, err = a.UseSecret(ctx, v.ID, "app/db", req)
+		tr.rec("reader UseSecret without a config", clavis.KindDestinationNotAllowed, res, err)
+		res, err = a.UseSecret(ctx, v.ID, "other/x", req)
+		tr.rec("reader UseSecret outside policy", clavis.KindForbidden, res, err)
+		res, err = b.UseSecret(ctx, v.ID, "app/api-key", req)
+		tr.rec("idle UseSecret", clavis.KindNotFound, res, err)
+		tr.rec("owner DeleteUseConfig", ok, nil, o.DeleteUseConfig(ctx, v.ID, "app/api-key"))
+		tr.rec("owner DeleteUseConfig again", clavis.KindNotFound, nil, o.DeleteUseConfig(ctx, v.ID, "app/api-key"))
+		res, err = a.UseSecret(ctx, v.ID, "app/api-key", req)
+		tr.rec("reader UseSecret after delete", clavis.KindDestinationNotAllowed, res, err)
+	}
+
 	// The account.
 	{
 		u, err := o.Me(ctx)
@@ -524,6 +575,14 @@ func shape(v any) any {
 		return shapes(x)
 	case *clavis.SecretMeta:
 		return metaShape(*x)
+	case *clavis.UseConfig:
+		return map[string]any{"vault": x.VaultID, "path": x.Path, "hosts": x.AllowedHosts, "methods": x.AllowedMethods,
+			"prefixes": x.AllowedPathPrefixes, "inject": x.Inject, "http": x.AllowHTTP, "created_by": x.CreatedBy,
+			"created_by_type": x.CreatedByType, "created_at": !x.CreatedAt.IsZero(), "updated_at": !x.UpdatedAt.IsZero()}
+	case *clavis.UseResult:
+		names := slices.Sorted(maps.Keys(x.Headers))
+		return map[string]any{"status": x.Status, "headers": names, "echo": x.Headers["x-echo-key"], "body": string(x.Body),
+			"truncated": x.Truncated, "redactions": x.Redactions}
 	case []clavis.SecretMeta:
 		out := make([]any, len(x))
 		for i, m := range x {
@@ -551,7 +610,11 @@ func shape(v any) any {
 	case []*clavis.Policy:
 		return shapes(x)
 	case *clavis.AuditEvent:
-		details, _ := json.Marshal(x.Details) // numbers compare as JSON: the client decodes them as float64
+		d := maps.Clone(x.Details)
+		if _, timed := d["duration_ms"]; timed {
+			d["duration_ms"] = "set" // a use's duration differs from run to run
+		}
+		details, _ := json.Marshal(d) // numbers compare as JSON: the client decodes them as float64
 		return map[string]any{"action": x.Action, "actor_id": x.ActorID, "actor_type": x.ActorType, "org_id": x.OrgID,
 			"resource_type": x.ResourceType, "resource_id": x.ResourceID, "details": compact(details), "ip": x.IPAddress,
 			"created_at": !x.CreatedAt.IsZero(), "chained": x.PrevEventID != "", "hashed": x.IntegrityHash != ""}

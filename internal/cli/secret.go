@@ -19,7 +19,7 @@ func (a *app) secretCmd() *cobra.Command {
 	c := &cobra.Command{Use: "secret", Short: "manage secrets of the current vault",
 		Example: "  clavis secret set db/password < pw.txt\n  clavis secret get db/password --plain"}
 	c.AddCommand(a.secretList(), a.secretGet(), a.secretSet(), a.secretDelete(), a.secretVersions(),
-		a.secretRotate(), a.secretDescribe(), a.secretDisable(), a.secretRestore())
+		a.secretRotate(), a.secretDescribe(), a.secretDisable(), a.secretRestore(), a.secretUse(), a.secretUseConfig())
 	return c
 }
 

@@ -19,7 +19,9 @@ import (
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/audit"
+	"clavis.dev/clavis/internal/egress"
 	"clavis.dev/clavis/internal/keyring"
+	"clavis.dev/clavis/internal/netguard"
 	"clavis.dev/clavis/internal/password"
 	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
@@ -64,6 +66,11 @@ type Config struct {
 	// ExistingKeysOnly makes New fail with an error wrapping ErrNoServerKeys instead of creating a missing
 	// server key: operator commands must not initialise a database on which no server has started.
 	ExistingKeysOnly bool
+	// Egress sends the calls of use without read (spec use.md); default: a client behind a network guard
+	// that opens no private range.
+	Egress *egress.Client
+	// UseRateLimit is how many uses of one secret one principal may make a minute; default 60.
+	UseRateLimit int
 }
 
 // ErrNoServerKeys is returned by New with Config.ExistingKeysOnly when the store lacks a server key.
@@ -109,6 +116,12 @@ func (c *Config) defaults() {
 	if c.KeyRefresh == 0 {
 		c.KeyRefresh = 30 * time.Second
 	}
+	if c.Egress == nil {
+		c.Egress = egress.New(netguard.New(nil))
+	}
+	if c.UseRateLimit <= 0 {
+		c.UseRateLimit = 60
+	}
 }
 
 // Engine implements clavis.Service. It is safe for concurrent use.
@@ -129,6 +142,7 @@ type Engine struct {
 	mfaWrong       mfaFailures
 	mfaCodeChecks  *ratelimit.Limiter // codes given to MFA disable, per user
 	shareGuesses   *ratelimit.Limiter // wrong share passphrases, per share
+	useLimit       *ratelimit.Limiter // uses per (principal, secret), spec use.md §4
 
 	stopHousekeeping, housekeepingDone chan struct{}
 	healthy                            atomic.Bool // false after a failed commit, until one succeeds
@@ -187,6 +201,7 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	e.mfaWrong.n = map[string]int{}
 	e.mfaCodeChecks = ratelimit.New(mfaCodeRule, 0, cfg.Clock)
 	e.shareGuesses = ratelimit.New(shareGuessRule, 0, cfg.Clock)
+	e.useLimit = ratelimit.New(ratelimit.Rule{Burst: cfg.UseRateLimit, Rate: float64(cfg.UseRateLimit) / 60}, 0, cfg.Clock)
 	return e, nil
 }
 

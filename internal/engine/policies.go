@@ -276,7 +276,7 @@ func (e *Engine) Explain(ctx context.Context, c *clavis.Caller, vaultID string, 
 		return nil, err
 	}
 	if !slices.Contains(clavis.Permissions(), q.Permission) {
-		return nil, clavis.Invalid("permission", "permission must be read, write, delete, rotate or share")
+		return nil, clavis.Invalid("permission", "permission must be read, write, delete, rotate, share or use")
 	}
 	if scopedKey(c) && !policy.InScopes(c.Scopes, q.Path) {
 		return nil, e.deny(ctx, c, vaultID, q.Path, q.Permission, policy.Decision{Reason: policy.ReasonOutsideScopes})

@@ -183,10 +183,20 @@ func liveSecret(tx store.Tx, vaultID, path string) (*clavis.Secret, error) {
 	return s, nil
 }
 
-// readVersion opens one version for the caller (version 0 means the latest). Authorization, lookup and
-// decryption run in a read transaction; then one small unit of the group commit counts the access and
-// records the read. The value is returned only after that unit is durable (fail closed, spec §5.4).
-func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretValue, error) {
+// opened is one version of a secret opened for a caller, with its plaintext.
+type opened struct {
+	vault   *store.Vault
+	secret  *clavis.Secret
+	version *clavis.Version
+	plain   []byte
+}
+
+// openVersion is the access decision that reads and uses share (use.md §1), so that every rule —
+// policies, scopes, conditions, priority, approvals, expiry, disabled versions, max_access_count —
+// applies to both alike: authorization for perm (a denial is recorded), lookup and the state checks of
+// the version (0 means the latest), then decryption, in one read transaction. Nothing is counted yet:
+// commitAccess does that once the caller is about to let the value act.
+func (e *Engine) openVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int, perm clavis.Permission) (*opened, error) {
 	if err := lookupIDs(vaultID); err != nil {
 		return nil, err
 	}
@@ -194,14 +204,14 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 		return nil, err
 	}
 	now := e.now()
-	var out *clavis.SecretValue
+	var out *opened
 	var denied *policy.Decision
 	err := e.read(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {
 			return err
 		}
-		if d := va.decide(c, path, clavis.PermRead, now); !d.Allowed {
+		if d := va.decide(c, path, perm, now); !d.Allowed {
 			denied = &d
 			return nil
 		}
@@ -232,20 +242,23 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 		if err != nil {
 			return err
 		}
-		out = &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: s, Version: &v.Version}, Value: clavis.Sensitive(plain)}
+		out = &opened{vault: va.vault, secret: s, version: &v.Version, plain: plain}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if denied != nil {
-		return nil, e.deny(ctx, c, vaultID, path, clavis.PermRead, *denied)
+		return nil, e.deny(ctx, c, vaultID, path, perm, *denied)
 	}
-	v := out.Version
-	if e.skipReadAudit.Load() && v.MaxAccessCount == 0 {
-		return out, nil
-	}
-	err = e.write(ctx, func(tx store.Tx) error {
+	return out, nil
+}
+
+// commitAccess counts one access of v toward its max access count (410 when another request took the
+// last one) and records ev, in one unit of the group commit; it returns nil only once both are durable,
+// so the value acts only after its access is audited (fail closed, spec §5.4).
+func (e *Engine) commitAccess(ctx context.Context, v *clavis.Version, ev event) error {
+	return e.write(ctx, func(tx store.Tx) error {
 		if v.MaxAccessCount > 0 {
 			ok, err := tx.ConsumeAccess(v.SecretID, v.Version)
 			if err != nil {
@@ -255,9 +268,24 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 				return errExhausted
 			}
 		}
-		return e.record(tx, callerEvent(c, "secret.read", "secret", v.SecretID, secretDetails(vaultID, path, v.Version)))
+		return e.record(tx, ev)
 	})
+}
+
+// readVersion opens one version for the caller (version 0 means the latest) and returns its value once
+// the read is counted and recorded.
+func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretValue, error) {
+	o, err := e.openVersion(ctx, c, vaultID, path, version, clavis.PermRead)
 	if err != nil {
+		return nil, err
+	}
+	out := &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: o.secret, Version: o.version}, Value: clavis.Sensitive(o.plain)}
+	v := o.version
+	if e.skipReadAudit.Load() && v.MaxAccessCount == 0 {
+		return out, nil
+	}
+	ev := callerEvent(c, "secret.read", "secret", v.SecretID, secretDetails(vaultID, path, v.Version))
+	if err := e.commitAccess(ctx, v, ev); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -279,7 +307,7 @@ func (e *Engine) GetVersion(ctx context.Context, c *clavis.Caller, vaultID, path
 	return e.readVersion(ctx, c, vaultID, path, version)
 }
 
-// ListSecrets lists the readable, non-deleted paths of a visible vault with latest-version metadata.
+// ListSecrets lists the readable or usable, non-deleted paths of a visible vault with latest-version metadata.
 func (e *Engine) ListSecrets(ctx context.Context, c *clavis.Caller, vaultID, prefix string) ([]clavis.SecretMeta, error) {
 	if err := lookupIDs(vaultID); err != nil {
 		return nil, err
@@ -295,9 +323,13 @@ func (e *Engine) ListSecrets(ctx context.Context, c *clavis.Caller, vaultID, pre
 		if err != nil {
 			return err
 		}
+		listed := func(path string, perm clavis.Permission) bool {
+			d := va.decide(c, path, perm, now)
+			return d.Allowed || d.Reason == policy.ReasonApprovalRequired
+		}
 		for _, h := range heads {
-			d := va.decide(c, h.Secret.Path, clavis.PermRead, now)
-			if d.Allowed || d.Reason == policy.ReasonApprovalRequired {
+			// read or use (use.md §1); a deny of use alone leaves a readable path listed
+			if listed(h.Secret.Path, clavis.PermRead) || listed(h.Secret.Path, clavis.PermUse) {
 				out = append(out, clavis.SecretMeta{Secret: h.Secret, Version: h.Latest})
 			}
 		}

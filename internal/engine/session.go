@@ -42,6 +42,17 @@ var (
 	_ clavis.Sharing      = (*Session)(nil)
 	_ clavis.Organization = (*Session)(nil)
 	_ clavis.Services     = (*Session)(nil)
+	_ clavis.Account      = (*Session)(nil)
+	_ clavis.APIKeys      = (*Session)(nil)
+	_ clavis.TwoFactor    = (*Session)(nil)
+	_ clavis.Vaults       = (*Session)(nil)
+	_ clavis.Secrets      = (*Session)(nil)
+	_ clavis.Versions     = (*Session)(nil)
+	_ clavis.Agents       = (*Session)(nil)
+	_ clavis.Policies     = (*Session)(nil)
+	_ clavis.Audit        = (*Session)(nil)
+	_ clavis.Uses         = (*Session)(nil)
+	_ clavis.Services     = (*Session)(nil)
 )
 
 // The list defaults and ceilings of the HTTP API (spec §1.8), so that both implementations agree.
@@ -292,4 +303,22 @@ func (s *Session) CreateIPRule(ctx context.Context, in clavis.IPRuleInput) (*cla
 
 func (s *Session) DeleteIPRule(ctx context.Context, id string) error {
 	return s.e.DeleteIPRule(ctx, s.c, id)
+}
+
+// --- use without read ---
+
+func (s *Session) PutUseConfig(ctx context.Context, vaultID, path string, in clavis.UseConfigInput) (*clavis.UseConfig, error) {
+	return s.e.PutUseConfig(ctx, s.c, vaultID, path, in)
+}
+
+func (s *Session) GetUseConfig(ctx context.Context, vaultID, path string) (*clavis.UseConfig, error) {
+	return s.e.GetUseConfig(ctx, s.c, vaultID, path)
+}
+
+func (s *Session) DeleteUseConfig(ctx context.Context, vaultID, path string) error {
+	return s.e.DeleteUseConfig(ctx, s.c, vaultID, path)
+}
+
+func (s *Session) UseSecret(ctx context.Context, vaultID, path string, req clavis.UseRequest) (*clavis.UseResult, error) {
+	return s.e.UseSecret(ctx, s.c, vaultID, path, req)
 }

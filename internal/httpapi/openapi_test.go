@@ -17,6 +17,10 @@ var (
 	pairRoute = regexp.MustCompile("\\*\\*`(GET|POST|PUT|PATCH|DELETE) ([^`]+)`\\*\\* / \\*\\*`[^`]+`\\*\\* \\[([a-z]+)\\]")
 	// opsRoute matches a row of a route table: | `GET /path` |. Those of spec §6.4 are all [core].
 	opsRoute = regexp.MustCompile("(?m)^\\| `(GET|POST|PUT|PATCH|DELETE) (/[^`]*)` \\|")
+	// useRoute matches a route of docs/use.md, **`METHOD /path`**, and bareMethod a **`METHOD`** that
+	// names another method of the route before it in the same paragraph.
+	useRoute   = regexp.MustCompile("\\*\\*`(GET|POST|PUT|PATCH|DELETE) (/[^`]+)`\\*\\*")
+	bareMethod = regexp.MustCompile("\\*\\*`(GET|POST|PUT|PATCH|DELETE)`\\*\\*")
 	// param matches a path parameter of the spec's templates.
 	param = regexp.MustCompile(`\{([a-z_]+)\}`)
 )
@@ -32,6 +36,22 @@ func specRoutes(t *testing.T) map[string]string {
 	for _, re := range []*regexp.Regexp{specRoute, pairRoute} {
 		for _, m := range re.FindAllStringSubmatch(string(spec), -1) {
 			out[m[1]+" "+m[2]] = m[3]
+		}
+	}
+	// docs/use.md names its routes without a label, the GET and DELETE of a config after its PUT in one
+	// paragraph
+	use, err := os.ReadFile("../../docs/use.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(use), "\n\n") {
+		m := useRoute.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		out[m[1]+" "+m[2]] = "use"
+		for _, b := range bareMethod.FindAllStringSubmatch(line, -1) {
+			out[b[1]+" "+m[2]] = "use"
 		}
 	}
 	_, ops, _ := strings.Cut(string(spec), "### 6.4 Operational endpoints")
@@ -59,7 +79,7 @@ func concrete(tmpl string) string {
 // capability groups Clavis has landed, and the /openapi.json it serves lists exactly those routes with
 // the spec's path templates and parameter names (spec §6.4), and no route the spec does not have.
 func TestServesSpecRoutes(t *testing.T) {
-	landed := map[string]bool{"core": true, "lifecycle": true, "policy": true, "audit": true, "mfa": true, "sharing": true, "org": true}
+	landed := map[string]bool{"core": true, "lifecycle": true, "policy": true, "audit": true, "mfa": true, "sharing": true, "org": true, "use": true}
 	spec := specRoutes(t)
 	s := New(nil, Options{Version: "test", PublicURL: "http://clavis.test"}).(*server)
 

@@ -11,18 +11,21 @@ import (
 
 // statusOf is the one table from error Kind to HTTP status.
 var statusOf = map[clavis.Kind]int{
-	clavis.KindInternal:         http.StatusInternalServerError,
-	clavis.KindInvalid:          http.StatusBadRequest,
-	clavis.KindUnauthorized:     http.StatusUnauthorized,
-	clavis.KindForbidden:        http.StatusForbidden,
-	clavis.KindNotFound:         http.StatusNotFound,
-	clavis.KindConflict:         http.StatusConflict,
-	clavis.KindGone:             http.StatusGone,
-	clavis.KindTooLarge:         http.StatusRequestEntityTooLarge,
-	clavis.KindRateLimited:      http.StatusTooManyRequests,
-	clavis.KindUnavailable:      http.StatusServiceUnavailable,
-	clavis.KindLimitExceeded:    http.StatusForbidden,
-	clavis.KindApprovalRequired: http.StatusForbidden,
+	clavis.KindInternal:              http.StatusInternalServerError,
+	clavis.KindInvalid:               http.StatusBadRequest,
+	clavis.KindUnauthorized:          http.StatusUnauthorized,
+	clavis.KindForbidden:             http.StatusForbidden,
+	clavis.KindNotFound:              http.StatusNotFound,
+	clavis.KindConflict:              http.StatusConflict,
+	clavis.KindGone:                  http.StatusGone,
+	clavis.KindTooLarge:              http.StatusRequestEntityTooLarge,
+	clavis.KindRateLimited:           http.StatusTooManyRequests,
+	clavis.KindUnavailable:           http.StatusServiceUnavailable,
+	clavis.KindLimitExceeded:         http.StatusForbidden,
+	clavis.KindApprovalRequired:      http.StatusForbidden,
+	clavis.KindDestinationNotAllowed: http.StatusForbidden,
+	clavis.KindBadGateway:            http.StatusBadGateway,
+	clavis.KindGatewayTimeout:        http.StatusGatewayTimeout,
 }
 
 // problem is an RFC 9457 problem document (spec §1.6).
@@ -53,6 +56,8 @@ func writeError(w http.ResponseWriter, err error) {
 		p.Detail = "internal error (request id " + w.Header().Get("X-Request-Id") + ")"
 	case clavis.KindLimitExceeded:
 		p.Type, p.Title = "resource_limit_exceeded", "Resource Limit Exceeded"
+	case clavis.KindDestinationNotAllowed:
+		p.Type, p.Title = "destination_not_allowed", "Destination Not Allowed"
 	case clavis.KindApprovalRequired:
 		p.Type, p.Title, p.ApprovalRequestID = "approval_required", "Approval Required", e.ApprovalID
 	case clavis.KindInvalid:

@@ -55,6 +55,12 @@ func routes() []route {
 		{"POST", "/v1/vaults/{vault_id}/secret-rotate/{path...}", false, "Store a server-generated value", rotateSecret, rotateBody{}, 201, secretMetaModel{}},
 		{"POST", "/v1/vaults/{vault_id}/secret-restore/{path...}", false, "Copy an earlier version into a new one", restoreVersion, nil, 201, secretMetaModel{}},
 
+		// Use without read (spec use.md)
+		{"PUT", "/v1/vaults/{vault_id}/secret-use/{path...}", false, "Set a secret's destination config", putUseConfig, useConfigBody{}, 200, useConfigModel{}},
+		{"GET", "/v1/vaults/{vault_id}/secret-use/{path...}", false, "Get a secret's destination config", getUseConfig, nil, 200, useConfigModel{}},
+		{"DELETE", "/v1/vaults/{vault_id}/secret-use/{path...}", false, "Delete a secret's destination config", deleteUseConfig, nil, 204, nil},
+		{"POST", "/v1/vaults/{vault_id}/use/{path...}", false, "Call an allowed destination with the secret injected; the answer comes back redacted", useSecret, useBody{}, 200, useResultModel{}},
+
 		// Agents
 		{"POST", "/v1/agents", false, "Register an agent", createAgent, agentBody{}, 201, agentKeyModel{}},
 		{"GET", "/v1/agents", false, "List the org's agents", listAgents, nil, 200, agentList{}},

@@ -27,6 +27,7 @@ type Service interface {
 	Audit
 	Sharing
 	Organization
+	Uses
 	// Ready reports whether the database, keys and audit log are usable (/readyz, /v1/health).
 	Ready(ctx context.Context) error
 }
@@ -87,6 +88,14 @@ type Secrets interface {
 	DisableVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) error
 	RotateSecret(ctx context.Context, c *clavis.Caller, vaultID, path string, in clavis.RotateInput) (*clavis.SecretMeta, error)
 	RestoreVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretMeta, error)
+}
+
+// Uses are the destination configs and proxied calls of use without read (spec use.md).
+type Uses interface {
+	PutUseConfig(ctx context.Context, c *clavis.Caller, vaultID, path string, in clavis.UseConfigInput) (*clavis.UseConfig, error)
+	GetUseConfig(ctx context.Context, c *clavis.Caller, vaultID, path string) (*clavis.UseConfig, error)
+	DeleteUseConfig(ctx context.Context, c *clavis.Caller, vaultID, path string) error
+	UseSecret(ctx context.Context, c *clavis.Caller, vaultID, path string, req clavis.UseRequest) (*clavis.UseResult, error)
 }
 
 // Agents registers and manages agents (spec §4.7).

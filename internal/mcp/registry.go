@@ -20,6 +20,7 @@ const (
 	writes                   // additive change
 	destroys                 // destructive change
 	revealsValue             // read-only and returns a secret value
+	callsOut                 // acts on the world outside Clavis (use without read)
 )
 
 // enums restricts string properties of a tool's input to the listed values (in its schema, which the SDK
@@ -56,6 +57,9 @@ func add[In any](t *tools, s *mcp.Server, name, desc string, k kind, h handler[I
 	case destroys:
 		yes := true
 		ann.DestructiveHint = &yes
+	case callsOut: // the upstream call may change anything the API behind it allows
+		yes := true
+		ann.DestructiveHint, ann.OpenWorldHint = &yes, &yes
 	}
 	mcp.AddTool(s, &mcp.Tool{Name: name, Description: desc, Annotations: ann, InputSchema: schema},
 		func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
@@ -131,6 +135,7 @@ func (t *tools) register(s *mcp.Server) {
 	t.secretTools(s)
 	t.vaultTools(s)
 	t.shareTools(s)
+	t.useTools(s)
 	t.addResource(s)
 	s.AddReceivingMiddleware(sanitize)
 }

@@ -28,6 +28,8 @@ type Service interface {
 	clavis.Policies
 	// CreateShare serves share_secret.
 	CreateShare(ctx context.Context, secretID string, in clavis.ShareInput) (*clavis.Share, error)
+	// UseSecret makes a call with a secret injected (use without read, spec use.md).
+	UseSecret(ctx context.Context, vaultID, path string, req clavis.UseRequest) (*clavis.UseResult, error)
 	// AgentMe finds the default vault of an agent bound to exactly one vault.
 	AgentMe(ctx context.Context) (*clavis.Agent, error)
 }
@@ -152,6 +154,12 @@ func (c *call) describe(ctx context.Context, err error, vaultID, path string) st
 			return "Secret is no longer available: " + path + " (" + r + ")"
 		}
 		return "Secret is no longer available: " + path
+	case clavis.KindDestinationNotAllowed:
+		return "Destination not allowed: " + ce.Message
+	case clavis.KindBadGateway:
+		return "Upstream unreachable"
+	case clavis.KindGatewayTimeout:
+		return "Upstream timed out"
 	case clavis.KindRateLimited:
 		n := ce.RetryAfter
 		if n <= 0 {

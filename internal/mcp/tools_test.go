@@ -241,7 +241,7 @@ func TestMcpRedactsReturnedValues(t *testing.T) {
 func TestMcpToolList(t *testing.T) {
 	f := newFixture(t)
 	all := []string{"create_vault", "delete_secret", "describe_secret", "explain_access", "get_env_bundle", "get_secret",
-		"grant_access", "list_secrets", "list_vaults", "list_versions", "put_secret", "rotate_and_store", "rotate_generate", "share_secret"}
+		"grant_access", "list_secrets", "list_vaults", "list_versions", "put_secret", "rotate_and_store", "rotate_generate", "share_secret", "use_secret"}
 	readOnly := []string{"describe_secret", "explain_access", "get_env_bundle", "get_secret", "list_secrets", "list_vaults", "list_versions"}
 	for _, noValue := range []bool{false, true} {
 		s := connect(t, f.agent.C, clavismcp.Options{NoValueTools: noValue})
@@ -263,7 +263,7 @@ func TestMcpToolList(t *testing.T) {
 			if got, want := a.ReadOnlyHint, slices.Contains(readOnly, tool.Name); got != want {
 				t.Errorf("%s readOnlyHint = %v, want %v", tool.Name, got, want)
 			}
-			if got, want := a.DestructiveHint != nil && *a.DestructiveHint, tool.Name == "delete_secret"; got != want {
+			if got, want := a.DestructiveHint != nil && *a.DestructiveHint, tool.Name == "delete_secret" || tool.Name == "use_secret"; got != want {
 				t.Errorf("%s destructiveHint = %v, want %v", tool.Name, got, want)
 			}
 		}

@@ -27,7 +27,7 @@ type grantIn struct {
 
 type explainIn struct {
 	Path       string `json:"path" jsonschema:"secret path"`
-	Permission string `json:"permission,omitempty" jsonschema:"read, write, delete, rotate or share (default read)"`
+	Permission string `json:"permission,omitempty" jsonschema:"read, write, delete, rotate, share or use (default read)"`
 	VaultID    string `json:"vault_id,omitempty" jsonschema:"vault UUID; default: the configured vault"`
 }
 

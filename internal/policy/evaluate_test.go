@@ -30,7 +30,7 @@ func TestEvaluate(t *testing.T) {
 	fromElsewhere := mustConditions(t, `{"ip_allowlist":["192.0.2.0/24"]}`)
 	nightOnly := mustConditions(t, `{"time_window":{"after":"22:00","before":"06:00"}}`)
 	const (
-		read, write, del, rotate, share = clavis.PermRead, clavis.PermWrite, clavis.PermDelete, clavis.PermRotate, clavis.PermShare
+		read, write, del, rotate, share, use = clavis.PermRead, clavis.PermWrite, clavis.PermDelete, clavis.PermRotate, clavis.PermShare, clavis.PermUse
 	)
 	allowed := func(id string) Decision { return Decision{Allowed: true, Reason: ReasonPolicyAllow, PolicyID: id} }
 	denied := func(id string) Decision { return Decision{Reason: ReasonPolicyDeny, PolicyID: id} }
@@ -79,6 +79,14 @@ func TestEvaluate(t *testing.T) {
 		{"deny write denies delete", "k", del, nil, false, []Rule{rule("a", "**", read, write, del, rotate), rule("d", "**", write).deny()}, denied("d")},
 		{"deny write denies rotate", "k", rotate, nil, false, []Rule{rule("a", "**", read, write, del, rotate), rule("d", "**", write).deny()}, denied("d")},
 		{"deny write leaves read", "k", read, nil, false, []Rule{rule("a", "**", read, write, del, rotate), rule("d", "**", write).deny()}, allowed("a")},
+		// use.md §1: read implies use, and a deny of read denies use; use never gives read
+		{"read allows use", "k", use, nil, false, []Rule{rule("a", "**", read)}, allowed("a")},
+		{"use does not allow read", "k", read, nil, false, []Rule{rule("a", "**", use)}, noMatch},
+		{"deny read denies use", "k", use, nil, false, []Rule{rule("a", "**", use), rule("d", "**", read).deny()}, denied("d")},
+		{"deny use leaves read", "k", read, nil, false, []Rule{rule("a", "**", read), rule("d", "**", use).deny()}, allowed("a")},
+		{"use needs approval like read", "k", use, nil, false, []Rule{rule("a", "**", use).approval()}, approval("a")},
+		{"use outside scopes", "x/k", use, []string{"app/**"}, false, []Rule{rule("a", "**", use)}, outside},
+		{"use under conditions", "k", use, nil, false, []Rule{rule("a", "**", use).when(fromElsewhere)}, noMatch},
 		{"deny delete leaves write", "k", write, nil, false, []Rule{rule("a", "**", write), rule("d", "**", del).deny()}, allowed("a")},
 		// §3.5 examples
 		{"deny wins at equal priority", "prod/db", read, nil, false, []Rule{rule("a", "**", read), rule("d", "prod/**", read).deny()}, denied("d")},

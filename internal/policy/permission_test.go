@@ -15,7 +15,10 @@ func TestParsePermissions(t *testing.T) {
 	}{
 		{[]string{"read"}, []clavis.Permission{"read"}, ""},
 		{[]string{"read", "write", "delete", "rotate", "share"}, []clavis.Permission{"read", "write", "delete", "rotate", "share"}, ""},
-		{[]string{"share", "read"}, []clavis.Permission{"share", "read"}, ""},                  // order kept
+		{[]string{"share", "read"}, []clavis.Permission{"share", "read"}, ""},
+		{[]string{"use"}, []clavis.Permission{"use"}, ""},
+		{[]string{"use", "read", "use"}, []clavis.Permission{"use", "read"}, ""},
+		{[]string{"Use"}, nil, "permissions"},                                                  // order kept
 		{[]string{"write", "read", "write", "read"}, []clavis.Permission{"write", "read"}, ""}, // duplicates dropped
 		{nil, nil, "permissions"},
 		{[]string{}, nil, "permissions"},
@@ -33,7 +36,8 @@ func TestParsePermissions(t *testing.T) {
 	}
 }
 
-// TestSatisfies is the table of §3.2: a permission is satisfied by itself, and delete and rotate also by write.
+// TestSatisfies is the table of §3.2: a permission is satisfied by itself, delete and rotate also by write,
+// use also by read.
 func TestSatisfies(t *testing.T) {
 	p := func(s ...clavis.Permission) []clavis.Permission { return s }
 	tests := []struct {
@@ -55,6 +59,12 @@ func TestSatisfies(t *testing.T) {
 		{p("share"), "share", true},
 		{p("read", "share"), "share", true},
 		{p("read", "write", "delete", "rotate", "share"), "rotate", true},
+		{p("use"), "use", true},
+		{p("read"), "use", true}, // read implies use (use.md §1)
+		{p("use"), "read", false},
+		{p("write"), "use", false},
+		{p("share"), "use", false},
+		{p("use"), "delete", false},
 		{nil, "read", false},
 		{p("read"), "", false},
 	}

@@ -218,6 +218,16 @@ type Tx interface {
 	// DeletePrincipalPolicies removes every policy naming the principal.
 	DeletePrincipalPolicies(pt clavis.PrincipalType, principalID string) error
 
+	// --- destination configs (use without read) ---
+
+	// GetUseConfig returns the destination config of a path, or ErrNotFound.
+	GetUseConfig(vaultID, path string) (*clavis.UseConfig, error)
+	// PutUseConfig inserts the config of (c.VaultID, c.Path), or replaces the rules and UpdatedAt of the
+	// existing one (its CreatedBy, CreatedByType and CreatedAt are kept). Deleting the vault deletes it.
+	PutUseConfig(c *clavis.UseConfig) error
+	// DeleteUseConfig removes the config of a path; ErrNotFound if there is none.
+	DeleteUseConfig(vaultID, path string) error
+
 	// --- audit ---
 
 	// AuditHead returns the id and integrity hash of the org's newest event ("" and "" if none). In a

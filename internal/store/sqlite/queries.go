@@ -21,4 +21,5 @@ var queries = []string{
 	qGetSecretByID, qCreateShare, qGetShare, qListSharesBy, qListSharesTo, qConsumeShare, qShareExists,
 	qSetShareAnswer, qDeleteShare, qDeleteSharesTo, qBindEmail,
 	qLockOrg, qPutInvite, qGetInvite, qDeleteInvite, qCreateIPRule, qGetIPRule, qListIPRules, qDeleteIPRule,
+	qGetUseConfig, qPutUseConfig, qDeleteUseConfig,
 }

@@ -129,6 +129,7 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 		DROP TABLE shares;
 		DROP TABLE invites;
 		DROP TABLE ip_rules;
+		DROP TABLE use_configs;
 		DELETE FROM schema_migrations WHERE version >= 3`)
 
 	s = b.open(t, name)

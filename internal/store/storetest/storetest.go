@@ -102,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConsumeShareConcurrent", testConsumeShareConcurrent},
 		{"Invites", testInvites},
 		{"IPRules", testIPRules},
+		{"UseConfigs", testUseConfigs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
