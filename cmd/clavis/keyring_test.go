@@ -39,7 +39,7 @@ func cmdKeyringd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%v", err)
 	}
 	addr := "unix:path=" + filepath.Join(dir, "bus")
-	bus := exec.Command("dbus-daemon", "--session", "--nofork", "--nopidfile", "--address="+addr)
+	bus := exec.Command("dbus-daemon", "--session", "--nofork", "--nopidfile", "--address="+addr) // #nosec G204 -- test: a fixed program; the address is a socket in the script's temp dir
 	bus.Dir = dir
 	start(ts, bus)
 	conn := waitForBus(ts, addr)
