@@ -18,4 +18,5 @@ var queries = []string{
 	qListOrgs, qGetMFA, qPutMFA,
 	qAddVaultKey, qGetVaultKey, qCurrentVaultKey, qCountEncryption, qAllSecrets, qReplaceCiphertext,
 	qAllVaultKeys, qRewrapVaultKey, qRewrapVaultWrappedKey,
+	qCreateWebSession, qWebSessionByHash, qTouchWebSession, qDeleteWebSession, qListWebSessions,
 }
