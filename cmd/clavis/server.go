@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/audit"
 	"clavis.dev/clavis/internal/engine"
 	"clavis.dev/clavis/internal/httpapi"
@@ -31,6 +32,7 @@ import (
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/postgres"
 	"clavis.dev/clavis/internal/store/sqlite"
+	"clavis.dev/clavis/internal/web"
 )
 
 // serverConfig is the resolved configuration of `clavis server`.
@@ -178,7 +180,14 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer closeEngine()
 	opts := apiOptions(cfg, proxies, log)
 	opts.MCP, opts.MCPAllowUsers = mcpHTTP(eng, cfg.mcpNoValueTools), cfg.mcpAllowUsers
-	srv := newHTTPServer(httpapi.New(eng, opts), log)
+	if opts.RateLimits != nil {
+		opts.IPLimiter = ratelimit.New(opts.RateLimits.PublicAuth, 0, nil) // shared with the dashboard's sign-in
+	}
+	h, err := withDashboard(httpapi.New(eng, opts), eng, cfg, opts)
+	if err != nil {
+		return err
+	}
+	srv := newHTTPServer(h, log)
 	announce(cfg, ln.Addr(), log, stdout)
 
 	if cfg.metricsListen != "" {
@@ -195,6 +204,25 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	served = true
 	return serveUntilSignal(ctx, srv, ln, certs, log)
+}
+
+// withDashboard serves the dashboard at /ui/ (and redirects / there) beside api, which serves the rest.
+func withDashboard(api http.Handler, eng *engine.Engine, cfg *serverConfig, opts httpapi.Options) (http.Handler, error) {
+	wo := web.Options{PublicURL: cfg.publicURL, SignupOpen: cfg.signup != engine.SignupClosed,
+		TrustedProxies: opts.TrustedProxies, IPLimiter: opts.IPLimiter, Logger: opts.Logger,
+		Bind: func(c *clavis.Caller) web.Bound { return eng.As(c) }}
+	if opts.RateLimits != nil {
+		wo.IPv6Prefix = opts.RateLimits.IPv6Prefix
+	}
+	ui, err := web.New(eng, wo)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", ui)
+	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
+	mux.Handle("/", api)
+	return mux, nil
 }
 
 // newLogger returns the server's JSON logger at the named level.
