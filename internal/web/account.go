@@ -21,7 +21,6 @@ type accountPage struct {
 	APIKeys  []*clavis.APIKey
 	Sessions []*clavis.WebSession
 	Current  string // the public id of this session
-	Admin    bool
 }
 
 func accountView(h *Handler, q *req) (string, any, error) {
@@ -38,8 +37,7 @@ func accountView(h *Handler, q *req) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return "account", accountPage{MFA: mfa, APIKeys: keys, Sessions: ss, Current: q.sessionID,
-		Admin: q.caller.Role == clavis.RoleOwner || q.caller.Role == clavis.RoleAdmin}, nil
+	return "account", accountPage{MFA: mfa, APIKeys: keys, Sessions: ss, Current: q.sessionID}, nil
 }
 
 func saveProfile(h *Handler, q *req) error {

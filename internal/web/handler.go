@@ -267,6 +267,13 @@ var funcs = template.FuncMap{
 		return "—"
 	},
 	"join": strings.Join,
+	// short abbreviates a uuid to its first block (the full id is in the element's title).
+	"short": func(id string) string {
+		if len(id) > 9 {
+			return id[:8] + "…"
+		}
+		return id
+	},
 	"perms": func(ps []clavis.Permission) string {
 		s := make([]string, len(ps))
 		for i, p := range ps {

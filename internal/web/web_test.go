@@ -110,7 +110,7 @@ func TestScreens(t *testing.T) {
 			t.Errorf("after %s: a value or markup on the page", f.path)
 		}
 	}
-	if r := b.get(secretURL); !strings.Contains(r.body, "<td>4</td>") || !strings.Contains(r.body, "disabled") {
+	if r := b.get(secretURL); !strings.Contains(r.body, `data-label="Version">4</td>`) || !strings.Contains(r.body, "disabled") {
 		t.Errorf("versions after new version, rotate, disable, restore: %s", snippet(r.body))
 	}
 	r = must(t, "rotate agent key", b.post("/ui/agents/"+agent+"/rotate", nil), http.StatusOK)
