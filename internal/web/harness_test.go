@@ -23,11 +23,18 @@ type dash struct {
 
 func newDash(t *testing.T, opts ...clavistest.Options) *dash {
 	t.Helper()
+	return newDashWith(t, web.Options{}, opts...)
+}
+
+// newDashWith is newDash with dashboard options (PublicURL, SignupOpen and Bind are filled in).
+func newDashWith(t *testing.T, wo web.Options, opts ...clavistest.Options) *dash {
+	t.Helper()
 	env := clavistest.New(t, opts...)
 	srv := httptest.NewUnstartedServer(nil)
 	d := &dash{env: env, url: "http://" + srv.Listener.Addr().String()}
-	h, err := web.New(env.Engine, web.Options{PublicURL: d.url, SignupOpen: true,
-		Bind: func(c *clavis.Caller) web.Bound { return env.Engine.As(c) }})
+	wo.PublicURL, wo.SignupOpen = d.url, true
+	wo.Bind = func(c *clavis.Caller) web.Bound { return env.Engine.As(c) }
+	h, err := web.New(env.Engine, wo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/base32"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -10,8 +11,33 @@ import (
 	"time"
 
 	"clavis.dev/clavis/internal/clavistest"
+	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/totp"
+	"clavis.dev/clavis/internal/web"
 )
+
+// TestLoginRateLimited: the login form takes its tokens from the API's per-IP bucket of
+// POST /v1/auth/token, so a burst spent on either is spent for both.
+func TestLoginRateLimited(t *testing.T) {
+	lim := ratelimit.New(ratelimit.Rule{Burst: 3, Rate: 0.001}, 0, nil)
+	d := newDashWith(t, web.Options{IPLimiter: lim, IPv6Prefix: 64})
+	// the API's login spent one token of the shared bucket (same key as httpapi uses)
+	if ok, _ := lim.Allow(ratelimit.IPKey(netip.MustParseAddr("127.0.0.1"), 64) + " POST /v1/auth/token"); !ok {
+		t.Fatal("bucket empty at start")
+	}
+	b := d.browser(t)
+	b.get("/ui/login")
+	var got []int
+	for range 3 {
+		got = append(got, b.post("/ui/login", url.Values{"email": {"a@example.com"}, "password": {"wrong-password-1"}}).status)
+	}
+	if got[0] != http.StatusUnauthorized || got[1] != http.StatusUnauthorized || got[2] != http.StatusTooManyRequests {
+		t.Errorf("login statuses %v, want [401 401 429]", got)
+	}
+	if r := b.post("/ui/login", url.Values{"email": {"a@example.com"}, "password": {"x"}}); r.header.Get("Retry-After") == "" {
+		t.Errorf("429 without Retry-After")
+	}
+}
 
 // TestCSRFRefused: every POST without the token, or with another session's, is a 403 and changes nothing.
 func TestCSRFRefused(t *testing.T) {
