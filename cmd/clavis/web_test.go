@@ -17,7 +17,7 @@ func TestServerServesDashboard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
+		_ = res.Body.Close()
 		return res
 	}
 	if res := get("/"); res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/ui/" {

@@ -58,7 +58,7 @@ type page struct {
 }
 
 // done messages, shown after a redirect that names them (?done=…).
-var doneMessages = map[string]string{
+var doneMessages = map[string]string{ // #nosec G101 -- messages shown to the user, no credential
 	"vault-created": "Vault created.", "vault-deleted": "Vault deleted.", "secret-saved": "Secret saved.",
 	"secret-deleted": "Secret deleted.", "secret-rotated": "Secret rotated: a new version was generated.",
 	"version-disabled": "Version disabled.", "version-restored": "Version restored as the new latest version.",

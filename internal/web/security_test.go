@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -135,9 +136,14 @@ func TestCookieOnlyForUI(t *testing.T) {
 	if cookie == "" {
 		t.Fatal("no session cookie")
 	}
+	for _, f := range []string{d.env.DBPath, d.env.DBPath + "-wal"} { // only its SHA-256 is stored
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), cookie) { // #nosec G304 -- the test's own database
+			t.Errorf("%s holds the session id", f)
+		}
+	}
 	for _, auth := range []string{"", "Bearer " + cookie} {
 		req, _ := http.NewRequest(http.MethodGet, d.env.URL+"/v1/vaults", nil)
-		req.AddCookie(&http.Cookie{Name: "clavis_session", Value: cookie})
+		req.AddCookie(&http.Cookie{Name: "clavis_session", Value: cookie}) // #nosec G124 -- a request cookie sent by a test
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
 		}
@@ -145,7 +151,7 @@ func TestCookieOnlyForUI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
+		_ = res.Body.Close()
 		if res.StatusCode != http.StatusUnauthorized {
 			t.Errorf("/v1/vaults with the session cookie (bearer too: %v): %d, want 401", auth != "", res.StatusCode)
 		}
