@@ -218,11 +218,18 @@ func withDashboard(api http.Handler, eng *engine.Engine, cfg *serverConfig, opts
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/ui/", ui)
-	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
-	mux.Handle("/", api)
-	return mux, nil
+	// Dispatch by prefix, not with a ServeMux, which would redirect unclean paths that the API must
+	// answer itself (a secret path with ".." is a 400, spec §4.5.1).
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/" && r.Method == http.MethodGet:
+			http.Redirect(w, r, "/ui/", http.StatusFound)
+		case p == "/ui" || strings.HasPrefix(p, "/ui/"):
+			ui.ServeHTTP(w, r)
+		default:
+			api.ServeHTTP(w, r)
+		}
+	}), nil
 }
 
 // newLogger returns the server's JSON logger at the named level.

@@ -33,6 +33,13 @@ func TestServerServesDashboard(t *testing.T) {
 	if res := get("/v1/health"); res.StatusCode != http.StatusOK {
 		t.Errorf("/v1/health beside the dashboard: %d", res.StatusCode)
 	}
+	if res := get("/ui"); res.StatusCode/100 != 3 || !strings.HasPrefix(res.Header.Get("Location"), "/ui/") {
+		t.Errorf("/ui: %d %q, want a redirect to /ui/", res.StatusCode, res.Header.Get("Location"))
+	}
+	// the API answers unclean paths itself (a 400 for a secret path with ".."), not a redirect
+	if res := get("/v1/vaults/00000000-0000-4000-8000-000000000000/secrets/a/../b"); res.StatusCode/100 == 3 {
+		t.Errorf("unclean API path redirected: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
 	if res := get("/nope"); res.StatusCode != http.StatusNotFound || res.Header.Get("Content-Type") != "application/problem+json" {
 		t.Errorf("/nope: %d %q, want the API's 404 problem", res.StatusCode, res.Header.Get("Content-Type"))
 	}
