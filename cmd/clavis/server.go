@@ -345,9 +345,10 @@ func announce(cfg *serverConfig, addr net.Addr, log *slog.Logger, stdout io.Writ
 		"signup", cfg.signup, "version", version)
 	if cfg.dev {
 		fmt.Fprintf(stdout, "Clavis %s (dev mode) listening on %s — open signup, data in %s\n"+
+			"Dashboard: %s/ui/\n"+
 			"Sign up:  curl -s -X POST %s/v1/auth/signup -H 'Content-Type: application/json' "+
 			"-d '{\"email\":\"you@example.com\",\"password\":\"a-long-passphrase\"}'\n",
-			version, cfg.publicURL, cfg.dataDir, cfg.publicURL)
+			version, cfg.publicURL, cfg.dataDir, cfg.publicURL, cfg.publicURL)
 	}
 }
 
