@@ -114,6 +114,12 @@ func TestBrowserWalkthrough(t *testing.T) {
 		t.Errorf("the key is shown again on the agents list")
 	}
 
+	do("live validation", chromedp.Navigate(vaultURL+"/policies"), chromedp.WaitVisible(css("#conditions")),
+		chromedp.SendKeys(css("#conditions"), `{"ip_allowlist": [`), chromedp.WaitVisible(css("#conditions-msg")))
+	if msg := text("#conditions-msg"); !strings.HasPrefix(msg, "Not valid JSON") {
+		t.Errorf("conditions message while typing: %q", msg)
+	}
+	do("fix conditions", chromedp.SendKeys(css("#conditions"), `"10.0.0.0/8", "127.0.0.0/8"]}`), chromedp.WaitNotVisible(css("#conditions-msg")))
 	do("create policy", chromedp.Navigate(vaultURL+"/policies"), chromedp.WaitVisible(css("#pattern")),
 		chromedp.SendKeys(css("#pattern"), "db/**"), chromedp.SetValue(css("#principal"), "agent:"+agentID),
 		chromedp.Click(css("form[action$='/policies'] button")), chromedp.WaitVisible(css("table")))
