@@ -200,6 +200,14 @@ type AuditVerification struct {
 	HeadCount int64  // events the head says the chain holds
 }
 
+// WebSession is one of a user's dashboard sign-ins (docs/dashboard.md §1), named by a public id (not
+// the cookie's secret id).
+type WebSession struct {
+	ID                    string
+	IP                    string
+	CreatedAt, LastSeenAt time.Time
+}
+
 // Service is everything transports may ask of Clavis. Every method that takes a Caller authorizes it
 // before it looks anything up. Errors are *Error.
 type Service interface {

@@ -213,6 +213,16 @@ type Organization interface {
 	DeleteIPRule(ctx context.Context, id string) error
 }
 
+// WebSessions are the bound user's dashboard sessions (docs/dashboard.md §1). Only the server itself
+// implements them: no HTTP route serves them.
+type WebSessions interface {
+	// ListWebSessions lists the user's live sessions, oldest first. Errors: KindForbidden (not a user,
+	// or a scoped key).
+	ListWebSessions(ctx context.Context) ([]*WebSession, error)
+	// RevokeWebSession ends one of them. Errors: KindForbidden, KindNotFound.
+	RevokeWebSession(ctx context.Context, id string) error
+}
+
 // Services is every per-resource service of one bound principal.
 type Services interface {
 	Account

@@ -55,17 +55,7 @@ var (
 	_ clavis.Sharing      = (*Client)(nil)
 	_ clavis.Organization = (*Client)(nil)
 	_ clavis.Services     = (*Client)(nil)
-	_ clavis.Account      = (*Client)(nil)
-	_ clavis.APIKeys      = (*Client)(nil)
-	_ clavis.TwoFactor    = (*Client)(nil)
-	_ clavis.Vaults       = (*Client)(nil)
-	_ clavis.Secrets      = (*Client)(nil)
-	_ clavis.Versions     = (*Client)(nil)
-	_ clavis.Agents       = (*Client)(nil)
-	_ clavis.Policies     = (*Client)(nil)
-	_ clavis.Audit        = (*Client)(nil)
 	_ clavis.Uses         = (*Client)(nil)
-	_ clavis.Services     = (*Client)(nil)
 )
 
 // Option configures a Client in New.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/audit"
 	"clavis.dev/clavis/internal/egress"
 	"clavis.dev/clavis/internal/engine"
@@ -33,6 +34,7 @@ import (
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/postgres"
 	"clavis.dev/clavis/internal/store/sqlite"
+	"clavis.dev/clavis/internal/web"
 )
 
 // serverConfig is the resolved configuration of `clavis server`.
@@ -201,7 +203,14 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer closeEngine()
 	opts := apiOptions(cfg, proxies, log)
 	opts.MCP, opts.MCPAllowUsers = mcpHTTP(eng, cfg.mcpNoValueTools), cfg.mcpAllowUsers
-	srv := newHTTPServer(httpapi.New(eng, opts), log)
+	if opts.RateLimits != nil {
+		opts.IPLimiter = ratelimit.New(opts.RateLimits.PublicAuth, 0, nil) // shared with the dashboard's sign-in
+	}
+	h, err := withDashboard(httpapi.New(eng, opts), eng, cfg, opts)
+	if err != nil {
+		return err
+	}
+	srv := newHTTPServer(h, log)
 	announce(cfg, ln.Addr(), log, stdout)
 
 	if cfg.metricsListen != "" {
@@ -218,6 +227,32 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	served = true
 	return serveUntilSignal(ctx, srv, ln, certs, log)
+}
+
+// withDashboard serves the dashboard at /ui/ (and redirects / there) beside api, which serves the rest.
+func withDashboard(api http.Handler, eng *engine.Engine, cfg *serverConfig, opts httpapi.Options) (http.Handler, error) {
+	wo := web.Options{PublicURL: cfg.publicURL, SignupOpen: cfg.signup != engine.SignupClosed,
+		TrustedProxies: opts.TrustedProxies, IPLimiter: opts.IPLimiter, Logger: opts.Logger,
+		Bind: func(c *clavis.Caller) web.Bound { return eng.As(c) }}
+	if opts.RateLimits != nil {
+		wo.IPv6Prefix = opts.RateLimits.IPv6Prefix
+	}
+	ui, err := web.New(eng, wo)
+	if err != nil {
+		return nil, err
+	}
+	// Dispatch by prefix, not with a ServeMux, which would redirect unclean paths that the API must
+	// answer itself (a secret path with ".." is a 400, spec §4.5.1).
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/" && r.Method == http.MethodGet:
+			http.Redirect(w, r, "/ui/", http.StatusFound)
+		case p == "/ui" || strings.HasPrefix(p, "/ui/"):
+			ui.ServeHTTP(w, r)
+		default:
+			api.ServeHTTP(w, r)
+		}
+	}), nil
 }
 
 // newLogger returns the server's JSON logger at the named level.
@@ -335,9 +370,10 @@ func announce(cfg *serverConfig, addr net.Addr, log *slog.Logger, stdout io.Writ
 		"signup", cfg.signup, "version", version)
 	if cfg.dev {
 		fmt.Fprintf(stdout, "Clavis %s (dev mode) listening on %s — open signup, data in %s\n"+
+			"Dashboard: %s/ui/\n"+
 			"Sign up:  curl -s -X POST %s/v1/auth/signup -H 'Content-Type: application/json' "+
 			"-d '{\"email\":\"you@example.com\",\"password\":\"a-long-passphrase\"}'\n",
-			version, cfg.publicURL, cfg.dataDir, cfg.publicURL)
+			version, cfg.publicURL, cfg.dataDir, cfg.publicURL, cfg.publicURL)
 	}
 }
 

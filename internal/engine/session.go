@@ -42,17 +42,9 @@ var (
 	_ clavis.Sharing      = (*Session)(nil)
 	_ clavis.Organization = (*Session)(nil)
 	_ clavis.Services     = (*Session)(nil)
-	_ clavis.Account      = (*Session)(nil)
-	_ clavis.APIKeys      = (*Session)(nil)
-	_ clavis.TwoFactor    = (*Session)(nil)
-	_ clavis.Vaults       = (*Session)(nil)
-	_ clavis.Secrets      = (*Session)(nil)
-	_ clavis.Versions     = (*Session)(nil)
-	_ clavis.Agents       = (*Session)(nil)
-	_ clavis.Policies     = (*Session)(nil)
-	_ clavis.Audit        = (*Session)(nil)
 	_ clavis.Uses         = (*Session)(nil)
-	_ clavis.Services     = (*Session)(nil)
+
+	_ clavis.WebSessions = (*Session)(nil)
 )
 
 // The list defaults and ceilings of the HTTP API (spec §1.8), so that both implementations agree.
@@ -87,6 +79,14 @@ func (s *Session) ListAPIKeys(ctx context.Context) ([]*clavis.APIKey, error) {
 
 func (s *Session) RevokeAPIKey(ctx context.Context, id string) error {
 	return s.e.RevokeAPIKey(ctx, s.c, id)
+}
+
+func (s *Session) ListWebSessions(ctx context.Context) ([]*clavis.WebSession, error) {
+	return s.e.ListWebSessions(ctx, s.c)
+}
+
+func (s *Session) RevokeWebSession(ctx context.Context, id string) error {
+	return s.e.RevokeWebSession(ctx, s.c, id)
 }
 
 func (s *Session) MFAStatus(ctx context.Context) (bool, error) { return s.e.MFAStatus(ctx, s.c) }

@@ -36,6 +36,9 @@ type Options struct {
 	Metrics *prometheus.Registry
 	// RateLimits are the token buckets of spec §6.2; nil turns rate limiting off.
 	RateLimits *RateLimits
+	// IPLimiter, when set with RateLimits, holds the per-IP buckets instead of one made from
+	// RateLimits.PublicAuth, so that the dashboard's sign-in forms can share them (docs/dashboard.md §1).
+	IPLimiter *ratelimit.Limiter
 	// MCP, when set, serves /mcp (docs/mcp.md §1): after the Origin check, authentication and the
 	// per-principal rate limit, the request goes to the handler MCP returns for its caller, whose Via
 	// is "mcp". See mcp.go.
@@ -127,7 +130,10 @@ func New(svc Service, opt Options) http.Handler {
 		Help: "HTTP request latency by method and route pattern.", Buckets: prometheus.DefBuckets}, []string{"method", "route"})
 	s.reg.MustRegister(s.reqs, s.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if rl := opt.RateLimits; rl != nil {
-		s.perIP = ratelimit.New(rl.PublicAuth, 0, nil)
+		s.perIP = opt.IPLimiter
+		if s.perIP == nil {
+			s.perIP = ratelimit.New(rl.PublicAuth, 0, nil)
+		}
 		s.perPrincipal = ratelimit.New(rl.Principal, 0, nil)
 		s.perOrgShares = ratelimit.New(rl.shareRule(), 0, nil)
 	}

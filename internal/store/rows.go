@@ -23,6 +23,20 @@ type User struct {
 	LockedUntil  *time.Time
 }
 
+// WebSession is a dashboard sign-in of a user (docs/dashboard.md §1). The cookie holds a random id of
+// which only the SHA-256 is stored; ID is a separate public handle that names the session in lists.
+type WebSession struct {
+	ID     string
+	IDHash []byte
+	UserID string
+	OrgID  string
+	// TokenGen is the user's credential generation at sign-in: a password change ends the session.
+	TokenGen   int64
+	IP         string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+}
+
 // MFA is a user's TOTP state (spec §4.13). Secret and Pending are wrapped by the root key; recovery
 // codes are kept only as keyed hashes.
 type MFA struct {

@@ -304,6 +304,18 @@ type Tx interface {
 	ListIPRules(orgID string) ([]*clavis.IPRule, error)
 	// DeleteIPRule removes a rule; ErrNotFound if absent.
 	DeleteIPRule(id string) error
+	// --- dashboard sessions (docs/dashboard.md §1) ---
+
+	// CreateWebSession inserts a session. Errors: ErrConflict (the id or the id hash exists).
+	CreateWebSession(s *WebSession) error
+	// WebSessionByHash returns the session whose id hashes to idHash, or ErrNotFound.
+	WebSessionByHash(idHash []byte) (*WebSession, error)
+	// TouchWebSession sets a session's last use, or returns ErrNotFound.
+	TouchWebSession(id string, at time.Time) error
+	// DeleteWebSession deletes a session; deleting a missing one is not an error.
+	DeleteWebSession(id string) error
+	// ListWebSessions lists a user's sessions, oldest first.
+	ListWebSessions(userID string) ([]*WebSession, error)
 
 	// --- readiness ---
 

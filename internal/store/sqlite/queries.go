@@ -22,4 +22,5 @@ var queries = []string{
 	qSetShareAnswer, qDeleteShare, qDeleteSharesTo, qBindEmail,
 	qLockOrg, qPutInvite, qGetInvite, qDeleteInvite, qCreateIPRule, qGetIPRule, qListIPRules, qDeleteIPRule,
 	qGetUseConfig, qPutUseConfig, qDeleteUseConfig,
+	qCreateWebSession, qWebSessionByHash, qTouchWebSession, qDeleteWebSession, qListWebSessions,
 }

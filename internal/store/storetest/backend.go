@@ -130,6 +130,7 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 		DROP TABLE invites;
 		DROP TABLE ip_rules;
 		DROP TABLE use_configs;
+		DROP TABLE web_sessions;
 		DELETE FROM schema_migrations WHERE version >= 3`)
 
 	s = b.open(t, name)

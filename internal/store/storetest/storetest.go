@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Orgs", testOrgs},
 		{"ListOrgs", testListOrgs},
 		{"MFA", testMFA},
+		{"WebSessions", testWebSessions},
 		{"Users", testUsers},
 		{"UpdateUser", testUpdateUser},
 		{"ListUsers", testListUsers},
