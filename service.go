@@ -264,6 +264,19 @@ type Service interface {
 	ListAudit(ctx context.Context, c *Caller, q AuditQuery) ([]*AuditEvent, error)
 	VerifyAudit(ctx context.Context, c *Caller, from, to *time.Time, limit int) (*AuditVerification, error)
 
+	RequestApproval(ctx context.Context, c *Caller, in ApprovalInput) (*Approval, error)
+	ListApprovals(ctx context.Context, c *Caller, q ApprovalQuery) ([]*Approval, error)
+	GetApproval(ctx context.Context, c *Caller, id string) (*Approval, error)
+	DecideApproval(ctx context.Context, c *Caller, id string, approve bool, reason string) (*Approval, error)
+
+	// Enroll files a public enrolment request (spec §4.8); its answer never depends on whether the
+	// addressed email belongs to anyone. PollEnrollment needs the enrolment's secret (else KindNotFound).
+	Enroll(ctx context.Context, in EnrollInput, ip netip.Addr) (*EnrollTicket, error)
+	PollEnrollment(ctx context.Context, id, secret string, ip netip.Addr) (*EnrollmentStatus, error)
+	ListEnrollments(ctx context.Context, c *Caller) ([]*Enrollment, error)
+	ApproveEnrollment(ctx context.Context, c *Caller, id string, in EnrollApproval) (*Agent, error)
+	DenyEnrollment(ctx context.Context, c *Caller, id string) error
+
 	// Ready reports whether the database, keys and audit log are usable.
 	Ready(ctx context.Context) error
 }

@@ -40,7 +40,7 @@ type serverConfig struct {
 	tlsCert, tlsKey                                                                                        string
 	leeway                                                                                                 time.Duration
 	ipv6Prefix                                                                                             int
-	authLimit, principalLimit                                                                              ratelimit.Rule
+	authLimit, principalLimit, enrollLimit                                                                 ratelimit.Rule
 	dev, insecureHTTP                                                                                      bool
 	mcpAllowUsers, mcpNoValueTools                                                                         bool
 }
@@ -79,13 +79,14 @@ func declareServerFlags(s *settings) (*serverConfig, *string) {
 	fs.StringVar(&c.pprofListen, "pprof-listen", env("pprof-listen", ""), "serve Go's /debug/pprof profiles on this separate address (loopback only; default off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("trusted-proxies", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is honoured")
 	def := httpapi.DefaultRateLimits()
-	c.authLimit, c.principalLimit = def.PublicAuth, def.Principal
+	c.authLimit, c.principalLimit, c.enrollLimit = def.PublicAuth, def.Principal, def.Enroll
 	for _, l := range []struct {
 		name, help string
 		dst        *ratelimit.Rule
 	}{
 		{"rate-limit-auth", "bucket per client IP and route on login, signup, key exchanges and password checks, BURST:PER_SECOND (default 30:10)", &c.authLimit},
 		{"rate-limit-principal", "bucket per principal on every authenticated request, BURST:PER_SECOND (default 200:100)", &c.principalLimit},
+		{"rate-limit-enroll", "bucket per client IP on agent self-enrolment requests, BURST:PER_SECOND (default 5:1)", &c.enrollLimit},
 	} {
 		dst := l.dst
 		set := func(s string) error {
@@ -296,7 +297,8 @@ func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger) (_ *e
 func apiOptions(cfg *serverConfig, proxies []netip.Prefix, log *slog.Logger) httpapi.Options {
 	opts := httpapi.Options{Version: version, PublicURL: cfg.publicURL, TrustedProxies: proxies, Logger: log}
 	if cfg.rateLimits == "on" {
-		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit, IPv6Prefix: cfg.ipv6Prefix}
+		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit, Enroll: cfg.enrollLimit,
+			IPv6Prefix: cfg.ipv6Prefix}
 	}
 	if cfg.metricsListen != "" {
 		opts.Metrics = prometheus.NewRegistry()

@@ -186,6 +186,11 @@ func liveSecret(tx store.Tx, vaultID, path string) (*clavis.Secret, error) {
 // readVersion opens one version for the caller (version 0 means the latest). Authorization, lookup and
 // decryption run in a read transaction; then one small unit of the group commit counts the access and
 // records the read. The value is returned only after that unit is durable (fail closed, spec §5.4).
+//
+// This is the one access decision for values: a path guarded by a require_approval policy (spec §3.3
+// step 7) is read only by using a one-time grant in that same unit, so that a grant is used by exactly
+// one successful request; without a grant the caller gets approval_required (whether or not a secret
+// exists at the path), and a request that fails after authorization leaves the grant unused.
 func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int) (*clavis.SecretValue, error) {
 	if err := lookupIDs(vaultID); err != nil {
 		return nil, err
@@ -193,59 +198,52 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 	if err := policy.ValidatePath(path); err != nil {
 		return nil, err
 	}
+	const perm = clavis.PermRead
 	now := e.now()
 	var out *clavis.SecretValue
-	var denied *policy.Decision
+	var denied, gated *policy.Decision
+	var lookupErr error // a gated request's 404 or 410, answered only once a grant is found
 	err := e.read(ctx, func(tx store.Tx) error {
+		out, denied, gated, lookupErr = nil, nil, nil, nil
 		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {
 			return err
 		}
-		if d := va.decide(c, path, clavis.PermRead, now); !d.Allowed {
+		switch d := va.decide(c, path, perm, now); {
+		case d.Reason == policy.ReasonApprovalRequired:
+			gated = &d
+		case !d.Allowed:
 			denied = &d
 			return nil
 		}
-		s, err := liveSecret(tx, vaultID, path)
-		if err != nil {
-			return err
+		out, err = e.openVersion(ctx, tx, va, path, version, now)
+		if gated != nil && (clavis.IsKind(err, clavis.KindNotFound) || clavis.IsKind(err, clavis.KindGone)) {
+			lookupErr, err = err, nil
 		}
-		n := version
-		if n == 0 {
-			n = s.LatestVersion
-		}
-		v, err := tx.GetVersion(s.ID, n)
-		if clavis.IsKind(err, clavis.KindNotFound) {
-			return clavis.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case v.Disabled:
-			return errDisabled
-		case v.ExpiresAt != nil && !now.Before(*v.ExpiresAt):
-			return errExpired
-		case v.MaxAccessCount > 0 && v.AccessCount >= v.MaxAccessCount:
-			return errExhausted
-		}
-		plain, err := e.openValue(ctx, tx, va.vault, s, v)
-		if err != nil {
-			return err
-		}
-		out = &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: s, Version: &v.Version}, Value: clavis.Sensitive(plain)}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	if denied != nil {
-		return nil, e.deny(ctx, c, vaultID, path, clavis.PermRead, *denied)
+		return nil, e.deny(ctx, c, vaultID, path, perm, *denied)
 	}
-	v := out.Version
-	if e.skipReadAudit.Load() && v.MaxAccessCount == 0 {
+	if gated == nil && lookupErr == nil && e.skipReadAudit.Load() && out.Version.MaxAccessCount == 0 {
 		return out, nil
 	}
 	err = e.write(ctx, func(tx store.Tx) error {
+		details := map[string]any{}
+		if gated != nil {
+			grant, err := e.useGrant(tx, c, vaultID, path, perm, *gated, now)
+			if err != nil {
+				return err
+			}
+			if lookupErr != nil {
+				return lookupErr // rolls back: the grant stays unused
+			}
+			details["approval_id"] = grant
+		}
+		v := out.Version
 		if v.MaxAccessCount > 0 {
 			ok, err := tx.ConsumeAccess(v.SecretID, v.Version)
 			if err != nil {
@@ -255,12 +253,48 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 				return errExhausted
 			}
 		}
-		return e.record(tx, callerEvent(c, "secret.read", "secret", v.SecretID, secretDetails(vaultID, path, v.Version)))
+		for k, x := range secretDetails(vaultID, path, v.Version) {
+			details[k] = x
+		}
+		return e.record(tx, callerEvent(c, "secret.read", "secret", v.SecretID, details))
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// openVersion looks up and decrypts one version (0: the latest) of the live secret at path: 404 if never
+// written, 410 if deleted, disabled, expired or exhausted.
+func (e *Engine) openVersion(ctx context.Context, tx store.Tx, va *vaultAccess, path string, version int, now time.Time) (*clavis.SecretValue, error) {
+	s, err := liveSecret(tx, va.vault.ID, path)
+	if err != nil {
+		return nil, err
+	}
+	n := version
+	if n == 0 {
+		n = s.LatestVersion
+	}
+	v, err := tx.GetVersion(s.ID, n)
+	if clavis.IsKind(err, clavis.KindNotFound) {
+		return nil, clavis.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case v.Disabled:
+		return nil, errDisabled
+	case v.ExpiresAt != nil && !now.Before(*v.ExpiresAt):
+		return nil, errExpired
+	case v.MaxAccessCount > 0 && v.AccessCount >= v.MaxAccessCount:
+		return nil, errExhausted
+	}
+	plain, err := e.openValue(ctx, tx, va.vault, s, v)
+	if err != nil {
+		return nil, err
+	}
+	return &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: s, Version: &v.Version}, Value: clavis.Sensitive(plain)}, nil
 }
 
 // GetSecret returns the latest version's value (spec §4.5.3); its read event commits before it returns.
@@ -343,7 +377,8 @@ func (e *Engine) onLiveSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 	})
 }
 
-// ListVersions lists every version of a live secret, newest first (spec §4.6).
+// ListVersions lists every version of a live secret, newest first (spec §4.6). Listing versions is a
+// read: on a path guarded by a require_approval policy it uses a grant as reading a value does.
 func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, path string) ([]clavis.SecretMeta, error) {
 	if err := lookupIDs(vaultID); err != nil {
 		return nil, err
@@ -352,16 +387,19 @@ func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, pa
 		return nil, err
 	}
 	now := e.now()
-	out := []clavis.SecretMeta{}
+	var out []clavis.SecretMeta
 	var denied *policy.Decision
 	err := e.read(ctx, func(tx store.Tx) error {
+		out, denied = []clavis.SecretMeta{}, nil
 		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {
 			return err
 		}
 		if d := va.decide(c, path, clavis.PermRead, now); !d.Allowed {
 			denied = &d
-			return nil
+			if d.Reason != policy.ReasonApprovalRequired {
+				return nil
+			}
 		}
 		s, err := liveSecret(tx, vaultID, path)
 		if err != nil {
@@ -376,10 +414,24 @@ func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, pa
 		}
 		return nil
 	})
-	if err == nil && denied != nil {
-		return nil, e.deny(ctx, c, vaultID, path, clavis.PermRead, *denied)
+	switch {
+	case denied == nil:
+		return out, err
+	case denied.Reason == policy.ReasonApprovalRequired:
+		werr := e.write(ctx, func(tx store.Tx) error {
+			if _, gerr := e.useGrant(tx, c, vaultID, path, clavis.PermRead, *denied, now); gerr != nil {
+				return gerr
+			}
+			return err // a 404 or 410 rolls back: the grant stays unused
+		})
+		if werr != nil {
+			return nil, werr
+		}
+		return out, nil
+	case err != nil:
+		return nil, err
 	}
-	return out, err
+	return nil, e.deny(ctx, c, vaultID, path, clavis.PermRead, *denied)
 }
 
 // DisableVersion makes one version unreadable (idempotent).

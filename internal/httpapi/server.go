@@ -48,6 +48,7 @@ type Options struct {
 type RateLimits struct {
 	PublicAuth ratelimit.Rule // per client IP and route on the credential routes (default 30, 10/s)
 	Principal  ratelimit.Rule // per principal on every authenticated request (default 200, 100/s)
+	Enroll     ratelimit.Rule // per client IP on POST /v1/agents/enroll (default 5, 1/s)
 	// IPv6Prefix is the IPv6 network length that counts as one client IP (default 64, see ratelimit.IPKey).
 	IPv6Prefix int
 }
@@ -55,7 +56,7 @@ type RateLimits struct {
 // DefaultRateLimits are the spec's defaults.
 func DefaultRateLimits() *RateLimits {
 	return &RateLimits{PublicAuth: ratelimit.Rule{Burst: 30, Rate: 10}, Principal: ratelimit.Rule{Burst: 200, Rate: 100},
-		IPv6Prefix: ratelimit.DefaultIPv6Prefix}
+		Enroll: ratelimit.Rule{Burst: 5, Rate: 1}, IPv6Prefix: ratelimit.DefaultIPv6Prefix}
 }
 
 // ipLimited lists the routes limited per client IP and route (spec §6.2): the public credential routes,
@@ -65,7 +66,11 @@ var ipLimited = map[string]bool{
 	"POST /v1/auth/signup": true, "POST /v1/auth/token": true, "POST /v1/auth/agent-token": true,
 	"POST /v1/auth/api-key-token": true, "POST /v1/auth/refresh": true, "POST /v1/auth/mfa/verify": true,
 	"POST /v1/auth/change-password": true, "DELETE /v1/auth/mfa": true,
+	"GET /v1/agents/enroll/{enrollment_id}": true,
 }
+
+// enrollRoute is limited per client IP with its own bucket (spec §6.2).
+const enrollRoute = "POST /v1/agents/enroll"
 
 // handler serves one route. c is nil on public routes.
 type handler func(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error
@@ -94,8 +99,8 @@ type server struct {
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	openapi []byte
-	// perIP and perPrincipal are nil when rate limits are off.
-	perIP, perPrincipal *ratelimit.Limiter
+	// perIP, perPrincipal and perIPEnroll are nil when rate limits are off.
+	perIP, perPrincipal, perIPEnroll *ratelimit.Limiter
 }
 
 // New returns the API handler for svc.
@@ -115,6 +120,11 @@ func New(svc Service, opt Options) http.Handler {
 	if rl := opt.RateLimits; rl != nil {
 		s.perIP = ratelimit.New(rl.PublicAuth, 0, nil)
 		s.perPrincipal = ratelimit.New(rl.Principal, 0, nil)
+		enroll := rl.Enroll
+		if enroll.Burst == 0 {
+			enroll = DefaultRateLimits().Enroll
+		}
+		s.perIPEnroll = ratelimit.New(enroll, 0, nil)
 	}
 	for _, rt := range routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
@@ -263,9 +273,16 @@ func newRequestID() string {
 func (s *server) wrap(rt route) http.Handler {
 	key := rt.method + " " + rt.pattern
 	limitIP := ipLimited[key] && s.perIP != nil
+	limitEnroll := key == enrollRoute && s.perIPEnroll != nil
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if limitIP {
 			if err := limited(s.perIP, ratelimit.IPKey(s.clientIP(r), s.opt.RateLimits.IPv6Prefix)+" "+key); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
+		if limitEnroll {
+			if err := limited(s.perIPEnroll, ratelimit.IPKey(s.clientIP(r), s.opt.RateLimits.IPv6Prefix)); err != nil {
 				writeError(w, err)
 				return
 			}

@@ -18,4 +18,7 @@ var queries = []string{
 	qListOrgs, qGetMFA, qPutMFA,
 	qAddVaultKey, qGetVaultKey, qCurrentVaultKey, qCountEncryption, qAllSecrets, qReplaceCiphertext,
 	qAllVaultKeys, qRewrapVaultKey, qRewrapVaultWrappedKey,
+	qCreateApproval, qGetApproval, qPendingAccessApproval, qListApprovals, qDecideApproval, qExpireApprovals,
+	qUseGrant, qCreateEnrollment, qGetEnrollment, qLastEnrollmentAt, qListEnrollments, qDecideEnrollment,
+	qExpireEnrollments, qDeliverEnrollmentKey,
 }
