@@ -267,7 +267,9 @@ type Service interface {
 	RequestApproval(ctx context.Context, c *Caller, in ApprovalInput) (*Approval, error)
 	ListApprovals(ctx context.Context, c *Caller, q ApprovalQuery) ([]*Approval, error)
 	GetApproval(ctx context.Context, c *Caller, id string) (*Approval, error)
-	DecideApproval(ctx context.Context, c *Caller, id string, approve bool, reason string) (*Approval, error)
+	// DecideApproval takes the decision as sent ("approve" or "approved", "reject" or "rejected"), so that
+	// a route-level refusal comes before its validation.
+	DecideApproval(ctx context.Context, c *Caller, id, decision, reason string) (*Approval, error)
 
 	// Enroll files a public enrolment request (spec §4.8); its answer never depends on whether the
 	// addressed email belongs to anyone. PollEnrollment needs the enrolment's secret (else KindNotFound).

@@ -370,12 +370,20 @@ func (e *Engine) GetApproval(ctx context.Context, c *clavis.Caller, id string) (
 
 // DecideApproval approves or rejects a pending approval; approving a policy_change creates the policy
 // (principal: the requesting agent, created_by: the decider) in the same transaction.
-func (e *Engine) DecideApproval(ctx context.Context, c *clavis.Caller, id string, approve bool, reason string) (*clavis.Approval, error) {
+func (e *Engine) DecideApproval(ctx context.Context, c *clavis.Caller, id, decision, reason string) (*clavis.Approval, error) {
 	if err := e.refuseScoped(ctx, c, "approval", id); err != nil {
 		return nil, err
 	}
 	if err := requireUser(c); err != nil {
 		return nil, err
+	}
+	var approve bool
+	switch decision {
+	case "approve", "approved":
+		approve = true
+	case "reject", "rejected":
+	default:
+		return nil, clavis.Invalid("decision", "decision must be approve or reject")
 	}
 	if err := lookupIDs(id); err != nil {
 		return nil, err

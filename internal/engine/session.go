@@ -245,7 +245,11 @@ func (s *Session) GetApproval(ctx context.Context, id string) (*clavis.Approval,
 }
 
 func (s *Session) DecideApproval(ctx context.Context, id string, approve bool, reason string) (*clavis.Approval, error) {
-	return s.e.DecideApproval(ctx, s.c, id, approve, reason)
+	decision := "reject"
+	if approve {
+		decision = "approve"
+	}
+	return s.e.DecideApproval(ctx, s.c, id, decision, reason)
 }
 
 func (s *Session) ListEnrollments(ctx context.Context) ([]*clavis.Enrollment, error) {

@@ -103,15 +103,7 @@ func decideApproval(s *server, w http.ResponseWriter, r *http.Request, c *clavis
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	var approve bool
-	switch b.Decision {
-	case "approve", "approved":
-		approve = true
-	case "reject", "rejected":
-	default:
-		return clavis.Invalid("decision", "decision must be approve or reject")
-	}
-	return decide(s, w, r, c, approve, b.Reason)
+	return decide(s, w, r, c, b.Decision, b.Reason)
 }
 
 func approveApproval(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
@@ -119,7 +111,7 @@ func approveApproval(s *server, w http.ResponseWriter, r *http.Request, c *clavi
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	return decide(s, w, r, c, true, b.Reason)
+	return decide(s, w, r, c, "approve", b.Reason)
 }
 
 func denyApproval(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error {
@@ -127,11 +119,11 @@ func denyApproval(s *server, w http.ResponseWriter, r *http.Request, c *clavis.C
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	return decide(s, w, r, c, false, b.Reason)
+	return decide(s, w, r, c, "reject", b.Reason)
 }
 
-func decide(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller, approve bool, reason string) error {
-	a, err := s.svc.DecideApproval(r.Context(), c, r.PathValue("approval_id"), approve, reason)
+func decide(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller, decision, reason string) error {
+	a, err := s.svc.DecideApproval(r.Context(), c, r.PathValue("approval_id"), decision, reason)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,9 @@ var (
 	specRoute = regexp.MustCompile("\\*\\*`(GET|POST|PUT|PATCH|DELETE) ([^`]+)`\\*\\* \\[([a-z]+)\\]")
 	// opsRoute matches a row of a route table: | `GET /path` |. Those of spec §6.4 are all [core].
 	opsRoute = regexp.MustCompile("(?m)^\\| `(GET|POST|PUT|PATCH|DELETE) (/[^`]*)` \\|")
+	// aliasRoute matches the alias routes of §4.14, written with {id} for {approval_id}:
+	// Aliases: `POST /v1/approvals/{id}/approve` and … .
+	aliasRoute = regexp.MustCompile("Aliases: `(POST) (/v1/approvals/[^`]+)` and `(POST) (/v1/approvals/[^`]+)`")
 	// param matches a path parameter of the spec's templates.
 	param = regexp.MustCompile(`\{([a-z_]+)\}`)
 )
@@ -29,6 +32,11 @@ func specRoutes(t *testing.T) map[string]string {
 	out := map[string]string{}
 	for _, m := range specRoute.FindAllStringSubmatch(string(spec), -1) {
 		out[m[1]+" "+m[2]] = m[3]
+	}
+	if m := aliasRoute.FindStringSubmatch(string(spec)); m != nil {
+		for _, r := range [][2]string{{m[1], m[2]}, {m[3], m[4]}} {
+			out[r[0]+" "+strings.ReplaceAll(r[1], "{id}", "{approval_id}")] = "approvals"
+		}
 	}
 	_, ops, _ := strings.Cut(string(spec), "### 6.4 Operational endpoints")
 	ops, _, _ = strings.Cut(ops, "\n---")
@@ -55,7 +63,8 @@ func concrete(tmpl string) string {
 // capability groups Clavis has landed, and the /openapi.json it serves lists exactly those routes with
 // the spec's path templates and parameter names (spec §6.4), and no route the spec does not have.
 func TestServesSpecRoutes(t *testing.T) {
-	landed := map[string]bool{"core": true, "lifecycle": true, "policy": true, "audit": true, "mfa": true}
+	landed := map[string]bool{"core": true, "lifecycle": true, "policy": true, "audit": true, "mfa": true,
+		"approvals": true, "enroll": true}
 	spec := specRoutes(t)
 	s := New(nil, Options{Version: "test", PublicURL: "http://clavis.test"}).(*server)
 

@@ -121,7 +121,7 @@ type Approvals interface {
 	RequestApproval(ctx context.Context, c *clavis.Caller, in clavis.ApprovalInput) (*clavis.Approval, error)
 	ListApprovals(ctx context.Context, c *clavis.Caller, q clavis.ApprovalQuery) ([]*clavis.Approval, error)
 	GetApproval(ctx context.Context, c *clavis.Caller, id string) (*clavis.Approval, error)
-	DecideApproval(ctx context.Context, c *clavis.Caller, id string, approve bool, reason string) (*clavis.Approval, error)
+	DecideApproval(ctx context.Context, c *clavis.Caller, id, decision, reason string) (*clavis.Approval, error)
 }
 
 // Enrollments are agents' public self-enrolment requests and the addressed humans' decisions (spec §4.8).

@@ -126,6 +126,8 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 		DROP INDEX audit_events_time;
 		ALTER TABLE audit_heads DROP COLUMN event_count;
 		DROP TABLE readiness_probe;
+		DROP TABLE approvals;
+		DROP TABLE enrollments;
 		DELETE FROM schema_migrations WHERE version >= 3`)
 
 	s = b.open(t, name)
