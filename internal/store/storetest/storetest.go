@@ -97,6 +97,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditChainHead", testAuditChainHead},
 		{"AuditChainAfter", testAuditChainAfter},
 		{"RevokedTokens", testRevokedTokens},
+		{"Approvals", testApprovals},
+		{"UseGrantConcurrent", testUseGrantConcurrent},
+		{"Enrollments", testEnrollments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
