@@ -33,7 +33,9 @@ func testApprovals(t *testing.T, s store.Store) {
 	if err := s.Write(t.Context(), func(tx store.Tx) error { return tx.CreateApproval(twin) }); !clavis.IsKind(err, clavis.KindConflict) {
 		t.Fatalf("second pending approval for the same access: %v, want ErrConflict", err)
 	}
-	p := get(t, s, func(tx store.Tx) (*store.Approval, error) { return tx.PendingAccessApproval(agent, v.ID, "prod/db", "read") })
+	p := get(t, s, func(tx store.Tx) (*store.Approval, error) {
+		return tx.PendingAccessApproval(agent, v.ID, "prod/db", "read")
+	})
 	if p.ID != a.ID {
 		t.Fatalf("PendingAccessApproval = %s, want %s", p.ID, a.ID)
 	}
