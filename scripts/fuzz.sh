@@ -11,6 +11,7 @@ fuzztime=${FUZZTIME:-30s}
 targets=(
   policy:FuzzMatch policy:FuzzEvaluate policy:FuzzParseConditions policy:FuzzValidatePath
   policy:FuzzSplitVersionPath keyring:FuzzOpen token:FuzzVerify token:FuzzVerifyDifferential httpapi:FuzzDecode
+  netguard:FuzzCheckEmbeddedIPv4
 )
 status=0
 for t in "${targets[@]}"; do

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/skip2/go-qrcode"
 
 	"clavis.dev/clavis/client"
 	"clavis.dev/clavis/internal/clavistest"
@@ -41,6 +42,12 @@ func TestCLIScripts(t *testing.T) {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "home", ".config"))
 			return os.MkdirAll(filepath.Join(env.WorkDir, "home"), 0o700)
 		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "keyring" {
+				return keyringAvailable()
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mode":     cmdMode,
 			"normjson": cmdNormJSON,
@@ -48,6 +55,7 @@ func TestCLIScripts(t *testing.T) {
 			"sleep":    cmdSleep,
 			"mfaon":    cmdMFAOn,
 			"mfaenrol": cmdMFAEnrol,
+			"keyringd": cmdKeyringd,
 		},
 	})
 }
@@ -165,14 +173,30 @@ func cmdMFAEnrol(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(cmd.Start())
 	sc := bufio.NewScanner(out)
 	recovery := 0
+	var uri string
+	var qr []string // the lines between the URI and the secret
+	sawSecret := false
 	for sc.Scan() {
 		line := sc.Text()
-		if secret, ok := strings.CutPrefix(line, "secret: "); ok {
+		secret, isSecret := strings.CutPrefix(line, "secret: ")
+		switch {
+		case uri == "":
+			uri, _ = strings.CutPrefix(line, "otpauth URI: ")
+		case !sawSecret && !isSecret:
+			qr = append(qr, line)
+		case isSecret:
+			sawSecret = true
+			// The QR code printed between the URI and the secret encodes exactly the URI.
+			want, err := qrcode.New(uri, qrcode.Medium)
+			ts.Check(err)
+			if got := strings.Join(qr, "\n") + "\n"; got != want.ToSmallString(false) || len(qr) < 10 {
+				ts.Fatalf("the QR code printed (%d lines) is not the otpauth URI's", len(qr))
+			}
 			key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(secret, "="))
 			ts.Check(err)
 			fmt.Fprintln(in, totp.Code(key, time.Now().Unix()/30))
 			_ = in.Close() // the prompt has its answer
-		} else if !strings.HasPrefix(line, "otpauth URI: otpauth://") {
+		default:
 			recovery++
 		}
 	}

@@ -23,8 +23,11 @@ func (a *app) loginCmd() *cobra.Command {
 		Short: "log in and store a 30-day personal API key for this profile",
 		Long: `Log in with email and password (hidden prompt; an MFA code is asked for when the account has MFA).
 Login creates a personal API key named cli@<hostname> that expires in 30 days and stores it for the
-profile: in the OS keyring when available, otherwise in $XDG_CONFIG_HOME/clavis/credentials.json (0600).
-With --api-key-stdin, the key read from stdin is stored instead.`,
+profile: in the OS keyring when available (the Secret Service on Linux, which needs a D-Bus session bus;
+the Keychain on macOS; the Credential Manager on Windows), otherwise — with a warning, or always with
+--no-keyring — in $XDG_CONFIG_HOME/clavis/credentials.json (0600, in a 0700 directory).
+With --api-key-stdin, the key read from stdin is stored instead; logout forgets such a key but does not
+revoke it (it was not created by login and may be in use elsewhere).`,
 		Example: "  clavis login --url https://vault.example.com --email me@example.com\n  echo \"$KEY\" | clavis login --url https://vault.example.com --api-key-stdin",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -91,10 +94,20 @@ With --api-key-stdin, the key read from stdin is stored instead.`,
 			if err != nil {
 				return err
 			}
-			creds[a.profileName()] = storedLogin{URL: strings.TrimRight(u, "/"), APIKey: key, KeyID: keyID, Email: email}
-			if !a.g.noKeyring {
-				a.msg("warning: no OS keyring available; storing the key in the credentials file (0600)")
+			lg := storedLogin{URL: strings.TrimRight(u, "/"), KeyID: keyID, Email: email}
+			if err := a.keyringSet(keyringAccount(a.profileName(), lg.URL), key); err == nil {
+				lg.InKeyring = true
+			} else {
+				lg.APIKey = key
+				if !a.g.noKeyring {
+					a.msg("warning: %v; storing the key in the credentials file (0600)", err)
+				}
 			}
+			oldAccount := keyringAccount(a.profileName(), creds[a.profileName()].URL)
+			if creds[a.profileName()].InKeyring && (!lg.InKeyring || oldAccount != keyringAccount(a.profileName(), lg.URL)) {
+				_ = a.keyringDelete(oldAccount) // best effort: the new login replaces the old entry
+			}
+			creds[a.profileName()] = lg
 			if err := a.writeCreds(creds); err != nil {
 				return err
 			}
@@ -118,7 +131,8 @@ With --api-key-stdin, the key read from stdin is stored instead.`,
 	return c
 }
 
-// logoutCmd revokes the profile's stored key (when login created it) and forgets it.
+// logoutCmd revokes the profile's stored key when login created it (not a key given with
+// --api-key-stdin, which may be in use elsewhere) and forgets it, in the keyring and the file.
 func (a *app) logoutCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:     "logout",
@@ -134,10 +148,22 @@ func (a *app) logoutCmd() *cobra.Command {
 			if !ok {
 				return errNotLoggedIn
 			}
-			if lg.KeyID != "" {
-				err := client.New(lg.URL, client.WithToken(lg.APIKey)).RevokeAPIKey(c.Context(), lg.KeyID)
+			account := keyringAccount(a.profileName(), lg.URL)
+			key := lg.APIKey
+			if lg.InKeyring {
+				if key, err = a.keyringGet(account); err != nil {
+					a.msg("warning: the key in the OS keyring cannot be read (%v); forgetting the login without revoking the key", err)
+				}
+			}
+			if lg.KeyID != "" && key != "" {
+				err := client.New(lg.URL, client.WithToken(key)).RevokeAPIKey(c.Context(), lg.KeyID)
 				if err != nil && !clavis.IsKind(err, clavis.KindUnauthorized) {
 					return err
+				}
+			}
+			if lg.InKeyring {
+				if err := a.keyringDelete(account); err != nil {
+					a.msg("warning: the key could not be removed from the OS keyring: %v", err)
 				}
 			}
 			delete(creds, a.profileName())

@@ -4,11 +4,22 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/skip2/go-qrcode"
 	"github.com/spf13/cobra"
 )
 
-// mfaCmd: mfa status|enable|disable for the logged-in user (TOTP). enable prints the otpauth URI and the
-// secret, reads a code (prompt or stdin) and prints the recovery codes once; disable takes the password
+// otpauthQR renders uri as a QR code of half-block characters (two modules per character row), dark on
+// a light terminal background, for an authenticator app to scan; "" if it cannot be encoded.
+func otpauthQR(uri string) string {
+	q, err := qrcode.New(uri, qrcode.Medium)
+	if err != nil {
+		return ""
+	}
+	return q.ToSmallString(false)
+}
+
+// mfaCmd: mfa status|enable|disable for the logged-in user (TOTP). enable prints the otpauth URI, a
+// terminal QR code of it and the secret, reads a code (prompt or stdin) and prints the recovery codes once; disable takes the password
 // or a code from a hidden prompt or stdin.
 func (a *app) mfaCmd() *cobra.Command {
 	c := &cobra.Command{Use: "mfa", Short: "two-factor authentication (TOTP) of your account", Example: "  clavis mfa status\n  clavis mfa enable"}
@@ -27,7 +38,7 @@ func (a *app) mfaCmd() *cobra.Command {
 				Enabled bool `json:"enabled"`
 			}{on}, table{rows: [][]string{{"mfa:", word}}})
 		}}
-	enable := &cobra.Command{Use: "enable", Short: "enrol an authenticator app and turn MFA on", Example: "  clavis mfa enable", Args: cobra.NoArgs,
+	enable := &cobra.Command{Use: "enable", Short: "enrol an authenticator app and turn MFA on", Long: "Enrol an authenticator app: prints the otpauth URI, a QR code of it for the app to scan, and the\nsecret; then asks for a code from the app and prints the recovery codes once.", Example: "  clavis mfa enable", Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			s, err := a.resolve(true)
 			if err != nil {
@@ -37,7 +48,7 @@ func (a *app) mfaCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.io.Out, "otpauth URI: %s\nsecret: %s\n", uri, string(secret))
+			fmt.Fprintf(a.io.Out, "otpauth URI: %s\n%ssecret: %s\n", uri, otpauthQR(uri), string(secret))
 			code, err := a.readLine("Code from the app: ", false)
 			if err != nil {
 				return err

@@ -21,12 +21,15 @@ type Profile struct {
 	Output string `json:"output,omitempty"`
 }
 
-// storedLogin is one profile's entry of credentials.json: the personal key `login` created.
+// storedLogin is one profile's entry of credentials.json: the key `login` stored — in the file (APIKey)
+// or, with InKeyring, in the OS keyring (keyring.go). KeyID is set when login created the key (logout
+// revokes it); a key given with --api-key-stdin is only forgotten.
 type storedLogin struct {
-	URL    string `json:"url"`
-	APIKey string `json:"api_key"`
-	KeyID  string `json:"key_id,omitempty"`
-	Email  string `json:"email,omitempty"`
+	URL       string `json:"url"`
+	APIKey    string `json:"api_key,omitempty"`
+	InKeyring bool   `json:"keyring,omitempty"`
+	KeyID     string `json:"key_id,omitempty"`
+	Email     string `json:"email,omitempty"`
 }
 
 // link is the directory link file .clavis.json (no secrets).
@@ -307,6 +310,11 @@ func (a *app) resolve(needAuth bool) (*session, error) {
 					src, origin(s.URL), a.profileName(), origin(lg.URL))
 			}
 			s.Bearer = lg.APIKey
+			if lg.InKeyring {
+				if s.Bearer, err = a.keyringGet(keyringAccount(a.profileName(), lg.URL)); err != nil {
+					return nil, localErr("profile %q keeps its key in the OS keyring, which cannot be read (%v): log in again, with --no-keyring to use the credentials file", a.profileName(), err)
+				}
+			}
 		}
 	}
 	if s.URL == "" {
