@@ -27,6 +27,7 @@ import (
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
 	"clavis.dev/clavis/internal/keyring/pkcs11"
+	"clavis.dev/clavis/internal/notify"
 	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/postgres"
@@ -43,6 +44,7 @@ type serverConfig struct {
 	authLimit, principalLimit, enrollLimit                                                                 ratelimit.Rule
 	dev, insecureHTTP                                                                                      bool
 	mcpAllowUsers, mcpNoValueTools                                                                         bool
+	notify                                                                                                 notifyConfig
 }
 
 // parseServerFlags resolves flags > environment (CLAVIS_<FLAG>) > config file (--config) > defaults.
@@ -109,6 +111,7 @@ func declareServerFlags(s *settings) (*serverConfig, *string) {
 	s.boolVar(&c.insecureHTTP, "insecure-http", false, "allow plaintext HTTP on a non-loopback address (behind a TLS-terminating proxy)")
 	s.boolVar(&c.mcpAllowUsers, "mcp-allow-users", false, "let user credentials (1ck_ keys, user tokens) use /mcp, not only agents")
 	s.boolVar(&c.mcpNoValueTools, "mcp-no-value-tools", false, "leave get_secret and get_env_bundle out of /mcp")
+	declareNotifyFlags(s, &c.notify)
 	return c, &leeway
 }
 
@@ -172,12 +175,17 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	eng, closeEngine, err := startEngine(ctx, cfg, log)
+	notifier, err := newNotifier(&cfg.notify, log)
+	if err != nil {
+		return err
+	}
+	eng, closeEngine, err := startEngine(ctx, cfg, log, notifier)
 	if err != nil {
 		return err
 	}
 	defer closeEngine()
 	opts := apiOptions(cfg, proxies, log)
+	opts.Collectors = notifier.Collectors()
 	opts.MCP, opts.MCPAllowUsers = mcpHTTP(eng, cfg.mcpNoValueTools), cfg.mcpAllowUsers
 	srv := newHTTPServer(httpapi.New(eng, opts), log)
 	announce(cfg, ln.Addr(), log, stdout)
@@ -238,7 +246,10 @@ func listenServer(cfg *serverConfig, log *slog.Logger) (net.Listener, *certifica
 // startEngine creates the data directory, opens the store, the root key (and --previous-root-key) and
 // the audit sink, and starts the engine over them. The returned close stops the engine and then closes
 // what it opened, in reverse order; on error nothing is left open.
-func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger) (_ *engine.Engine, closeAll func(), err error) {
+//
+// The notifier gets the engine's committed audit events and is started over the engine; closing stops it
+// (letting queued notices go out for a moment) before the engine.
+func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger, notifier *notify.Notifier) (_ *engine.Engine, closeAll func(), err error) {
 	var closers []func() error
 	closeAll = func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -265,7 +276,8 @@ func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger) (_ *e
 	if c, ok := root.(io.Closer); ok {
 		closers = append(closers, c.Close)
 	}
-	ecfg := engine.Config{Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log}
+	ecfg := engine.Config{Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log,
+		Notifier: notifier}
 	if cfg.auditSink != "" {
 		sink, closer, err := audit.OpenSink(cfg.auditSink)
 		if err != nil {
@@ -290,6 +302,8 @@ func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger) (_ *e
 		return nil, nil, fmt.Errorf("starting engine: %w", err)
 	}
 	closers = append(closers, func() error { eng.Close(); return nil })
+	notifier.Start(eng)
+	closers = append(closers, func() error { notifier.Close(); return nil })
 	return eng, closeAll, nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"clavis.dev/clavis/internal/httpapi"
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
+	"clavis.dev/clavis/internal/notify"
 	"clavis.dev/clavis/internal/password"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/sqlite"
@@ -58,6 +59,9 @@ type Options struct {
 	Clock func() time.Time
 	// AuditTimeout replaces the engine's 2 s bound on waiting for a commit.
 	AuditTimeout time.Duration
+	// Notifier receives the engine's committed audit events and is started over the engine (and closed
+	// before it).
+	Notifier *notify.Notifier
 	// API adjusts the HTTP API's options before the server starts (e.g. to serve /mcp over the engine).
 	API func(e *engine.Engine, o *httpapi.Options)
 }
@@ -130,13 +134,17 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
 		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log, PasswordHash: hashing, Version: "test",
-		Sink: o.Sink, KeyRefresh: time.Second,
+		Sink: o.Sink, KeyRefresh: time.Second, Notifier: notifierOf(o.Notifier),
 		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions, Clock: o.Clock, AuditTimeout: o.AuditTimeout,
 	})
 	if err != nil {
 		t.Fatalf("engine: %v", err)
 	}
 	t.Cleanup(e.Engine.Close)
+	if o.Notifier != nil {
+		o.Notifier.Start(e.Engine)
+		t.Cleanup(o.Notifier.Close)
+	}
 	if o.SkipReadAudit {
 		engine.SkipReadAuditForBenchmark(e.Engine)
 	}
@@ -151,6 +159,14 @@ func New(t testing.TB, opts ...Options) *Env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return e
+}
+
+// notifierOf keeps a nil *notify.Notifier a nil engine.Notifier.
+func notifierOf(n *notify.Notifier) engine.Notifier {
+	if n == nil {
+		return nil
+	}
+	return n
 }
 
 // Client returns an unauthenticated client.

@@ -34,6 +34,8 @@ type Options struct {
 	// (--metrics-listen): /metrics on the API then answers 404 to everyone. When nil, the API keeps its own
 	// registry and serves /metrics to clients on this host only (see loopbackClient).
 	Metrics *prometheus.Registry
+	// Collectors are more metrics to serve on /metrics (the notifier's).
+	Collectors []prometheus.Collector
 	// RateLimits are the token buckets of spec §6.2; nil turns rate limiting off.
 	RateLimits *RateLimits
 	// MCP, when set, serves /mcp (docs/mcp.md §1): after the Origin check, authentication and the
@@ -117,6 +119,7 @@ func New(svc Service, opt Options) http.Handler {
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clavis_http_request_duration_seconds",
 		Help: "HTTP request latency by method and route pattern.", Buckets: prometheus.DefBuckets}, []string{"method", "route"})
 	s.reg.MustRegister(s.reqs, s.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(opt.Collectors...)
 	if rl := opt.RateLimits; rl != nil {
 		s.perIP = ratelimit.New(rl.PublicAuth, 0, nil)
 		s.perPrincipal = ratelimit.New(rl.Principal, 0, nil)

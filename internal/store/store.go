@@ -291,6 +291,13 @@ type Tx interface {
 	// it (exactly one caller does, under any concurrency).
 	DeliverEnrollmentKey(id string) (bool, error)
 
+	// --- notification deliveries ---
+
+	// RecordDelivery inserts the outcome of one notice's delivery on one channel.
+	RecordDelivery(d *clavis.Delivery) error
+	// ListDeliveries returns the deliveries of a notice in creation order.
+	ListDeliveries(noticeID string) ([]*clavis.Delivery, error)
+
 	// --- readiness ---
 
 	// WriteProbe rewrites the one readiness probe row with pad, which the caller makes random and a few

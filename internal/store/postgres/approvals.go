@@ -141,3 +141,22 @@ func (t *txn) DeliverEnrollmentKey(id string) (bool, error) {
 	}
 	return err == nil, err
 }
+
+const (
+	deliveryCols    = `id, notice_id, channel, target, status, attempts, error, created_at`
+	qRecordDelivery = `INSERT INTO notification_deliveries (` + deliveryCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+	qListDeliveries = `SELECT ` + deliveryCols + ` FROM notification_deliveries WHERE notice_id = $1 ORDER BY seq`
+)
+
+func (t *txn) RecordDelivery(d *clavis.Delivery) error {
+	return t.execAny("record delivery", qRecordDelivery, d.ID, d.NoticeID, d.Channel, d.Target, d.Status, d.Attempts,
+		d.Error, timeArg(d.CreatedAt))
+}
+
+func (t *txn) ListDeliveries(noticeID string) ([]*clavis.Delivery, error) {
+	return list(t, "list deliveries", func(sc scanner) (*clavis.Delivery, error) {
+		var d clavis.Delivery
+		err := sc.Scan(&d.ID, &d.NoticeID, &d.Channel, &d.Target, &d.Status, &d.Attempts, &d.Error, &d.CreatedAt)
+		return &d, err
+	}, qListDeliveries, noticeID)
+}

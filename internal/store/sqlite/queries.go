@@ -20,5 +20,5 @@ var queries = []string{
 	qAllVaultKeys, qRewrapVaultKey, qRewrapVaultWrappedKey,
 	qCreateApproval, qGetApproval, qPendingAccessApproval, qListApprovals, qDecideApproval, qExpireApprovals,
 	qUseGrant, qCreateEnrollment, qGetEnrollment, qLastEnrollmentAt, qListEnrollments, qDecideEnrollment,
-	qExpireEnrollments, qDeliverEnrollmentKey,
+	qExpireEnrollments, qDeliverEnrollmentKey, qRecordDelivery, qListDeliveries,
 }

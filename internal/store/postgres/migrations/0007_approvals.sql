@@ -48,3 +48,18 @@ CREATE TABLE enrollments (
 );
 CREATE INDEX enrollments_email ON enrollments (human_email, seq);
 CREATE INDEX enrollments_pending ON enrollments (status, expires_at);
+
+-- Notification deliveries: one row per notice and channel, written when the background notifier has
+-- delivered it or given up (best effort: a failure never affects the request that caused the notice).
+CREATE TABLE notification_deliveries (
+	seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id         TEXT NOT NULL UNIQUE,
+	notice_id  TEXT NOT NULL,
+	channel    TEXT NOT NULL,
+	target     TEXT NOT NULL,
+	status     TEXT NOT NULL,
+	attempts   INTEGER NOT NULL,
+	error      TEXT NOT NULL,
+	created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX notification_deliveries_notice ON notification_deliveries (notice_id, seq);
