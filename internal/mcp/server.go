@@ -26,6 +26,9 @@ type Service interface {
 	clavis.Secrets
 	clavis.Versions
 	clavis.Policies
+	// RequestApproval and GetApproval serve request_access and get_approval_status.
+	RequestApproval(ctx context.Context, in clavis.ApprovalInput) (*clavis.Approval, error)
+	GetApproval(ctx context.Context, id string) (*clavis.Approval, error)
 	// AgentMe finds the default vault of an agent bound to exactly one vault.
 	AgentMe(ctx context.Context) (*clavis.Agent, error)
 }
