@@ -2,9 +2,17 @@ package notify_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -246,4 +254,49 @@ func TestParseSMTPURL(t *testing.T) {
 	if _, err := notify.ParseSMTPURL("smtp://h:25", "", "a@b.c\r\nBcc: x@y.z"); err == nil {
 		t.Errorf("a sender with a line break was accepted")
 	}
+}
+
+// TestEmailSTARTTLS: a mail server that offers STARTTLS gets the message over TLS, authenticated.
+func TestEmailSTARTTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	mail := smtptest.Start(t, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	host, port, _ := strings.Cut(mail.Addr, ":")
+	cfg, err := notify.ParseSMTPURL("smtp://clavis@"+host+":"+port, "smtp-password", "clavis@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TLS = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	dir := newDirectory("owner@example.com")
+	n := notify.New(notify.Options{SMTP: cfg, Backoff: time.Millisecond})
+	n.Start(dir)
+	defer n.Close()
+	n.Notify(event())
+	<-mail.Arrived()
+	if m := mail.Messages()[0]; !m.TLS || m.Auth != "clavis" {
+		t.Fatalf("message over TLS %v, authenticated as %q", m.TLS, m.Auth)
+	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smtptest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
