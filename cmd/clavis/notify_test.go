@@ -127,7 +127,7 @@ func TestNotifyFlagsChecked(t *testing.T) {
 	for _, c := range []notifyConfig{
 		{webhooks: []string{"https://hooks.example.com/x"}},
 		{webhooks: []string{"https://hooks.example.com/x"}, webhookSecretFile: "/nonexistent"},
-		{smtpURL: "smtp://user:pw@mail.example.com:587"},
+		{smtpURL: "smtp://user:pw@mail.example.com:587"}, // #nosec G101 -- a made-up password the flag must refuse
 		{smtpURL: "smtp://mail.example.com"},
 	} {
 		if _, err := newNotifier(&c, nil); err == nil {
