@@ -16,6 +16,8 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +30,8 @@ const (
 	ExitLocal    = 1
 	ExitServer   = 2
 	ExitNotAuthn = 3
+	// ExitInterrupted: the command was stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+	ExitInterrupted = 130
 )
 
 // Operator is a command of the operator tree (server, migrate, keys …) that keeps its own flag parsing:
@@ -101,9 +105,24 @@ func Main(ctx context.Context, args []string, stdio IO, ops []Operator) int {
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
+	// Ctrl-C (or SIGTERM) ends a client command cleanly: its context is cancelled, requests in flight are
+	// abandoned, nothing half-written is left (files are written by rename), and the exit code is 130.
+	// `run` forwards signals to its child itself, and the operator commands handle their own.
+	interrupted := func() bool { return false }
+	if cmd, _, err := root.Find(args); err == nil && cmd.Name() != "run" && !cmd.DisableFlagParsing {
+		sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		parent := ctx
+		interrupted = func() bool { return sctx.Err() != nil && parent.Err() == nil }
+		ctx = sctx
+	}
 	err := root.ExecuteContext(ctx)
 	if a.opCode >= 0 && a.opRan {
 		return a.opCode
+	}
+	if err != nil && interrupted() {
+		fmt.Fprintln(stdio.Err, "clavis: interrupted")
+		return ExitInterrupted
 	}
 	if err != nil {
 		msg := err.Error()
