@@ -2,9 +2,13 @@ package clavistest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/clavistest"
@@ -138,5 +142,94 @@ func TestApprovalGrantSurvivesFailedRequest(t *testing.T) {
 	sv, err := a.GetSecret(ctx, v.ID, "prod/later")
 	if err != nil || string(sv.Value) != "now" {
 		t.Fatalf("the grant must survive the failed request: %v", err)
+	}
+}
+
+// TestApprovalExpiry: a pending approval expires after 24 h (deciding it is then a conflict, and the
+// next gated request opens a new one); an approved grant unused for an hour no longer lets a read
+// through; an enrolment expires after 24 h too.
+func TestApprovalExpiry(t *testing.T) {
+	clock := clavistest.NewClock()
+	env := clavistest.New(t, clavistest.Options{Clock: clock.Now})
+	ctx := context.Background()
+	owner := env.Signup(t)
+	_, key, err := env.Client().WithToken(owner.Token).CreateAPIKey(ctx, clavis.APIKeyInput{Name: "long-lived"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := env.Client().WithToken(string(key)) // outlives the clock's jumps, unlike a 15-minute token
+	v, err := o.CreateVault(ctx, clavis.VaultInput{Name: "gated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.PutSecret(ctx, v.ID, "prod/key", clavis.SecretInput{Value: "guarded"}); err != nil {
+		t.Fatal(err)
+	}
+	ak, err := o.CreateAgent(ctx, clavis.AgentInput{Name: "bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "prod/**", PrincipalType: clavis.PrincipalAgent,
+		PrincipalID: ak.Agent.ID, Permissions: []string{"read"}, RequireApproval: true}); err != nil {
+		t.Fatal(err)
+	}
+	a := env.Client().WithToken(string(ak.Key))
+	pending := func() string {
+		t.Helper()
+		_, err := a.GetSecret(ctx, v.ID, "prod/key")
+		var ce *clavis.Error
+		if !errors.As(err, &ce) || ce.Kind != clavis.KindApprovalRequired {
+			t.Fatalf("gated read: %v, want approval_required", err)
+		}
+		return ce.ApprovalID
+	}
+	first := pending()
+	clock.Advance(24*time.Hour + time.Second)
+	if x, err := o.GetApproval(ctx, first); err != nil || x.Status != clavis.ApprovalExpired {
+		t.Fatalf("after 24 h: %+v, %v; want expired", x, err)
+	}
+	if _, err := o.DecideApproval(ctx, first, true, ""); !clavis.IsKind(err, clavis.KindConflict) {
+		t.Fatalf("deciding an expired approval: %v, want conflict", err)
+	}
+	second := pending()
+	if second == first {
+		t.Fatal("an expired approval was reused")
+	}
+	if _, err := o.DecideApproval(ctx, second, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour + time.Second)
+	if third := pending(); third == second {
+		t.Fatal("a grant older than an hour let the read through, or its approval was reused")
+	}
+
+	res, err := http.Post(env.URL+"/v1/agents/enroll", "application/json",
+		strings.NewReader(`{"name":"late","human_email":"`+owner.Email+`"}`))
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("enroll: %v", err)
+	}
+	var en struct {
+		ID     string `json:"enrollment_id"`
+		Secret string `json:"enrollment_secret"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&en); err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	clock.Advance(24*time.Hour + time.Second)
+	if _, err := o.ApproveEnrollment(ctx, en.ID, clavis.EnrollApproval{}); !clavis.IsKind(err, clavis.KindConflict) {
+		t.Fatalf("approving an expired enrolment: %v, want conflict", err)
+	}
+	req, _ := http.NewRequest("GET", env.URL+"/v1/agents/enroll/"+en.ID, nil)
+	req.Header.Set("X-Enrollment-Secret", en.Secret)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&st)
+	_ = res.Body.Close()
+	if st["status"] != clavis.EnrollmentExpired {
+		t.Fatalf("poll after expiry: %v", st)
 	}
 }
