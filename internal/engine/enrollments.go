@@ -58,11 +58,11 @@ func (e *Engine) Enroll(ctx context.Context, in clavis.EnrollInput, ip netip.Add
 		HumanEmail: email, Status: clavis.EnrollmentPending, CreatedAt: now, ExpiresAt: now.Add(enrollTTL)},
 		SecretHash: token.HashKey(e.pepper, secret)}
 	err = e.write(ctx, func(tx store.Tx) error {
-		last, err := tx.LastEnrollmentAt(email)
+		last, err := tx.ClaimEnrollment(email, now, now.Add(-enrollCooldown))
 		if err != nil {
 			return err
 		}
-		if last != nil && now.Before(last.Add(enrollCooldown)) {
+		if last != nil {
 			wait := last.Add(enrollCooldown).Sub(now)
 			return &clavis.Error{Kind: clavis.KindRateLimited, Message: "An enrollment for this email was requested recently; retry later",
 				RetryAfter: int(math.Ceil(wait.Seconds()))}

@@ -277,9 +277,11 @@ type Tx interface {
 	CreateEnrollment(e *Enrollment) error
 	// GetEnrollment returns one enrolment, or ErrNotFound.
 	GetEnrollment(id string) (*Enrollment, error)
-	// LastEnrollmentAt returns when the newest enrolment addressed to a (lower-cased) email was made,
-	// or nil if there is none.
-	LastEnrollmentAt(email string) (*time.Time, error)
+	// ClaimEnrollment records an enrolment addressed to a (lower-cased) email at now, unless the last one
+	// recorded for it is later than since: then it changes nothing and returns that last time (nil when
+	// it recorded). Exact under any concurrency, across processes: of concurrent claims for one email
+	// with the same since, one records.
+	ClaimEnrollment(email string, now, since time.Time) (*time.Time, error)
 	// ListEnrollments returns the enrolments addressed to a (lower-cased) email, newest first.
 	ListEnrollments(email string) ([]*Enrollment, error)
 	// DecideEnrollment writes Status, AgentID, OrgID and DecidedBy of a pending enrolment; ErrNotFound

@@ -32,7 +32,12 @@ const (
 	qCreateEnrollment = `INSERT INTO enrollments (` + enrollmentCols + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`
 	qGetEnrollment    = `SELECT ` + enrollmentCols + ` FROM enrollments WHERE id = $1`
-	qLastEnrollmentAt = `SELECT created_at FROM enrollments WHERE human_email = $1 ORDER BY seq DESC LIMIT 1`
+	// A concurrent claim for the same email waits for the row lock, then (READ COMMITTED) re-checks the
+	// WHERE against the committed row and updates nothing.
+	qClaimEnrollment = `INSERT INTO enrollment_claims (email, last_at) VALUES ($1, $2)
+		ON CONFLICT (email) DO UPDATE SET last_at = excluded.last_at WHERE enrollment_claims.last_at <= $3
+		RETURNING last_at`
+	qEnrollmentClaim = `SELECT last_at FROM enrollment_claims WHERE email = $1`
 	qListEnrollments  = `SELECT ` + enrollmentCols + ` FROM enrollments WHERE human_email = $1 ORDER BY seq DESC`
 	qDecideEnrollment = `UPDATE enrollments SET status = $1, agent_id = $2, org_id = $3, decided_by = $4
 		WHERE id = $5 AND status = 'pending'`
@@ -110,14 +115,14 @@ func (t *txn) GetEnrollment(id string) (*store.Enrollment, error) {
 	return e, dbErr("get enrollment", err)
 }
 
-func (t *txn) LastEnrollmentAt(email string) (*time.Time, error) {
+func (t *txn) ClaimEnrollment(email string, now, since time.Time) (*time.Time, error) {
 	var at time.Time
-	err := dbErr("last enrollment", t.tx.QueryRow(t.ctx, qLastEnrollmentAt, email).Scan(&at))
-	if clavis.IsKind(err, clavis.KindNotFound) {
-		return nil, nil
+	err := dbErr("claim enrollment", t.tx.QueryRow(t.ctx, qClaimEnrollment, email, timeArg(now), timeArg(since)).Scan(&at))
+	if !clavis.IsKind(err, clavis.KindNotFound) {
+		return nil, err // recorded (nil), or failed
 	}
-	if err != nil {
-		return nil, err
+	if err := t.tx.QueryRow(t.ctx, qEnrollmentClaim, email).Scan(&at); err != nil {
+		return nil, dbErr("claim enrollment", err)
 	}
 	return &at, nil
 }

@@ -29,7 +29,10 @@ const (
 		key_delivered, expires_at, created_at`
 	qCreateEnrollment = `INSERT INTO enrollments (` + enrollmentCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qGetEnrollment    = `SELECT ` + enrollmentCols + ` FROM enrollments WHERE id = ?`
-	qLastEnrollmentAt = `SELECT created_at FROM enrollments WHERE human_email = ? ORDER BY seq DESC LIMIT 1`
+	qClaimEnrollment  = `INSERT INTO enrollment_claims (email, last_at) VALUES (?, ?)
+		ON CONFLICT (email) DO UPDATE SET last_at = excluded.last_at WHERE enrollment_claims.last_at <= ?
+		RETURNING last_at`
+	qEnrollmentClaim = `SELECT last_at FROM enrollment_claims WHERE email = ?`
 	qListEnrollments  = `SELECT ` + enrollmentCols + ` FROM enrollments WHERE human_email = ? ORDER BY seq DESC`
 	qDecideEnrollment = `UPDATE enrollments SET status = ?, agent_id = ?, org_id = ?, decided_by = ?
 		WHERE id = ? AND status = 'pending'`
@@ -108,14 +111,14 @@ func (t *txn) GetEnrollment(id string) (*store.Enrollment, error) {
 	return e, dbErr("get enrollment", err)
 }
 
-func (t *txn) LastEnrollmentAt(email string) (*time.Time, error) {
+func (t *txn) ClaimEnrollment(email string, now, since time.Time) (*time.Time, error) {
 	var at time.Time
-	err := dbErr("last enrollment", t.queryRow(qLastEnrollmentAt, email).Scan(timeCol{&at}))
-	if clavis.IsKind(err, clavis.KindNotFound) {
-		return nil, nil
+	err := dbErr("claim enrollment", t.queryRow(qClaimEnrollment, email, timeArg(now), timeArg(since)).Scan(timeCol{&at}))
+	if !clavis.IsKind(err, clavis.KindNotFound) {
+		return nil, err // recorded (nil), or failed
 	}
-	if err != nil {
-		return nil, err
+	if err := t.queryRow(qEnrollmentClaim, email).Scan(timeCol{&at}); err != nil {
+		return nil, dbErr("claim enrollment", err)
 	}
 	return &at, nil
 }

@@ -19,6 +19,6 @@ var queries = []string{
 	qAddVaultKey, qGetVaultKey, qCurrentVaultKey, qCountEncryption, qAllSecrets, qReplaceCiphertext,
 	qAllVaultKeys, qRewrapVaultKey, qRewrapVaultWrappedKey,
 	qCreateApproval, qGetApproval, qPendingAccessApproval, qListApprovals, qDecideApproval, qExpireApprovals,
-	qUseGrant, qCreateEnrollment, qGetEnrollment, qLastEnrollmentAt, qListEnrollments, qDecideEnrollment,
+	qUseGrant, qCreateEnrollment, qGetEnrollment, qClaimEnrollment, qEnrollmentClaim, qListEnrollments, qDecideEnrollment,
 	qExpireEnrollments, qDeliverEnrollmentKey, qRecordDelivery, qListDeliveries,
 }

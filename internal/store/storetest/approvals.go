@@ -128,15 +128,12 @@ func testUseGrantConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
-// testEnrollments: round trip, newest first by email, the cooldown's last time, decisions only on
-// pending enrolments, expiry, and a key delivered exactly once under concurrency.
+// testEnrollments: round trip, newest first by email, decisions only on pending enrolments, expiry, and
+// a key delivered exactly once under concurrency.
 func testEnrollments(t *testing.T, s store.Store) {
 	mk := func(email string, sec int) *store.Enrollment {
 		return &store.Enrollment{Enrollment: clavis.Enrollment{ID: newID(), Name: "bot", Description: "d", HumanEmail: email,
 			Status: clavis.EnrollmentPending, CreatedAt: at(sec), ExpiresAt: at(sec + 3600)}, SecretHash: []byte("hash-" + newID())}
-	}
-	if last := get(t, s, func(tx store.Tx) (*time.Time, error) { return tx.LastEnrollmentAt("a@example.com") }); last != nil {
-		t.Fatalf("LastEnrollmentAt with none = %v", last)
 	}
 	e1, e2, other := mk("a@example.com", 0), mk("a@example.com", 10), mk("b@example.com", 20)
 	write(t, s, func(tx store.Tx) error {
@@ -147,9 +144,6 @@ func testEnrollments(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
-	if last := get(t, s, func(tx store.Tx) (*time.Time, error) { return tx.LastEnrollmentAt("a@example.com") }); last == nil || !last.Equal(at(10)) {
-		t.Fatalf("LastEnrollmentAt = %v, want %v", last, at(10))
-	}
 	list := get(t, s, func(tx store.Tx) ([]*store.Enrollment, error) { return tx.ListEnrollments("a@example.com") })
 	if len(list) != 2 || list[0].ID != e2.ID || string(list[1].SecretHash) != string(e1.SecretHash) {
 		t.Fatalf("ListEnrollments: %d, want 2 newest first", len(list))
@@ -192,5 +186,58 @@ func testEnrollments(t *testing.T, s store.Store) {
 	}
 	if got := get(t, s, func(tx store.Tx) (*store.Enrollment, error) { return tx.GetEnrollment(other.ID) }); got.Status != clavis.EnrollmentPending {
 		t.Fatalf("an unexpired enrolment was expired: %s", got.Status)
+	}
+}
+
+// testClaimEnrollmentConcurrent: of 20 concurrent claims for one email, exactly one records; the others
+// get its time. A claim after the cooldown records again; another email is independent.
+func testClaimEnrollmentConcurrent(t *testing.T, s store.Store) {
+	const n = 20
+	lasts := make([]*time.Time, n)
+	errs := parallel(n, func(i int) error {
+		return s.Write(t.Context(), func(tx store.Tx) error {
+			var err error
+			lasts[i], err = tx.ClaimEnrollment("a@example.com", at(i), at(-600))
+			return err
+		})
+	})
+	won := -1
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("claim %d: %v", i, err)
+		}
+		if lasts[i] == nil {
+			if won >= 0 {
+				t.Fatalf("claims %d and %d both recorded", won, i)
+			}
+			won = i
+		}
+	}
+	if won < 0 {
+		t.Fatal("no claim recorded")
+	}
+	for i, last := range lasts {
+		if i != won && !last.Equal(at(won)) {
+			t.Fatalf("claim %d refused with %v, want the recorded %v", i, last, at(won))
+		}
+	}
+	claim := func(email string, now, since time.Time) *time.Time {
+		t.Helper()
+		var last *time.Time
+		write(t, s, func(tx store.Tx) error {
+			var err error
+			last, err = tx.ClaimEnrollment(email, now, since)
+			return err
+		})
+		return last
+	}
+	if last := claim("b@example.com", at(1), at(-600)); last != nil {
+		t.Fatalf("first claim of another email refused: %v", last)
+	}
+	if last := claim("a@example.com", at(700), at(won)); last != nil {
+		t.Fatalf("a claim after the cooldown refused: %v", last)
+	}
+	if last := claim("a@example.com", at(701), at(100)); last == nil || !last.Equal(at(700)) {
+		t.Fatalf("a claim within the cooldown: %v, want refused with %v", last, at(700))
 	}
 }

@@ -128,6 +128,7 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 		DROP TABLE readiness_probe;
 		DROP TABLE approvals;
 		DROP TABLE enrollments;
+		DROP TABLE enrollment_claims;
 		DROP TABLE notification_deliveries;
 		DELETE FROM schema_migrations WHERE version >= 3`)
 

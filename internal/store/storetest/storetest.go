@@ -100,6 +100,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Approvals", testApprovals},
 		{"UseGrantConcurrent", testUseGrantConcurrent},
 		{"Enrollments", testEnrollments},
+		{"ClaimEnrollmentConcurrent", testClaimEnrollmentConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -47,6 +47,11 @@ CREATE TABLE enrollments (
 	created_at    TEXT NOT NULL
 );
 CREATE INDEX enrollments_email ON enrollments (human_email, seq);
+-- The per-email cooldown of enrolment requests: one row per lower-cased email, claimed atomically.
+CREATE TABLE enrollment_claims (
+	email   TEXT PRIMARY KEY,
+	last_at TEXT NOT NULL
+);
 CREATE INDEX enrollments_pending ON enrollments (status, expires_at);
 
 -- Notification deliveries: one row per notice and channel, written when the background notifier has
