@@ -31,13 +31,13 @@ const (
 		key_delivered, expires_at, created_at`
 	qCreateEnrollment = `INSERT INTO enrollments (` + enrollmentCols + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`
-	qGetEnrollment    = `SELECT ` + enrollmentCols + ` FROM enrollments WHERE id = $1`
+	qGetEnrollment = `SELECT ` + enrollmentCols + ` FROM enrollments WHERE id = $1`
 	// A concurrent claim for the same email waits for the row lock, then (READ COMMITTED) re-checks the
 	// WHERE against the committed row and updates nothing.
 	qClaimEnrollment = `INSERT INTO enrollment_claims (email, last_at) VALUES ($1, $2)
 		ON CONFLICT (email) DO UPDATE SET last_at = excluded.last_at WHERE enrollment_claims.last_at <= $3
 		RETURNING last_at`
-	qEnrollmentClaim = `SELECT last_at FROM enrollment_claims WHERE email = $1`
+	qEnrollmentClaim  = `SELECT last_at FROM enrollment_claims WHERE email = $1`
 	qListEnrollments  = `SELECT ` + enrollmentCols + ` FROM enrollments WHERE human_email = $1 ORDER BY seq DESC`
 	qDecideEnrollment = `UPDATE enrollments SET status = $1, agent_id = $2, org_id = $3, decided_by = $4
 		WHERE id = $5 AND status = 'pending'`

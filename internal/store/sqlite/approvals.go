@@ -32,7 +32,7 @@ const (
 	qClaimEnrollment  = `INSERT INTO enrollment_claims (email, last_at) VALUES (?, ?)
 		ON CONFLICT (email) DO UPDATE SET last_at = excluded.last_at WHERE enrollment_claims.last_at <= ?
 		RETURNING last_at`
-	qEnrollmentClaim = `SELECT last_at FROM enrollment_claims WHERE email = ?`
+	qEnrollmentClaim  = `SELECT last_at FROM enrollment_claims WHERE email = ?`
 	qListEnrollments  = `SELECT ` + enrollmentCols + ` FROM enrollments WHERE human_email = ? ORDER BY seq DESC`
 	qDecideEnrollment = `UPDATE enrollments SET status = ?, agent_id = ?, org_id = ?, decided_by = ?
 		WHERE id = ? AND status = 'pending'`
