@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"clavis.dev/clavis"
@@ -98,15 +100,13 @@ func parseSummary(action string, raw json.RawMessage, agentID string, now time.T
 	return nil, "", "", clavis.Invalid("action", "action must be policy_change or secret_access")
 }
 
+// permissionNames lists the permissions for an error message: "read, write, …".
 func permissionNames() string {
-	var b bytes.Buffer
-	for i, p := range clavis.Permissions() {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(string(p))
+	var names []string
+	for _, p := range clavis.Permissions() {
+		names = append(names, string(p))
 	}
-	return b.String()
+	return strings.Join(names, ", ")
 }
 
 // RequestApproval files an agent's request (spec §4.14).
@@ -153,7 +153,7 @@ func (e *Engine) RequestApproval(ctx context.Context, c *clavis.Caller, in clavi
 		if err != nil {
 			return err
 		}
-		if v.OrgID != c.OrgID || v.System || (len(c.VaultIDs) > 0 && !contains(c.VaultIDs, v.ID)) {
+		if v.OrgID != c.OrgID || v.System || (len(c.VaultIDs) > 0 && !slices.Contains(c.VaultIDs, v.ID)) {
 			return clavis.ErrNotFound
 		}
 		if in.Action == clavis.ApprovalSecretAccess {
@@ -170,15 +170,6 @@ func (e *Engine) RequestApproval(ctx context.Context, c *clavis.Caller, in clavi
 		return nil, err
 	}
 	return approvalView(out, now), nil
-}
-
-func contains(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // approvalEvent is the audit event of an approval's request or decision (spec §5.2). Its details are
