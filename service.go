@@ -278,6 +278,23 @@ type Service interface {
 	ListEnrollments(ctx context.Context, c *Caller) ([]*Enrollment, error)
 	ApproveEnrollment(ctx context.Context, c *Caller, id string, in EnrollApproval) (*Agent, error)
 	DenyEnrollment(ctx context.Context, c *Caller, id string) error
+	CreateShare(ctx context.Context, c *Caller, secretID string, in ShareInput) (*Share, error)
+	// AccessShare opens a share (GET /v1/share/{id}); c is nil for an anonymous request.
+	AccessShare(ctx context.Context, c *Caller, shareID string, passphrase Sensitive, ip netip.Addr) (*SharedSecret, error)
+	RevokeShare(ctx context.Context, c *Caller, shareID string) error
+	ListOutboundShares(ctx context.Context, c *Caller) ([]*Share, error)
+	ListInboundShares(ctx context.Context, c *Caller) ([]*Share, error)
+	AcceptShare(ctx context.Context, c *Caller, shareID string) error
+	DeclineShare(ctx context.Context, c *Caller, shareID string) error
+
+	ListMembers(ctx context.Context, c *Caller) ([]*User, error)
+	InviteMember(ctx context.Context, c *Caller, email string, role Role) (*Invite, error)
+	SetMemberRole(ctx context.Context, c *Caller, userID string, role Role) (*User, error)
+	RemoveMember(ctx context.Context, c *Caller, userID string) error
+	AgentKeysVault(ctx context.Context, c *Caller) (string, error)
+	ListIPRules(ctx context.Context, c *Caller) ([]*IPRule, error)
+	CreateIPRule(ctx context.Context, c *Caller, in IPRuleInput) (*IPRule, error)
+	DeleteIPRule(ctx context.Context, c *Caller, id string) error
 
 	// Ready reports whether the database, keys and audit log are usable.
 	Ready(ctx context.Context) error

@@ -193,6 +193,54 @@ type Enrollments interface {
 	DenyEnrollment(ctx context.Context, id string) error
 }
 
+// Sharing hands secrets to others (spec §4.11): shares the bound principal created or receives.
+type Sharing interface {
+	// CreateShare shares the secret with the stable id secretID; the principal needs share and read on
+	// its path. Errors: KindInvalid, KindForbidden (no permission; external_email by an agent),
+	// KindNotFound (secret missing, deleted or not visible), KindRateLimited (per-org creation limit).
+	CreateShare(ctx context.Context, secretID string, in ShareInput) (*Share, error)
+	// OpenShare reads a share addressed to the principal (or a link share) with its passphrase ("" for
+	// none); every successful call counts one access. Errors: KindNotFound (unknown, revoked, declined
+	// or addressed to someone else), KindForbidden (not accepted yet, client IP not allowed, wrong
+	// passphrase), KindGone (share or secret expired, exhausted, deleted or disabled), KindRateLimited.
+	OpenShare(ctx context.Context, shareID string, passphrase Sensitive) (*SharedSecret, error)
+	// RevokeShare revokes a share the principal created. Errors: KindNotFound.
+	RevokeShare(ctx context.Context, shareID string) error
+	// ListOutboundShares lists the shares the principal created, newest first, revoked ones excluded.
+	ListOutboundShares(ctx context.Context) ([]*Share, error)
+	// ListInboundShares lists the shares addressed to the principal, newest first, revoked and declined
+	// ones excluded.
+	ListInboundShares(ctx context.Context) ([]*Share, error)
+	// AcceptShare and DeclineShare answer a share addressed to the principal. Errors: KindNotFound.
+	AcceptShare(ctx context.Context, shareID string) error
+	DeclineShare(ctx context.Context, shareID string) error
+}
+
+// Organization is the bound user's org: members, invitations, IP rules (spec §4.12). Every method is
+// for users only (agents get KindForbidden); managing needs the owner or admin role.
+type Organization interface {
+	// ListMembers lists the org's active users, oldest first.
+	ListMembers(ctx context.Context) ([]*User, error)
+	// InviteMember invites an email with a role ("" = member); re-inviting refreshes the invitation.
+	// Errors: KindInvalid, KindForbidden (role), KindConflict (the email has an account).
+	InviteMember(ctx context.Context, email string, role Role) (*Invite, error)
+	// SetMemberRole changes a member's role. Errors: KindInvalid, KindForbidden, KindNotFound,
+	// KindConflict (the org would have no owner).
+	SetMemberRole(ctx context.Context, userID string, role Role) (*User, error)
+	// RemoveMember disables a member's account; its sessions and keys stop working. Errors:
+	// KindForbidden, KindNotFound, KindConflict (last owner).
+	RemoveMember(ctx context.Context, userID string) error
+	// AgentKeysVault returns the id of the org's __agent-keys vault. Errors: KindNotFound (no agent yet).
+	AgentKeysVault(ctx context.Context) (string, error)
+	// ListIPRules lists the org's IP rules, oldest first.
+	ListIPRules(ctx context.Context) ([]*IPRule, error)
+	// CreateIPRule adds a rule. Errors: KindInvalid, KindForbidden, KindConflict (it would lock the
+	// caller out).
+	CreateIPRule(ctx context.Context, in IPRuleInput) (*IPRule, error)
+	// DeleteIPRule removes a rule. Errors: KindForbidden, KindNotFound.
+	DeleteIPRule(ctx context.Context, id string) error
+}
+
 // Services is every per-resource service of one bound principal.
 type Services interface {
 	Account
@@ -206,4 +254,6 @@ type Services interface {
 	Audit
 	Approvals
 	Enrollments
+	Sharing
+	Organization
 }

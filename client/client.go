@@ -43,16 +43,18 @@ type Client struct {
 }
 
 var (
-	_ clavis.Account   = (*Client)(nil)
-	_ clavis.APIKeys   = (*Client)(nil)
-	_ clavis.TwoFactor = (*Client)(nil)
-	_ clavis.Vaults    = (*Client)(nil)
-	_ clavis.Secrets   = (*Client)(nil)
-	_ clavis.Versions  = (*Client)(nil)
-	_ clavis.Agents    = (*Client)(nil)
-	_ clavis.Policies  = (*Client)(nil)
-	_ clavis.Audit     = (*Client)(nil)
-	_ clavis.Services  = (*Client)(nil)
+	_ clavis.Account      = (*Client)(nil)
+	_ clavis.APIKeys      = (*Client)(nil)
+	_ clavis.TwoFactor    = (*Client)(nil)
+	_ clavis.Vaults       = (*Client)(nil)
+	_ clavis.Secrets      = (*Client)(nil)
+	_ clavis.Versions     = (*Client)(nil)
+	_ clavis.Agents       = (*Client)(nil)
+	_ clavis.Policies     = (*Client)(nil)
+	_ clavis.Audit        = (*Client)(nil)
+	_ clavis.Sharing      = (*Client)(nil)
+	_ clavis.Organization = (*Client)(nil)
+	_ clavis.Services     = (*Client)(nil)
 )
 
 // Option configures a Client in New.

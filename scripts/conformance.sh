@@ -11,17 +11,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 suite=${CONFORMANCE_DIR:-$root/conformance}
-landed='TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_|TestMFA_|TestApprovals_|TestEnroll_'
+landed='TestCore_|TestLifecycle_|TestPolicy_|TestAudit_|TestSecurity_|TestLimits_|TestMFA_|TestSharing_|TestOrg_|TestApprovals_|TestEnroll_'
 # Groups of the suite whose features are not built yet: prefix, then why it does not run.
 unbuilt=(
-  'TestSharing_ (sharing, api.md §4.11, not built yet)'
-  'TestOrg_ (org, api.md §4.12, not built yet)'
-)
-# Tests of landed groups that also need the routes of an unbuilt group: test name, then why it does not
-# run. They are skipped by name on every run until that group lands (then remove the line).
-needs_unbuilt=(
-  'TestApprovals_RightsAndValidation (signs up a colleague with POST /v1/org/invite: TestOrg_ not built yet)'
-  'TestEnroll_OnlyAddresseeDecides (signs up a colleague with POST /v1/org/invite: TestOrg_ not built yet)'
 )
 groups=${1:-${CONFORMANCE_GROUPS:-$landed}}
 [ -d "$suite" ] || { echo "conformance suite not found at $suite" >&2; exit 1; }
@@ -79,17 +71,10 @@ echo "conformance: server at $url, suite $suite, running -run '$groups'"
 
 # CONFORMANCE_SKIP (a go test -skip expression) leaves out tests known to contradict the spec upstream;
 # conformance/UPSTREAM lists them, and the in-repo copy runs them corrected.
-skip_expr=${CONFORMANCE_SKIP:-}
-if [ -n "$skip_expr" ]; then
-  echo "conformance: skipping '$CONFORMANCE_SKIP' (contradicts the spec upstream; see conformance/UPSTREAM)"
-fi
-for t in "${needs_unbuilt[@]}"; do
-  echo "skipped: $t"
-  skip_expr="${skip_expr:+$skip_expr|}^${t%% *}\$"
-done
 skip=()
-if [ -n "$skip_expr" ]; then
-  skip=(-skip "$skip_expr")
+if [ -n "${CONFORMANCE_SKIP:-}" ]; then
+  echo "conformance: skipping '$CONFORMANCE_SKIP' (contradicts the spec upstream; see conformance/UPSTREAM)"
+  skip=(-skip "$CONFORMANCE_SKIP")
 fi
 status=0
 (cd "$suite" && CLAVIS_URL="$url" go test ./... -count=1 -run "$groups" ${skip[@]+"${skip[@]}"}) || status=$?

@@ -229,8 +229,8 @@ func TestMcpServerCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tools.Tools) != 13 {
-		t.Errorf("tools with --mcp-no-value-tools: %d, want 13", len(tools.Tools))
+	if len(tools.Tools) != 14 {
+		t.Errorf("tools with --mcp-no-value-tools: %d, want 14", len(tools.Tools))
 	}
 	for _, tool := range tools.Tools {
 		if tool.Name == "get_secret" || tool.Name == "get_env_bundle" {

@@ -41,7 +41,7 @@ type serverConfig struct {
 	tlsCert, tlsKey                                                                                        string
 	leeway                                                                                                 time.Duration
 	ipv6Prefix                                                                                             int
-	authLimit, principalLimit, enrollLimit                                                                 ratelimit.Rule
+	authLimit, principalLimit, enrollLimit, shareLimit                                                     ratelimit.Rule
 	dev, insecureHTTP                                                                                      bool
 	mcpAllowUsers, mcpNoValueTools                                                                         bool
 	notify                                                                                                 notifyConfig
@@ -81,7 +81,7 @@ func declareServerFlags(s *settings) (*serverConfig, *string) {
 	fs.StringVar(&c.pprofListen, "pprof-listen", env("pprof-listen", ""), "serve Go's /debug/pprof profiles on this separate address (loopback only; default off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("trusted-proxies", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is honoured")
 	def := httpapi.DefaultRateLimits()
-	c.authLimit, c.principalLimit, c.enrollLimit = def.PublicAuth, def.Principal, def.Enroll
+	c.authLimit, c.principalLimit, c.enrollLimit, c.shareLimit = def.PublicAuth, def.Principal, def.Enroll, def.ShareCreate
 	for _, l := range []struct {
 		name, help string
 		dst        *ratelimit.Rule
@@ -89,6 +89,7 @@ func declareServerFlags(s *settings) (*serverConfig, *string) {
 		{"rate-limit-auth", "bucket per client IP and route on login, signup, key exchanges and password checks, BURST:PER_SECOND (default 30:10)", &c.authLimit},
 		{"rate-limit-principal", "bucket per principal on every authenticated request, BURST:PER_SECOND (default 200:100)", &c.principalLimit},
 		{"rate-limit-enroll", "bucket per client IP on agent self-enrolment requests, BURST:PER_SECOND (default 5:1)", &c.enrollLimit},
+		{"rate-limit-share-create", "bucket per org on share creation, BURST:PER_SECOND (default 20:0.333, 20 a minute)", &c.shareLimit},
 	} {
 		dst := l.dst
 		set := func(s string) error {
@@ -312,7 +313,7 @@ func apiOptions(cfg *serverConfig, proxies []netip.Prefix, log *slog.Logger) htt
 	opts := httpapi.Options{Version: version, PublicURL: cfg.publicURL, TrustedProxies: proxies, Logger: log}
 	if cfg.rateLimits == "on" {
 		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit, Enroll: cfg.enrollLimit,
-			IPv6Prefix: cfg.ipv6Prefix}
+			IPv6Prefix: cfg.ipv6Prefix, ShareCreate: cfg.shareLimit}
 	}
 	if cfg.metricsListen != "" {
 		opts.Metrics = prometheus.NewRegistry()

@@ -64,6 +64,8 @@ type Options struct {
 	Notifier *notify.Notifier
 	// API adjusts the HTTP API's options before the server starts (e.g. to serve /mcp over the engine).
 	API func(e *engine.Engine, o *httpapi.Options)
+	// SignupMode replaces the default open signup (engine.SignupFirstUser, engine.SignupClosed).
+	SignupMode string
 }
 
 // Clock is a settable time source for Options.Clock, safe for concurrent use. It starts at the real
@@ -132,8 +134,12 @@ func New(t testing.TB, opts ...Options) *Env {
 	if o.ProductionHashing {
 		hashing = password.DefaultParams
 	}
+	mode := o.SignupMode
+	if mode == "" {
+		mode = engine.SignupOpen
+	}
 	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
-		Issuer: e.URL, SignupMode: engine.SignupOpen, Logger: log, PasswordHash: hashing, Version: "test",
+		Issuer: e.URL, SignupMode: mode, Logger: log, PasswordHash: hashing, Version: "test",
 		Sink: o.Sink, KeyRefresh: time.Second, Notifier: notifierOf(o.Notifier),
 		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions, Clock: o.Clock, AuditTimeout: o.AuditTimeout,
 	})

@@ -98,6 +98,7 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 	w.call("GET", "/v1/agents/{agent_id}", user, "", 200)
 	w.call("PATCH", "/v1/agents/{agent_id}", user, `{"description":"reads the db password"}`, 200)
 	ak = w.call("POST", "/v1/agents/{agent_id}/rotate-key", user, "", 200)
+	agentKey := ak["api_key"].(string)
 
 	// Policies.
 	pol := w.call("POST", "/v1/vaults/{vault_id}/policies", user, `{"secret_path_pattern":"app/*","principal_type":"agent",`+
@@ -110,7 +111,7 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 	w.call("DELETE", "/v1/vaults/{vault_id}/policies/{policy_id}", user, "", 204)
 
 	// Approvals: a policy change approved, a one-time access requested and rejected.
-	agentTok := w.call("POST", "/v1/auth/agent-token", "", `{"api_key":"`+ak["api_key"].(string)+`"}`, 200)
+	agentTok := w.call("POST", "/v1/auth/agent-token", "", `{"api_key":"`+agentKey+`"}`, 200)
 	agent := agentTok["access_token"].(string)
 	ap := w.call("POST", "/v1/approvals/request", agent, `{"action":"policy_change","target_type":"vault","target_id":"`+
 		w.vars["vault_id"]+`","summary":{"secret_path_pattern":"app/**","permissions":["read"]},"reason":"deploy"}`, 202)
@@ -143,6 +144,34 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 	en = w.call("POST", "/v1/agents/enroll", "", `{"name":"refused","human_email":"other-`+email+`"}`, 201)
 	w.vars["enrollment_id"] = en["enrollment_id"].(string)
 	w.call("POST", "/v1/agents/enrollments/{enrollment_id}/deny", user, "", 404) // addressed to someone else
+
+	// Sharing: a link share opened anonymously and revoked; a share to the agent, accepted, declined.
+	w.vars["secret_id"] = w.call("GET", "/v1/vaults/{vault_id}/secrets/{path}", user, "", 200)["id"].(string)
+	w.vars["share_id"] = w.call("POST", "/v1/secrets/{secret_id}/share", user,
+		`{"recipient_type":"anyone_with_link","expires_at":"2099-01-01T00:00:00Z","max_access_count":2,"passphrase":"open sesame"}`, 201)["id"].(string)
+	w.header = http.Header{"X-Share-Passphrase": {"open sesame"}}
+	w.call("GET", "/v1/share/{share_id}", "", "", 200)
+	w.header = nil
+	w.call("GET", "/v1/shares/outbound", user, "", 200)
+	w.call("DELETE", "/v1/share/{share_id}", user, "", 204)
+	w.vars["share_id"] = w.call("POST", "/v1/secrets/{secret_id}/share", user,
+		`{"recipient_type":"agent","recipient_id":"`+w.vars["agent_id"]+`","expires_at":"2099-01-01T00:00:00Z"}`, 201)["id"].(string)
+	w.call("GET", "/v1/shares/inbound", agentKey, "", 200)
+	w.call("POST", "/v1/shares/{share_id}/accept", agentKey, "", 204)
+	w.call("POST", "/v1/shares/{share_id}/decline", agentKey, "", 204)
+
+	// The organisation: members, an invited admin demoted and removed, the agent-keys vault, IP rules.
+	w.call("GET", "/v1/org/members", user, "", 200)
+	w.call("GET", "/v1/org/agent-keys-vault", user, "", 200)
+	invitee := "invitee-" + clavistest.RandHex(4) + "@example.com"
+	w.call("POST", "/v1/org/invite", user, `{"email":"`+invitee+`","role":"admin"}`, 200)
+	joined := w.call("POST", "/v1/auth/signup", "", `{"email":"`+invitee+`","password":"`+pw+`"}`, 200)
+	w.vars["user_id"] = w.call("GET", "/v1/auth/me", joined["access_token"].(string), "", 200)["id"].(string)
+	w.call("PATCH", "/v1/org/members/{user_id}", user, `{"role":"member"}`, 200)
+	w.call("DELETE", "/v1/org/members/{user_id}", user, "", 204)
+	w.vars["rule_id"] = w.call("POST", "/v1/security/ip-rules", user, `{"rule_type":"deny","cidr":"192.0.2.0/24","label":"test-net"}`, 201)["id"].(string)
+	w.call("GET", "/v1/security/ip-rules", user, "", 200)
+	w.call("DELETE", "/v1/security/ip-rules/{rule_id}", user, "", 204)
 
 	// Audit.
 	w.call("GET", "/v1/audit/events?limit=50", user, "", 200)

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/clavistest"
@@ -458,6 +459,77 @@ func servicesScript(t *testing.T, env *clavistest.Env, impl string, bind func(be
 		tr.rec("owner ChangePassword wrong current", clavis.KindForbidden, nil, o.ChangePassword(ctx, "wrong-"+owner.Password, "Another-pw-123456"))
 	}
 
+	// Sharing and the organisation.
+	{
+		db, err := o.GetSecret(ctx, v.ID, "app/db")
+		if err != nil {
+			t.Fatalf("%s: read app/db: %v", impl, err)
+		}
+		exp := time.Now().Add(time.Hour)
+		sh, err := o.CreateShare(ctx, db.Secret.ID, clavis.ShareInput{RecipientType: clavis.ShareToAgent,
+			RecipientID: reader.Agent.ID, ExpiresAt: &exp, MaxAccessCount: new(2)})
+		if err == nil {
+			tr.name(sh.ID, "share")
+		}
+		tr.rec("owner CreateShare to reader", ok, sh, err)
+		if sh == nil {
+			t.Fatalf("%s: no share", impl)
+		}
+		x, err := o.CreateShare(ctx, db.Secret.ID, clavis.ShareInput{RecipientType: "martian", ExpiresAt: &exp})
+		tr.rec("owner CreateShare bad recipient type", clavis.KindInvalid, x, err)
+		x, err = s.CreateShare(ctx, db.Secret.ID, clavis.ShareInput{RecipientType: clavis.ShareToAnyone, ExpiresAt: &exp})
+		tr.rec("stranger CreateShare", clavis.KindNotFound, x, err)
+		x, err = a.CreateShare(ctx, db.Secret.ID, clavis.ShareInput{RecipientType: clavis.ShareToAnyone, ExpiresAt: &exp})
+		tr.rec("reader CreateShare without share permission", clavis.KindForbidden, x, err)
+		sv, err := a.OpenShare(ctx, sh.ID, "")
+		tr.rec("reader OpenShare before accepting", clavis.KindForbidden, sv, err)
+		tr.rec("reader AcceptShare", ok, nil, a.AcceptShare(ctx, sh.ID))
+		sv, err = a.OpenShare(ctx, sh.ID, "")
+		tr.rec("reader OpenShare", ok, sv, err)
+		sv, err = b.OpenShare(ctx, sh.ID, "")
+		tr.rec("idle OpenShare", clavis.KindNotFound, sv, err)
+		shs, err := a.ListInboundShares(ctx)
+		tr.rec("reader ListInboundShares", ok, shs, err)
+		shs, err = o.ListOutboundShares(ctx)
+		tr.rec("owner ListOutboundShares", ok, shs, err)
+		tr.rec("stranger RevokeShare", clavis.KindNotFound, nil, s.RevokeShare(ctx, sh.ID))
+		tr.rec("owner RevokeShare", ok, nil, o.RevokeShare(ctx, sh.ID))
+		sv, err = a.OpenShare(ctx, sh.ID, "")
+		tr.rec("reader OpenShare revoked", clavis.KindNotFound, sv, err)
+		tr.rec("reader DeclineShare revoked", clavis.KindNotFound, nil, a.DeclineShare(ctx, sh.ID))
+
+		ms, err := o.ListMembers(ctx)
+		tr.rec("owner ListMembers", ok, ms, err)
+		ms, err = a.ListMembers(ctx)
+		tr.rec("reader ListMembers", clavis.KindForbidden, ms, err)
+		invitee := "invitee-" + impl + "-" + clavistest.RandHex(4) + "@example.com"
+		tr.name(invitee, "invitee")
+		inv, err := o.InviteMember(ctx, invitee, clavis.RoleAdmin)
+		tr.rec("owner InviteMember", ok, inv, err)
+		inv, err = o.InviteMember(ctx, owner.Email, "")
+		tr.rec("owner InviteMember existing account", clavis.KindConflict, inv, err)
+		u, err := o.SetMemberRole(ctx, owner.ID, clavis.RoleMember)
+		tr.rec("owner SetMemberRole last owner", clavis.KindConflict, u, err)
+		u, err = o.SetMemberRole(ctx, stranger.ID, clavis.RoleAdmin)
+		tr.rec("owner SetMemberRole stranger", clavis.KindNotFound, u, err)
+		tr.rec("owner RemoveMember self", clavis.KindConflict, nil, o.RemoveMember(ctx, owner.ID))
+		kv, err := o.AgentKeysVault(ctx)
+		tr.name(kv, "agent-keys-vault")
+		tr.rec("owner AgentKeysVault", ok, kv, err)
+		r, err := o.CreateIPRule(ctx, clavis.IPRuleInput{RuleType: "block", CIDR: "192.0.2.7", Label: "test-net"})
+		if err == nil {
+			tr.name(r.ID, "ip-rule")
+		}
+		tr.rec("owner CreateIPRule", ok, r, err)
+		r2, err := o.CreateIPRule(ctx, clavis.IPRuleInput{RuleType: "allow", CIDR: "192.0.2.0/24"})
+		tr.rec("owner CreateIPRule locking itself out", clavis.KindConflict, r2, err)
+		rs, err := o.ListIPRules(ctx)
+		tr.rec("owner ListIPRules", ok, rs, err)
+		if r != nil {
+			tr.rec("owner DeleteIPRule", ok, nil, o.DeleteIPRule(ctx, r.ID))
+		}
+	}
+
 	// The audit log.
 	{
 		evs, err := o.ListAudit(ctx, clavis.AuditQuery{Limit: 1000})
@@ -576,8 +648,38 @@ func shape(v any) any {
 			"expires_at": x.ExpiresAt != nil, "created_at": !x.CreatedAt.IsZero()}
 	case []*clavis.APIKey:
 		return shapes(x)
+	case *clavis.Share: // what ShareCreated shows
+		return map[string]any{"id": x.ID, "url": x.URL, "recipient_type": x.RecipientType, "recipient_id": x.RecipientID,
+			"recipient_email": x.RecipientEmail, "max_access_count": x.MaxAccessCount, "expires_at": !x.ExpiresAt.IsZero()}
+	case []*clavis.Share: // what ShareListItem shows
+		out := make([]any, len(x))
+		for i, sh := range x {
+			m := shape(sh).(map[string]any)
+			m["secret_id"], m["secret_path"], m["access_count"] = sh.SecretID, sh.SecretPath, sh.AccessCount
+			m["accepted"], m["expired"], m["created_at"] = sh.Accepted, sh.Expired, !sh.CreatedAt.IsZero()
+			delete(m, "url") // not in a list item
+			out[i] = m
+		}
+		return out
+	case *clavis.SharedSecret:
+		return map[string]any{"id": x.ShareID, "path": x.Path, "type": x.Type, "value": rawPrefix(x.Value),
+			"access_count": x.AccessCount, "max_access_count": x.MaxAccessCount}
+	case []*clavis.User: // what OrgMember shows
+		out := make([]any, len(x))
+		for i, u := range x {
+			out[i] = map[string]any{"id": u.ID, "email": u.Email, "display_name": u.DisplayName, "role": u.Role,
+				"created_at": !u.CreatedAt.IsZero()}
+		}
+		return out
+	case *clavis.Invite:
+		return map[string]any{"email": x.Email, "role": x.Role, "expires_at": !x.ExpiresAt.IsZero()}
+	case *clavis.IPRule:
+		return map[string]any{"id": x.ID, "org_id": x.OrgID, "rule_type": x.RuleType, "cidr": x.CIDR, "label": x.Label,
+			"applies_to": x.AppliesTo, "created_by": x.CreatedBy, "created_at": !x.CreatedAt.IsZero()}
+	case []*clavis.IPRule:
+		return shapes(x)
 	}
-	return v // Explanation, AuditVerification, bool, []string: compared as they are
+	return v // Explanation, AuditVerification, bool, string, []string: compared as they are
 }
 
 func metaShape(m clavis.SecretMeta) map[string]any {

@@ -184,7 +184,8 @@ refused, 3 not logged in (or 401).`,
 		return &exitError{code: ExitLocal, err: err}
 	})
 	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.linkCmd(), a.unlinkCmd(),
-		a.vaultCmd(), a.secretCmd(), a.runCmd(), a.exportCmd(), a.importCmd(), a.agentCmd(), a.policyCmd(), a.approvalCmd(), a.enrollmentCmd(), a.configCmd(), a.mfaCmd())
+		a.vaultCmd(), a.secretCmd(), a.runCmd(), a.exportCmd(), a.importCmd(), a.agentCmd(), a.policyCmd(), a.approvalCmd(),
+		a.enrollmentCmd(), a.configCmd(), a.mfaCmd(), a.shareCmd(), a.orgCmd())
 	for _, op := range ops {
 		op := op
 		root.AddCommand(&cobra.Command{

@@ -40,9 +40,19 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 	u := &store.User{User: clavis.User{ID: newID(), Email: email, DisplayName: in.DisplayName,
 		Role: clavis.RoleOwner, CreatedAt: now}, PasswordHash: hash}
 	err = e.write(ctx, func(tx store.Tx) error {
-		switch e.cfg.SignupMode {
-		case SignupOpen:
-		case SignupFirstUser:
+		u.OrgID, u.Role = "", clavis.RoleOwner // fn may run again
+		inv, err := tx.GetInvite(email)
+		switch {
+		case err == nil && now.Before(inv.ExpiresAt):
+			// an invited email joins the inviting org with the invited role, in every signup mode
+			u.OrgID, u.Role = inv.OrgID, inv.Role
+			if err := tx.DeleteInvite(email); err != nil {
+				return err
+			}
+		case err != nil && !clavis.IsKind(err, clavis.KindNotFound):
+			return err
+		case e.cfg.SignupMode == SignupOpen:
+		case e.cfg.SignupMode == SignupFirstUser:
 			n, err := tx.CountOrgs()
 			if err != nil {
 				return err
@@ -53,19 +63,24 @@ func (e *Engine) Signup(ctx context.Context, in clavis.SignupInput, ip netip.Add
 		default:
 			return clavis.E(clavis.KindForbidden, "Signup is closed")
 		}
-		org := &clavis.Org{ID: newID(), Name: email, CreatedAt: now}
-		if err := tx.CreateOrg(org); err != nil {
-			return err
+		if u.OrgID == "" {
+			org := &clavis.Org{ID: newID(), Name: email, CreatedAt: now}
+			if err := tx.CreateOrg(org); err != nil {
+				return err
+			}
+			u.OrgID = org.ID
 		}
-		u.OrgID = org.ID
 		if err := tx.CreateUser(u); err != nil {
 			if clavis.IsKind(err, clavis.KindConflict) {
 				return clavis.E(clavis.KindConflict, "Email already registered")
 			}
 			return err
 		}
-		return e.record(tx, event{org: org.ID, action: "auth.signup", resType: "user", resID: u.ID,
-			actor: clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: org.ID}, ip: ipString(ip),
+		if err := tx.BindEmailShares(email, u.ID); err != nil {
+			return err
+		}
+		return e.record(tx, event{org: u.OrgID, action: "auth.signup", resType: "user", resID: u.ID,
+			actor: clavis.Principal{Type: clavis.PrincipalUser, ID: u.ID, OrgID: u.OrgID}, ip: ipString(ip),
 			details: map[string]any{"method": "password"}})
 	})
 	if err != nil {
@@ -123,6 +138,9 @@ func (e *Engine) loginUser(ctx context.Context, email string, ip netip.Addr) (*s
 // account with MFA, whose login succeeds only at /v1/auth/mfa/verify.
 func (e *Engine) recordPasswordLogin(ip netip.Addr) func(tx store.Tx, u *store.User) error {
 	return func(tx store.Tx, u *store.User) error {
+		if err := tx.BindEmailShares(u.Email, u.ID); err != nil { // spec §4.11: bound at signup or login
+			return err
+		}
 		if u.TOTPEnabled {
 			return nil
 		}

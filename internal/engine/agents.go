@@ -370,6 +370,9 @@ func (e *Engine) DeleteAgent(ctx context.Context, c *clavis.Caller, id string) e
 		if err := tx.DeletePrincipalPolicies(clavis.PrincipalAgent, a.ID); err != nil {
 			return err
 		}
+		if err := tx.DeleteSharesTo(a.ID); err != nil { // shares to it are revoked (spec §4.7)
+			return err
+		}
 		if sys, err := tx.SystemVault(c.OrgID); err == nil {
 			if err := tx.PurgeSecrets(sys.ID, "agents/"+a.ID+"/"); err != nil {
 				return err

@@ -118,30 +118,38 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 			return nil, clavis.ErrUnauthorized
 		}
 	}
+	var rules []*clavis.IPRule
 	err := e.read(ctx, func(tx store.Tx) error {
+		var err error
 		switch {
 		case strings.HasPrefix(bearer, token.AgentKeyPrefix):
-			a, err := e.findAgentByKey(tx, bearer, now)
-			if err != nil {
-				return err
+			var a *store.Agent
+			if a, err = e.findAgentByKey(tx, bearer, now); err == nil {
+				agentCaller(c, a)
 			}
-			agentCaller(c, a)
-			return nil
 		case strings.HasPrefix(bearer, token.UserKeyPrefix):
-			k, u, err := e.findUserKey(tx, bearer, now)
-			if err != nil {
-				return err
+			var k *store.APIKey
+			var u *store.User
+			if k, u, err = e.findUserKey(tx, bearer, now); err == nil {
+				userCaller(c, u, k)
 			}
-			userCaller(c, u, k)
-			return nil
+		default:
+			err = tokenCaller(tx, c, claims, now)
 		}
-		return tokenCaller(tx, c, claims, now)
+		if err != nil {
+			return err
+		}
+		rules, err = tx.ListIPRules(c.OrgID)
+		return err
 	})
 	if err != nil {
 		if clavis.IsKind(err, clavis.KindUnauthorized) {
 			e.sinkOnly(ctx, "auth.failure", "token", "invalid_credential", ipString(ip))
 			return nil, clavis.ErrUnauthorized
 		}
+		return nil, err
+	}
+	if err := e.checkIPRules(ctx, c, rules, c.IP); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -131,6 +131,7 @@ type Engine struct {
 	verified       *tokenCache
 	mfaWrong       mfaFailures
 	mfaCodeChecks  *ratelimit.Limiter // codes given to MFA disable, per user
+	shareGuesses   *ratelimit.Limiter // wrong share passphrases, per share
 
 	stopHousekeeping, housekeepingDone chan struct{}
 	healthy                            atomic.Bool // false after a failed commit, until one succeeds
@@ -188,6 +189,7 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	e.verified = newTokenCache(10_000, cfg.Leeway)
 	e.mfaWrong.n = map[string]int{}
 	e.mfaCodeChecks = ratelimit.New(mfaCodeRule, 0, cfg.Clock)
+	e.shareGuesses = ratelimit.New(shareGuessRule, 0, cfg.Clock)
 	return e, nil
 }
 

@@ -30,18 +30,20 @@ func (e *Engine) As(c *clavis.Caller) *Session { return &Session{e: e, c: c} }
 func (s *Session) Caller() *clavis.Caller { return s.c }
 
 var (
-	_ clavis.Account     = (*Session)(nil)
-	_ clavis.APIKeys     = (*Session)(nil)
-	_ clavis.TwoFactor   = (*Session)(nil)
-	_ clavis.Vaults      = (*Session)(nil)
-	_ clavis.Secrets     = (*Session)(nil)
-	_ clavis.Versions    = (*Session)(nil)
-	_ clavis.Agents      = (*Session)(nil)
-	_ clavis.Policies    = (*Session)(nil)
-	_ clavis.Audit       = (*Session)(nil)
-	_ clavis.Approvals   = (*Session)(nil)
-	_ clavis.Enrollments = (*Session)(nil)
-	_ clavis.Services    = (*Session)(nil)
+	_ clavis.Account      = (*Session)(nil)
+	_ clavis.APIKeys      = (*Session)(nil)
+	_ clavis.TwoFactor    = (*Session)(nil)
+	_ clavis.Vaults       = (*Session)(nil)
+	_ clavis.Secrets      = (*Session)(nil)
+	_ clavis.Versions     = (*Session)(nil)
+	_ clavis.Agents       = (*Session)(nil)
+	_ clavis.Policies     = (*Session)(nil)
+	_ clavis.Audit        = (*Session)(nil)
+	_ clavis.Sharing      = (*Session)(nil)
+	_ clavis.Organization = (*Session)(nil)
+	_ clavis.Approvals    = (*Session)(nil)
+	_ clavis.Enrollments  = (*Session)(nil)
+	_ clavis.Services     = (*Session)(nil)
 )
 
 // The list defaults and ceilings of the HTTP API (spec §1.8), so that both implementations agree.
@@ -262,4 +264,68 @@ func (s *Session) ApproveEnrollment(ctx context.Context, id string, in clavis.En
 
 func (s *Session) DenyEnrollment(ctx context.Context, id string) error {
 	return s.e.DenyEnrollment(ctx, s.c, id)
+}
+
+// --- sharing ---
+
+func (s *Session) CreateShare(ctx context.Context, secretID string, in clavis.ShareInput) (*clavis.Share, error) {
+	return s.e.CreateShare(ctx, s.c, secretID, in)
+}
+
+func (s *Session) OpenShare(ctx context.Context, shareID string, passphrase clavis.Sensitive) (*clavis.SharedSecret, error) {
+	return s.e.AccessShare(ctx, s.c, shareID, passphrase, s.c.IP)
+}
+
+func (s *Session) RevokeShare(ctx context.Context, shareID string) error {
+	return s.e.RevokeShare(ctx, s.c, shareID)
+}
+
+func (s *Session) ListOutboundShares(ctx context.Context) ([]*clavis.Share, error) {
+	return s.e.ListOutboundShares(ctx, s.c)
+}
+
+func (s *Session) ListInboundShares(ctx context.Context) ([]*clavis.Share, error) {
+	return s.e.ListInboundShares(ctx, s.c)
+}
+
+func (s *Session) AcceptShare(ctx context.Context, shareID string) error {
+	return s.e.AcceptShare(ctx, s.c, shareID)
+}
+
+func (s *Session) DeclineShare(ctx context.Context, shareID string) error {
+	return s.e.DeclineShare(ctx, s.c, shareID)
+}
+
+// --- organisation ---
+
+func (s *Session) ListMembers(ctx context.Context) ([]*clavis.User, error) {
+	return s.e.ListMembers(ctx, s.c)
+}
+
+func (s *Session) InviteMember(ctx context.Context, email string, role clavis.Role) (*clavis.Invite, error) {
+	return s.e.InviteMember(ctx, s.c, email, role)
+}
+
+func (s *Session) SetMemberRole(ctx context.Context, userID string, role clavis.Role) (*clavis.User, error) {
+	return s.e.SetMemberRole(ctx, s.c, userID, role)
+}
+
+func (s *Session) RemoveMember(ctx context.Context, userID string) error {
+	return s.e.RemoveMember(ctx, s.c, userID)
+}
+
+func (s *Session) AgentKeysVault(ctx context.Context) (string, error) {
+	return s.e.AgentKeysVault(ctx, s.c)
+}
+
+func (s *Session) ListIPRules(ctx context.Context) ([]*clavis.IPRule, error) {
+	return s.e.ListIPRules(ctx, s.c)
+}
+
+func (s *Session) CreateIPRule(ctx context.Context, in clavis.IPRuleInput) (*clavis.IPRule, error) {
+	return s.e.CreateIPRule(ctx, s.c, in)
+}
+
+func (s *Session) DeleteIPRule(ctx context.Context, id string) error {
+	return s.e.DeleteIPRule(ctx, s.c, id)
 }

@@ -121,7 +121,11 @@ func (e *Engine) DeleteVault(ctx context.Context, c *clavis.Caller, id string) e
 			return clavis.E(clavis.KindForbidden, "The __agent-keys vault cannot be deleted")
 		}
 		if !va.owner {
-			return clavis.ErrForbidden
+			if orphaned, err := ownerRemoved(tx, c, va.vault); err != nil {
+				return err
+			} else if !orphaned {
+				return clavis.ErrForbidden
+			}
 		}
 		org = va.vault.OrgID
 		if err := tx.DeleteVault(id); err != nil {
@@ -133,4 +137,20 @@ func (e *Engine) DeleteVault(ctx context.Context, c *clavis.Caller, id string) e
 		e.keys.Forget(org, id)
 	}
 	return err
+}
+
+// ownerRemoved reports whether c is an org owner and the vault's human owner was removed from the org:
+// then the org owner may delete the vault (spec §3.7).
+func ownerRemoved(tx store.Tx, c *clavis.Caller, v *store.Vault) (bool, error) {
+	if c.Type != clavis.PrincipalUser || c.Role != clavis.RoleOwner {
+		return false, nil
+	}
+	u, err := tx.GetUser(v.OwnerUserID)
+	if clavis.IsKind(err, clavis.KindNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return u.Disabled && u.OrgID == c.OrgID, nil
 }

@@ -85,6 +85,24 @@ func routes() []route {
 		{"POST", "/v1/approvals/{approval_id}/decide", false, "Approve or reject an approval", decideApproval, decideBody{}, 200, approvalModel{}},
 		{"POST", "/v1/approvals/{approval_id}/approve", false, "Approve an approval", approveApproval, decideBody{}, 200, approvalModel{}},
 		{"POST", "/v1/approvals/{approval_id}/deny", false, "Reject an approval", denyApproval, decideBody{}, 200, approvalModel{}},
+		// Sharing [sharing]
+		{"POST", "/v1/secrets/{secret_id}/share", false, "Share a secret", createShare, shareBody{}, 201, shareCreatedModel{}},
+		{"GET", "/v1/share/{share_id}", true, "Open a share (link shares are public; directed ones need the recipient's credential)", openShare, nil, 200, sharedSecretModel{}},
+		{"DELETE", "/v1/share/{share_id}", false, "Revoke a share", revokeShare, nil, 204, nil},
+		{"GET", "/v1/shares/outbound", false, "Shares the caller created", listOutbound, nil, 200, shareList{}},
+		{"GET", "/v1/shares/inbound", false, "Shares addressed to the caller", listInbound, nil, 200, shareList{}},
+		{"POST", "/v1/shares/{share_id}/accept", false, "Accept a share", acceptShare, nil, 204, nil},
+		{"POST", "/v1/shares/{share_id}/decline", false, "Decline a share", declineShare, nil, 204, nil},
+
+		// Organisation [org]
+		{"GET", "/v1/org/members", false, "List the org's members", listMembers, nil, 200, memberList{}},
+		{"POST", "/v1/org/invite", false, "Invite an email into the org", inviteMember, inviteBody{}, 200, inviteModel{}},
+		{"PATCH", "/v1/org/members/{user_id}", false, "Change a member's role", setMemberRole, roleBody{}, 200, memberModel{}},
+		{"DELETE", "/v1/org/members/{user_id}", false, "Remove a member (disables the account)", removeMember, nil, 204, nil},
+		{"GET", "/v1/org/agent-keys-vault", false, "The org's __agent-keys vault", agentKeysVault, nil, 200, agentKeysVaultModel{}},
+		{"GET", "/v1/security/ip-rules", false, "List the org's IP rules", listIPRules, nil, 200, ipRuleList{}},
+		{"POST", "/v1/security/ip-rules", false, "Add an IP rule", createIPRule, ipRuleBody{}, 201, ipRuleModel{}},
+		{"DELETE", "/v1/security/ip-rules/{rule_id}", false, "Delete an IP rule", deleteIPRule, nil, 204, nil},
 
 		// Audit
 		{"GET", "/v1/audit/events", false, "List audit events", listAudit, nil, 200, auditList{}},

@@ -53,12 +53,25 @@ type RateLimits struct {
 	Enroll     ratelimit.Rule // per client IP on POST /v1/agents/enroll (default 5, 1/s)
 	// IPv6Prefix is the IPv6 network length that counts as one client IP (default 64, see ratelimit.IPKey).
 	IPv6Prefix int
+	// ShareCreate limits share creation per org (default 20, 20/min).
+	ShareCreate ratelimit.Rule
 }
 
 // DefaultRateLimits are the spec's defaults.
 func DefaultRateLimits() *RateLimits {
 	return &RateLimits{PublicAuth: ratelimit.Rule{Burst: 30, Rate: 10}, Principal: ratelimit.Rule{Burst: 200, Rate: 100},
-		Enroll: ratelimit.Rule{Burst: 5, Rate: 1}, IPv6Prefix: ratelimit.DefaultIPv6Prefix}
+		Enroll: ratelimit.Rule{Burst: 5, Rate: 1}, IPv6Prefix: ratelimit.DefaultIPv6Prefix, ShareCreate: defaultShareCreate}
+}
+
+// defaultShareCreate is the per-org share creation limit of spec §6.2.
+var defaultShareCreate = ratelimit.Rule{Burst: 20, Rate: 20.0 / 60}
+
+// shareRule is rl's share creation limit, the default when unset.
+func (rl *RateLimits) shareRule() ratelimit.Rule {
+	if rl.ShareCreate == (ratelimit.Rule{}) {
+		return defaultShareCreate
+	}
+	return rl.ShareCreate
 }
 
 // ipLimited lists the routes limited per client IP and route (spec §6.2): the public credential routes,
@@ -69,6 +82,7 @@ var ipLimited = map[string]bool{
 	"POST /v1/auth/api-key-token": true, "POST /v1/auth/refresh": true, "POST /v1/auth/mfa/verify": true,
 	"POST /v1/auth/change-password": true, "DELETE /v1/auth/mfa": true,
 	"GET /v1/agents/enroll/{enrollment_id}": true,
+	"GET /v1/share/{share_id}":              true,
 }
 
 // enrollRoute is limited per client IP with its own bucket (spec §6.2).
@@ -101,8 +115,8 @@ type server struct {
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	openapi []byte
-	// perIP, perPrincipal and perIPEnroll are nil when rate limits are off.
-	perIP, perPrincipal, perIPEnroll *ratelimit.Limiter
+	// perIP, perPrincipal, perIPEnroll and perOrgShares are nil when rate limits are off.
+	perIP, perPrincipal, perIPEnroll, perOrgShares *ratelimit.Limiter
 }
 
 // New returns the API handler for svc.
@@ -128,6 +142,7 @@ func New(svc Service, opt Options) http.Handler {
 			enroll = DefaultRateLimits().Enroll
 		}
 		s.perIPEnroll = ratelimit.New(enroll, 0, nil)
+		s.perOrgShares = ratelimit.New(rl.shareRule(), 0, nil)
 	}
 	for _, rt := range routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))

@@ -27,6 +27,8 @@ type Service interface {
 	Audit
 	Approvals
 	Enrollments
+	Sharing
+	Organization
 	// Ready reports whether the database, keys and audit log are usable (/readyz, /v1/health).
 	Ready(ctx context.Context) error
 }
@@ -131,4 +133,28 @@ type Enrollments interface {
 	ListEnrollments(ctx context.Context, c *clavis.Caller) ([]*clavis.Enrollment, error)
 	ApproveEnrollment(ctx context.Context, c *clavis.Caller, id string, in clavis.EnrollApproval) (*clavis.Agent, error)
 	DenyEnrollment(ctx context.Context, c *clavis.Caller, id string) error
+}
+
+// Sharing creates, opens, lists, answers and revokes shares (spec §4.11).
+type Sharing interface {
+	CreateShare(ctx context.Context, c *clavis.Caller, secretID string, in clavis.ShareInput) (*clavis.Share, error)
+	// AccessShare opens a share; c is nil for an anonymous request.
+	AccessShare(ctx context.Context, c *clavis.Caller, shareID string, passphrase clavis.Sensitive, ip netip.Addr) (*clavis.SharedSecret, error)
+	RevokeShare(ctx context.Context, c *clavis.Caller, shareID string) error
+	ListOutboundShares(ctx context.Context, c *clavis.Caller) ([]*clavis.Share, error)
+	ListInboundShares(ctx context.Context, c *clavis.Caller) ([]*clavis.Share, error)
+	AcceptShare(ctx context.Context, c *clavis.Caller, shareID string) error
+	DeclineShare(ctx context.Context, c *clavis.Caller, shareID string) error
+}
+
+// Organization manages members, invitations, the agent-keys vault and IP rules (spec §4.12).
+type Organization interface {
+	ListMembers(ctx context.Context, c *clavis.Caller) ([]*clavis.User, error)
+	InviteMember(ctx context.Context, c *clavis.Caller, email string, role clavis.Role) (*clavis.Invite, error)
+	SetMemberRole(ctx context.Context, c *clavis.Caller, userID string, role clavis.Role) (*clavis.User, error)
+	RemoveMember(ctx context.Context, c *clavis.Caller, userID string) error
+	AgentKeysVault(ctx context.Context, c *clavis.Caller) (string, error)
+	ListIPRules(ctx context.Context, c *clavis.Caller) ([]*clavis.IPRule, error)
+	CreateIPRule(ctx context.Context, c *clavis.Caller, in clavis.IPRuleInput) (*clavis.IPRule, error)
+	DeleteIPRule(ctx context.Context, c *clavis.Caller, id string) error
 }

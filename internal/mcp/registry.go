@@ -131,6 +131,7 @@ func (t *tools) register(s *mcp.Server) {
 	t.secretTools(s)
 	t.vaultTools(s)
 	t.approvalTools(s)
+	t.shareTools(s)
 	t.addResource(s)
 	s.AddReceivingMiddleware(sanitize)
 }

@@ -29,6 +29,8 @@ type Service interface {
 	// RequestApproval and GetApproval serve request_access and get_approval_status.
 	RequestApproval(ctx context.Context, in clavis.ApprovalInput) (*clavis.Approval, error)
 	GetApproval(ctx context.Context, id string) (*clavis.Approval, error)
+	// CreateShare serves share_secret.
+	CreateShare(ctx context.Context, secretID string, in clavis.ShareInput) (*clavis.Share, error)
 	// AgentMe finds the default vault of an agent bound to exactly one vault.
 	AgentMe(ctx context.Context) (*clavis.Agent, error)
 }

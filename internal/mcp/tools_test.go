@@ -242,7 +242,7 @@ func TestMcpToolList(t *testing.T) {
 	f := newFixture(t)
 	all := []string{"create_vault", "delete_secret", "describe_secret", "explain_access", "get_approval_status", "get_env_bundle",
 		"get_secret", "grant_access", "list_secrets", "list_vaults", "list_versions", "put_secret", "request_access",
-		"rotate_and_store", "rotate_generate"}
+		"rotate_and_store", "rotate_generate", "share_secret"}
 	readOnly := []string{"describe_secret", "explain_access", "get_approval_status", "get_env_bundle", "get_secret", "list_secrets",
 		"list_vaults", "list_versions"}
 	for _, noValue := range []bool{false, true} {
@@ -293,4 +293,58 @@ func TestMcpVaultSelection(t *testing.T) {
 		Permissions: []string{"read", "write"}})
 	b := connect(t, bound.C, clavismcp.Options{})
 	b.want(t, "put_secret", map[string]any{"path": "x", "value": "y"}, "Secret stored at 'x' (version 1, type: api_key).", false)
+}
+
+// TestMcpShareSecret: share_secret through both implementations, with the golden text of docs/mcp.md
+// and its errors; the shared value never appears in the output.
+func TestMcpShareSecret(t *testing.T) {
+	for _, impl := range []string{"client", "engine"} {
+		t.Run(impl, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t)
+			var svc clavismcp.Service = f.agent.C
+			if impl == "engine" {
+				c, err := f.env.Engine.Authenticate(ctx, f.agent.Token, netip.MustParseAddr("127.0.0.1"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				svc = f.env.Engine.As(c)
+			}
+			mustPolicy(t, f.user.C, f.vault, clavis.PolicyInput{Pattern: "app/**", PrincipalType: clavis.PrincipalAgent, PrincipalID: f.agent.ID,
+				Permissions: []string{"share"}})
+			shared, err := f.user.C.PutSecret(ctx, f.vault, "app/db", clavis.SecretInput{Value: canaryDB})
+			if err != nil {
+				t.Fatal(err)
+			}
+			private, err := f.user.C.PutSecret(ctx, f.vault, "private/key", clavis.SecretInput{Value: canaryPrivate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := connect(t, svc, clavismcp.Options{DefaultVault: f.vault})
+			exp := f.clock.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+			id := shared.Secret.ID
+
+			got, isErr := s.call(t, "share_secret", map[string]any{"secret_id": id, "recipient_type": "anyone_with_link", "expires_at": exp})
+			shareID, _, _ := strings.Cut(strings.TrimPrefix(got, "Secret shared successfully.\n  Share ID: "), "\n")
+			want := "Secret shared successfully.\n  Share ID: " + shareID + "\n  Recipient: anyone_with_link\n  Expires: " + exp +
+				"\n  Max accesses: 5\n  URL: " + f.env.URL + "/v1/share/" + shareID
+			if isErr || got != want {
+				t.Errorf("share_secret = %q, want %q", got, want)
+			}
+			got, isErr = s.call(t, "share_secret", map[string]any{"secret_id": id, "recipient_type": "creator", "expires_at": exp, "max_access_count": 1})
+			if isErr || !strings.Contains(got, "\n  Recipient: creator:"+f.user.ID+"\n") || !strings.Contains(got, "\n  Max accesses: 1\n") {
+				t.Errorf("share_secret to the creator = %q", got)
+			}
+			s.want(t, "share_secret", map[string]any{"secret_id": id, "recipient_type": "agent", "expires_at": exp},
+				"Error: recipient_id is required when sharing with a agent.", true)
+			s.want(t, "share_secret", map[string]any{"secret_id": id, "recipient_type": "anyone_with_link", "expires_at": "tomorrow"},
+				"Error: expires_at must be an RFC 3339 time", true)
+			s.want(t, "share_secret", map[string]any{"secret_id": private.Secret.ID, "recipient_type": "anyone_with_link", "expires_at": exp},
+				"Access denied: "+private.Secret.ID, true)
+			absent := "00000000-0000-4000-8000-000000000002"
+			s.want(t, "share_secret", map[string]any{"secret_id": absent, "recipient_type": "anyone_with_link", "expires_at": exp},
+				"Secret not found: "+absent, true)
+			s.scan(t, canaryDB, canaryPrivate)
+		})
+	}
 }

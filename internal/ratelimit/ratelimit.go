@@ -102,3 +102,25 @@ func RetryAfterSeconds(d time.Duration) int {
 	}
 	return s
 }
+
+// Peek reports whether key's bucket has a token, without taking it, and otherwise how long until it
+// has one. Callers that charge only failures (wrong passphrases) Peek before the attempt and Allow
+// after a failure.
+func (l *Limiter) Peek(key string) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.buckets[key]
+	if !ok {
+		return l.rule.Burst >= 1, 0
+	}
+	b := e.Value.(*bucket)
+	tokens := math.Min(float64(l.rule.Burst), b.tokens+now.Sub(b.last).Seconds()*l.rule.Rate)
+	if tokens >= 1 {
+		return true, 0
+	}
+	if l.rule.Rate <= 0 {
+		return false, time.Hour
+	}
+	return false, time.Duration((1 - tokens) / l.rule.Rate * float64(time.Second))
+}

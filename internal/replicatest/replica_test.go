@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -210,6 +211,49 @@ func TestThreeReplicas(t *testing.T) {
 		wg.Wait()
 		if counts["ok"] != 1 || counts["gone"] != 59 {
 			t.Fatalf("outcomes %v, want exactly 1 ok and 59 gone", counts)
+		}
+	})
+
+	t.Run("100 concurrent opens of a 3-access share across replicas give exactly 3 values", func(t *testing.T) {
+		m, err := user(bases[0]).PutSecret(ctx, v.ID, "shared/link", clavis.SecretInput{Value: "handed-out"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp := time.Now().Add(time.Hour)
+		sh, err := user(bases[1]).CreateShare(ctx, m.Secret.ID, clavis.ShareInput{RecipientType: clavis.ShareToAnyone,
+			ExpiresAt: &exp, MaxAccessCount: new(3)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		counts := map[string]int{}
+		var seen []int
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := client.New(next()).OpenShare(ctx, sh.ID, "")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err != nil:
+					counts[kindOf(err).String()]++
+				case string(got.Value) != "handed-out":
+					t.Errorf("share value %q", string(got.Value))
+				default:
+					counts["ok"]++
+					seen = append(seen, got.AccessCount)
+				}
+			}()
+		}
+		wg.Wait()
+		if counts["ok"] != 3 || counts["gone"] != 97 {
+			t.Fatalf("outcomes %v, want exactly 3 ok and 97 gone", counts)
+		}
+		slices.Sort(seen)
+		if !slices.Equal(seen, []int{1, 2, 3}) {
+			t.Fatalf("access counts of the successes %v, want 1, 2, 3", seen)
 		}
 	})
 

@@ -116,3 +116,9 @@ type Enrollment struct {
 	DecidedBy    string
 	KeyDelivered bool
 }
+
+// Share is a share row: the share plus the argon2id hash of its passphrase ("" for none).
+type Share struct {
+	clavis.Share
+	PassphraseHash string
+}

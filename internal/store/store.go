@@ -300,6 +300,51 @@ type Tx interface {
 	// ListDeliveries returns the deliveries of a notice in creation order.
 	ListDeliveries(noticeID string) ([]*clavis.Delivery, error)
 
+	// --- sharing ---
+
+	// GetSecretByID returns a secret by its stable id, deleted or not, or ErrNotFound.
+	GetSecretByID(id string) (*clavis.Secret, error)
+	// CreateShare inserts a share (SecretPath is not stored: it is the secret's).
+	CreateShare(s *Share) error
+	// GetShare returns a share with its secret's path, or ErrNotFound. Deleting a secret's vault deletes
+	// its shares.
+	GetShare(id string) (*Share, error)
+	// ListSharesBy returns the shares created by a principal (bare id), newest first.
+	ListSharesBy(createdBy string) ([]*Share, error)
+	// ListSharesTo returns the shares whose RecipientID is the principal (bare id) and that are not
+	// declined, newest first.
+	ListSharesTo(recipientID string) ([]*Share, error)
+	// ConsumeShare atomically counts one access of a share: if AccessCount < MaxAccessCount it increments
+	// it and returns the new count and true; otherwise it changes nothing and returns false. Exact under
+	// any concurrency, across processes sharing the database. ErrNotFound if the share does not exist.
+	ConsumeShare(id string) (count int, ok bool, err error)
+	// SetShareAnswer records the recipient's answer: accepted, or declined. ErrNotFound if absent.
+	SetShareAnswer(id string, accepted, declined bool) error
+	// DeleteShare removes a share; ErrNotFound if absent.
+	DeleteShare(id string) error
+	// DeleteSharesTo removes every share whose RecipientID is the principal (bare id).
+	DeleteSharesTo(recipientID string) error
+	// BindEmailShares sets RecipientID to userID on the unclaimed external_email shares for email.
+	BindEmailShares(email, userID string) error
+
+	// --- org: invitations, IP rules ---
+
+	// LockOrg locks the org until the transaction ends, so that rules over the whole org (the last
+	// owner) hold under concurrent writers and processes. ErrNotFound if absent.
+	LockOrg(id string) error
+	// PutInvite inserts or replaces the invitation of inv.Email.
+	PutInvite(inv *clavis.Invite) error
+	// GetInvite returns the invitation of a lower-cased email, or ErrNotFound.
+	GetInvite(email string) (*clavis.Invite, error)
+	// DeleteInvite removes the invitation of an email (absent is not an error).
+	DeleteInvite(email string) error
+	CreateIPRule(r *clavis.IPRule) error
+	GetIPRule(id string) (*clavis.IPRule, error)
+	// ListIPRules returns an org's rules in creation order.
+	ListIPRules(orgID string) ([]*clavis.IPRule, error)
+	// DeleteIPRule removes a rule; ErrNotFound if absent.
+	DeleteIPRule(id string) error
+
 	// --- readiness ---
 
 	// WriteProbe rewrites the one readiness probe row with pad, which the caller makes random and a few

@@ -21,4 +21,7 @@ var queries = []string{
 	qCreateApproval, qGetApproval, qPendingAccessApproval, qListApprovals, qDecideApproval, qExpireApprovals,
 	qUseGrant, qCreateEnrollment, qGetEnrollment, qClaimEnrollment, qEnrollmentClaim, qListEnrollments, qDecideEnrollment,
 	qExpireEnrollments, qDeliverEnrollmentKey, qRecordDelivery, qListDeliveries,
+	qGetSecretByID, qCreateShare, qGetShare, qListSharesBy, qListSharesTo, qConsumeShare, qShareExists,
+	qSetShareAnswer, qDeleteShare, qDeleteSharesTo, qBindEmail,
+	qLockOrg, qPutInvite, qGetInvite, qDeleteInvite, qCreateIPRule, qGetIPRule, qListIPRules, qDeleteIPRule,
 }

@@ -130,6 +130,9 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 		DROP TABLE enrollments;
 		DROP TABLE enrollment_claims;
 		DROP TABLE notification_deliveries;
+		DROP TABLE shares;
+		DROP TABLE invites;
+		DROP TABLE ip_rules;
 		DELETE FROM schema_migrations WHERE version >= 3`)
 
 	s = b.open(t, name)

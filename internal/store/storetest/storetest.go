@@ -101,6 +101,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UseGrantConcurrent", testUseGrantConcurrent},
 		{"Enrollments", testEnrollments},
 		{"ClaimEnrollmentConcurrent", testClaimEnrollmentConcurrent},
+		{"GetSecretByID", testGetSecretByID},
+		{"Shares", testShares},
+		{"ConsumeShareConcurrent", testConsumeShareConcurrent},
+		{"Invites", testInvites},
+		{"IPRules", testIPRules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
