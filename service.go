@@ -278,6 +278,20 @@ type Service interface {
 	ListAudit(ctx context.Context, c *Caller, q AuditQuery) ([]*AuditEvent, error)
 	VerifyAudit(ctx context.Context, c *Caller, from, to *time.Time, limit int) (*AuditVerification, error)
 
+	RequestApproval(ctx context.Context, c *Caller, in ApprovalInput) (*Approval, error)
+	ListApprovals(ctx context.Context, c *Caller, q ApprovalQuery) ([]*Approval, error)
+	GetApproval(ctx context.Context, c *Caller, id string) (*Approval, error)
+	// DecideApproval takes the decision as sent ("approve" or "approved", "reject" or "rejected"), so that
+	// a route-level refusal comes before its validation.
+	DecideApproval(ctx context.Context, c *Caller, id, decision, reason string) (*Approval, error)
+
+	// Enroll files a public enrolment request (spec §4.8); its answer never depends on whether the
+	// addressed email belongs to anyone. PollEnrollment needs the enrolment's secret (else KindNotFound).
+	Enroll(ctx context.Context, in EnrollInput, ip netip.Addr) (*EnrollTicket, error)
+	PollEnrollment(ctx context.Context, id, secret string, ip netip.Addr) (*EnrollmentStatus, error)
+	ListEnrollments(ctx context.Context, c *Caller) ([]*Enrollment, error)
+	ApproveEnrollment(ctx context.Context, c *Caller, id string, in EnrollApproval) (*Agent, error)
+	DenyEnrollment(ctx context.Context, c *Caller, id string) error
 	CreateShare(ctx context.Context, c *Caller, secretID string, in ShareInput) (*Share, error)
 	// AccessShare opens a share (GET /v1/share/{id}); c is nil for an anonymous request.
 	AccessShare(ctx context.Context, c *Caller, shareID string, passphrase Sensitive, ip netip.Addr) (*SharedSecret, error)

@@ -165,6 +165,34 @@ type Audit interface {
 	VerifyAudit(ctx context.Context, from, to *time.Time, limit int) (*AuditVerification, error)
 }
 
+// Approvals are agents' requests for a human decision (spec §4.14).
+type Approvals interface {
+	// RequestApproval files an agent's request, pending. Errors: KindInvalid, KindForbidden (a user),
+	// KindNotFound (the target vault is not one the agent may address).
+	RequestApproval(ctx context.Context, in ApprovalInput) (*Approval, error)
+	// ListApprovals lists, newest first, the approvals the bound user may decide (those on vaults it
+	// owns). Errors: KindInvalid (status, limit, offset), KindForbidden (an agent).
+	ListApprovals(ctx context.Context, q ApprovalQuery) ([]*Approval, error)
+	// GetApproval returns one approval to a decider or the requesting agent. Errors: KindNotFound.
+	GetApproval(ctx context.Context, id string) (*Approval, error)
+	// DecideApproval approves or rejects a pending approval; approving a policy change creates the
+	// policy. Errors: KindNotFound (no approval the user may decide), KindConflict (not pending).
+	DecideApproval(ctx context.Context, id string, approve bool, reason string) (*Approval, error)
+}
+
+// Enrollments are agents' self-enrolment requests addressed to the bound user (spec §4.8).
+type Enrollments interface {
+	// ListEnrollments lists, newest first, the enrolments addressed to the user's email. Errors:
+	// KindForbidden (an agent).
+	ListEnrollments(ctx context.Context) ([]*Enrollment, error)
+	// ApproveEnrollment registers the agent in the user's org and returns it; its key goes to the agent
+	// on its next poll, never to the user. Errors: KindInvalid, KindNotFound (not addressed to the
+	// user), KindConflict (not pending).
+	ApproveEnrollment(ctx context.Context, id string, in EnrollApproval) (*Agent, error)
+	// DenyEnrollment refuses an enrolment. Errors: KindNotFound, KindConflict (not pending).
+	DenyEnrollment(ctx context.Context, id string) error
+}
+
 // Sharing hands secrets to others (spec §4.11): shares the bound principal created or receives.
 type Sharing interface {
 	// CreateShare shares the secret with the stable id secretID; the principal needs share and read on
@@ -234,6 +262,8 @@ type Services interface {
 	Agents
 	Policies
 	Audit
+	Approvals
+	Enrollments
 	Sharing
 	Organization
 	Uses

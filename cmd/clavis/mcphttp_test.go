@@ -229,8 +229,8 @@ func TestMcpServerCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tools.Tools) != 13 { // the 15 tools (share_secret and use_secret included) but the two value tools
-		t.Errorf("tools with --mcp-no-value-tools: %d, want 12", len(tools.Tools))
+	if len(tools.Tools) != 15 { // the 17 tools but the two value tools
+		t.Errorf("tools with --mcp-no-value-tools: %d, want 15", len(tools.Tools))
 	}
 	for _, tool := range tools.Tools {
 		if tool.Name == "get_secret" || tool.Name == "get_env_bundle" {

@@ -188,10 +188,11 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){"clavis": main})
 }
 
-// startChild runs `clavis server --dev` on dir in a child process and returns its URL and the process.
-func startChild(t *testing.T, dir string, extra ...string) (string, *exec.Cmd) {
+// startChild runs `clavis server --dev` (with more flags, if given) on dir in a child process and returns its URL
+// and the process.
+func startChild(t *testing.T, dir string, flags ...string) (string, *exec.Cmd) {
 	t.Helper()
-	args := append([]string{"server", "--dev", "--listen", "127.0.0.1:0", "--data-dir", dir, "--rate-limits", "off"}, extra...)
+	args := append([]string{"server", "--dev", "--listen", "127.0.0.1:0", "--data-dir", dir, "--rate-limits", "off"}, flags...)
 	// #nosec G204 G702 -- this test binary again, as the server (CLAVIS_TEST_MAIN), on a test temp dir.
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "CLAVIS_TEST_MAIN=1")

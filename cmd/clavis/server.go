@@ -30,6 +30,7 @@ import (
 	"clavis.dev/clavis/internal/keyring/file"
 	"clavis.dev/clavis/internal/keyring/pkcs11"
 	"clavis.dev/clavis/internal/netguard"
+	"clavis.dev/clavis/internal/notify"
 	"clavis.dev/clavis/internal/ratelimit"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/postgres"
@@ -44,11 +45,12 @@ type serverConfig struct {
 	tlsCert, tlsKey                                                                                        string
 	leeway                                                                                                 time.Duration
 	ipv6Prefix                                                                                             int
-	authLimit, principalLimit, shareLimit                                                                  ratelimit.Rule
+	authLimit, principalLimit, enrollLimit, shareLimit                                                     ratelimit.Rule
 	dev, insecureHTTP                                                                                      bool
 	mcpAllowUsers, mcpNoValueTools                                                                         bool
 	useAllowPrivate                                                                                        []netip.Prefix
 	useLimit                                                                                               int // uses per (principal, secret) a minute
+	notify                                                                                                 notifyConfig
 }
 
 // parseServerFlags resolves flags > environment (CLAVIS_<FLAG>) > config file (--config) > defaults.
@@ -85,13 +87,14 @@ func declareServerFlags(s *settings) (*serverConfig, *string) {
 	fs.StringVar(&c.pprofListen, "pprof-listen", env("pprof-listen", ""), "serve Go's /debug/pprof profiles on this separate address (loopback only; default off)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("trusted-proxies", ""), "comma-separated CIDRs of proxies whose X-Forwarded-For is honoured")
 	def := httpapi.DefaultRateLimits()
-	c.authLimit, c.principalLimit, c.shareLimit = def.PublicAuth, def.Principal, def.ShareCreate
+	c.authLimit, c.principalLimit, c.enrollLimit, c.shareLimit = def.PublicAuth, def.Principal, def.Enroll, def.ShareCreate
 	for _, l := range []struct {
 		name, help string
 		dst        *ratelimit.Rule
 	}{
 		{"rate-limit-auth", "bucket per client IP and route on login, signup, key exchanges and password checks, BURST:PER_SECOND (default 30:10)", &c.authLimit},
 		{"rate-limit-principal", "bucket per principal on every authenticated request, BURST:PER_SECOND (default 200:100)", &c.principalLimit},
+		{"rate-limit-enroll", "bucket per client IP on agent self-enrolment requests, BURST:PER_SECOND (default 5:1)", &c.enrollLimit},
 		{"rate-limit-share-create", "bucket per org on share creation, BURST:PER_SECOND (default 20:0.333, 20 a minute)", &c.shareLimit},
 	} {
 		dst := l.dst
@@ -133,6 +136,7 @@ func declareServerFlags(s *settings) (*serverConfig, *string) {
 			c.useLimit = n
 			return nil
 		})
+	declareNotifyFlags(s, &c.notify)
 	return c, &leeway
 }
 
@@ -196,12 +200,17 @@ func serverCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	eng, closeEngine, err := startEngine(ctx, cfg, log)
+	notifier, err := newNotifier(&cfg.notify, log)
+	if err != nil {
+		return err
+	}
+	eng, closeEngine, err := startEngine(ctx, cfg, log, notifier)
 	if err != nil {
 		return err
 	}
 	defer closeEngine()
 	opts := apiOptions(cfg, proxies, log)
+	opts.Collectors = notifier.Collectors()
 	opts.MCP, opts.MCPAllowUsers = mcpHTTP(eng, cfg.mcpNoValueTools), cfg.mcpAllowUsers
 	if opts.RateLimits != nil {
 		opts.IPLimiter = ratelimit.New(opts.RateLimits.PublicAuth, 0, nil) // shared with the dashboard's sign-in
@@ -295,7 +304,10 @@ func listenServer(cfg *serverConfig, log *slog.Logger) (net.Listener, *certifica
 // startEngine creates the data directory, opens the store, the root key (and --previous-root-key) and
 // the audit sink, and starts the engine over them. The returned close stops the engine and then closes
 // what it opened, in reverse order; on error nothing is left open.
-func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger) (_ *engine.Engine, closeAll func(), err error) {
+//
+// The notifier gets the engine's committed audit events and is started over the engine; closing stops it
+// (letting queued notices go out for a moment) before the engine.
+func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger, notifier *notify.Notifier) (_ *engine.Engine, closeAll func(), err error) {
 	var closers []func() error
 	closeAll = func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -323,7 +335,7 @@ func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger) (_ *e
 		closers = append(closers, c.Close)
 	}
 	ecfg := engine.Config{Issuer: cfg.publicURL, SignupMode: cfg.signup, Leeway: cfg.leeway, Version: version, Logger: log,
-		Egress: egress.New(netguard.New(cfg.useAllowPrivate)), UseRateLimit: cfg.useLimit}
+		Egress: egress.New(netguard.New(cfg.useAllowPrivate)), UseRateLimit: cfg.useLimit, Notifier: notifier}
 	if cfg.auditSink != "" {
 		sink, closer, err := audit.OpenSink(cfg.auditSink)
 		if err != nil {
@@ -348,6 +360,8 @@ func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger) (_ *e
 		return nil, nil, fmt.Errorf("starting engine: %w", err)
 	}
 	closers = append(closers, func() error { eng.Close(); return nil })
+	notifier.Start(eng)
+	closers = append(closers, func() error { notifier.Close(); return nil })
 	return eng, closeAll, nil
 }
 
@@ -355,8 +369,8 @@ func startEngine(ctx context.Context, cfg *serverConfig, log *slog.Logger) (_ *e
 func apiOptions(cfg *serverConfig, proxies []netip.Prefix, log *slog.Logger) httpapi.Options {
 	opts := httpapi.Options{Version: version, PublicURL: cfg.publicURL, TrustedProxies: proxies, Logger: log}
 	if cfg.rateLimits == "on" {
-		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit, IPv6Prefix: cfg.ipv6Prefix,
-			ShareCreate: cfg.shareLimit}
+		opts.RateLimits = &httpapi.RateLimits{PublicAuth: cfg.authLimit, Principal: cfg.principalLimit, Enroll: cfg.enrollLimit,
+			IPv6Prefix: cfg.ipv6Prefix, ShareCreate: cfg.shareLimit}
 	}
 	if cfg.metricsListen != "" {
 		opts.Metrics = prometheus.NewRegistry()

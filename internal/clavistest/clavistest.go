@@ -24,6 +24,7 @@ import (
 	"clavis.dev/clavis/internal/keyring"
 	"clavis.dev/clavis/internal/keyring/file"
 	"clavis.dev/clavis/internal/netguard"
+	"clavis.dev/clavis/internal/notify"
 	"clavis.dev/clavis/internal/password"
 	"clavis.dev/clavis/internal/store"
 	"clavis.dev/clavis/internal/store/sqlite"
@@ -61,6 +62,9 @@ type Options struct {
 	Clock func() time.Time
 	// AuditTimeout replaces the engine's 2 s bound on waiting for a commit.
 	AuditTimeout time.Duration
+	// Notifier receives the engine's committed audit events and is started over the engine (and closed
+	// before it).
+	Notifier *notify.Notifier
 	// API adjusts the HTTP API's options before the server starts (e.g. to serve /mcp over the engine).
 	API func(e *engine.Engine, o *httpapi.Options)
 	// SignupMode replaces the default open signup (engine.SignupFirstUser, engine.SignupClosed).
@@ -150,7 +154,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	e.Engine, err = engine.New(ctx, st, keyring.New(root, keyring.Options{}), engine.Config{
 		Issuer: e.URL, SignupMode: mode, Logger: log, PasswordHash: hashing, Version: "test",
-		Sink: o.Sink, KeyRefresh: time.Second,
+		Sink: o.Sink, KeyRefresh: time.Second, Notifier: notifierOf(o.Notifier),
 		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions, Clock: o.Clock, AuditTimeout: o.AuditTimeout,
 		Egress: o.Egress, UseRateLimit: o.UseRateLimit,
 	})
@@ -158,6 +162,10 @@ func New(t testing.TB, opts ...Options) *Env {
 		t.Fatalf("engine: %v", err)
 	}
 	t.Cleanup(e.Engine.Close)
+	if o.Notifier != nil {
+		o.Notifier.Start(e.Engine)
+		t.Cleanup(o.Notifier.Close)
+	}
 	if o.SkipReadAudit {
 		engine.SkipReadAuditForBenchmark(e.Engine)
 	}
@@ -172,6 +180,14 @@ func New(t testing.TB, opts ...Options) *Env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return e
+}
+
+// notifierOf keeps a nil *notify.Notifier a nil engine.Notifier.
+func notifierOf(n *notify.Notifier) engine.Notifier {
+	if n == nil {
+		return nil
+	}
+	return n
 }
 
 // Client returns an unauthenticated client.

@@ -113,7 +113,8 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 	w.call("GET", "/v1/agents", user, "", 200)
 	w.call("GET", "/v1/agents/{agent_id}", user, "", 200)
 	w.call("PATCH", "/v1/agents/{agent_id}", user, `{"description":"reads the db password"}`, 200)
-	agentKey := w.call("POST", "/v1/agents/{agent_id}/rotate-key", user, "", 200)["api_key"].(string)
+	ak = w.call("POST", "/v1/agents/{agent_id}/rotate-key", user, "", 200)
+	agentKey := ak["api_key"].(string)
 
 	// Policies.
 	pol := w.call("POST", "/v1/vaults/{vault_id}/policies", user, `{"secret_path_pattern":"app/*","principal_type":"agent",`+
@@ -124,6 +125,41 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 		"principal_id": {w.vars["agent_id"]}, "path": {"app/db-password"}, "permission": {"read"}}.Encode(), user, "", 200)
 	w.call("PUT", "/v1/vaults/{vault_id}/policies/{policy_id}", user, `{"priority":5,"effect":"deny"}`, 200)
 	w.call("DELETE", "/v1/vaults/{vault_id}/policies/{policy_id}", user, "", 204)
+
+	// Approvals: a policy change approved, a one-time access requested and rejected.
+	agentTok := w.call("POST", "/v1/auth/agent-token", "", `{"api_key":"`+agentKey+`"}`, 200)
+	agent := agentTok["access_token"].(string)
+	ap := w.call("POST", "/v1/approvals/request", agent, `{"action":"policy_change","target_type":"vault","target_id":"`+
+		w.vars["vault_id"]+`","summary":{"secret_path_pattern":"app/**","permissions":["read"]},"reason":"deploy"}`, 202)
+	w.vars["approval_id"] = ap["id"].(string)
+	w.call("GET", "/v1/approvals?status=pending", user, "", 200)
+	w.call("GET", "/v1/approvals/{approval_id}", agent, "", 200)
+	w.call("POST", "/v1/approvals/{approval_id}/decide", user, `{"decision":"approve","reason":"ok"}`, 200)
+	ap = w.call("POST", "/v1/approvals/request", agent, `{"action":"secret_access","target_type":"vault","target_id":"`+
+		w.vars["vault_id"]+`","summary":{"path":"app/db-password","permission":"read"},"risk_tier":2}`, 202)
+	w.vars["approval_id"] = ap["id"].(string)
+	w.call("POST", "/v1/approvals/{approval_id}/deny", user, `{"reason":"no"}`, 200)
+	ap = w.call("POST", "/v1/approvals/request", agent, `{"action":"secret_access","target_type":"vault","target_id":"`+
+		w.vars["vault_id"]+`","summary":{"path":"app/db-password","permission":"read"}}`, 202)
+	w.vars["approval_id"] = ap["id"].(string)
+	w.call("POST", "/v1/approvals/{approval_id}/approve", user, `{}`, 200)
+
+	// Agent self-enrolment: one approved (its key delivered by the poll), one denied.
+	en := w.call("POST", "/v1/agents/enroll", "", `{"name":"enrolled","human_email":"`+email+`"}`, 201)
+	w.vars["enrollment_id"] = en["enrollment_id"].(string)
+	w.header = http.Header{"X-Enrollment-Secret": {en["enrollment_secret"].(string)}}
+	w.call("GET", "/v1/agents/enroll/{enrollment_id}", "", "", 200)
+	w.header = nil
+	w.call("GET", "/v1/agents/enrollments", user, "", 200)
+	w.call("POST", "/v1/agents/enrollments/{enrollment_id}/approve", user, `{"scopes":["app/**"]}`, 201)
+	w.header = http.Header{"X-Enrollment-Secret": {en["enrollment_secret"].(string)}}
+	if st := w.call("GET", "/v1/agents/enroll/{enrollment_id}", "", "", 200); st["api_key"] == nil {
+		t.Errorf("the first poll after approval must deliver the key: %v", st)
+	}
+	w.header = nil
+	en = w.call("POST", "/v1/agents/enroll", "", `{"name":"refused","human_email":"other-`+email+`"}`, 201)
+	w.vars["enrollment_id"] = en["enrollment_id"].(string)
+	w.call("POST", "/v1/agents/enrollments/{enrollment_id}/deny", user, "", 404) // addressed to someone else
 
 	// Sharing: a link share opened anonymously and revoked; a share to the agent, accepted, declined.
 	w.vars["secret_id"] = w.call("GET", "/v1/vaults/{vault_id}/secrets/{path}", user, "", 200)["id"].(string)

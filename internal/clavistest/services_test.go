@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -415,6 +416,74 @@ func servicesScript(t *testing.T, env *clavistest.Env, upstream, impl string, bi
 		tr.rec("reader UseSecret after delete", clavis.KindDestinationNotAllowed, res, err)
 	}
 
+	// Approvals: the idle agent asks for a policy; a require_approval policy gates other/x for the reader.
+	{
+		req := clavis.ApprovalInput{Action: clavis.ApprovalPolicyChange, TargetType: "vault", TargetID: v.ID,
+			Summary: json.RawMessage(`{"secret_path_pattern":"other/*","permissions":["read"]}`), Reason: "needs other"}
+		ap, err := b.RequestApproval(ctx, req)
+		if err == nil {
+			tr.name(ap.ID, "approval")
+		}
+		tr.rec("idle RequestApproval", ok, ap, err)
+		x, err := o.RequestApproval(ctx, req)
+		tr.rec("owner RequestApproval", clavis.KindForbidden, x, err)
+		bad := req
+		bad.Summary = json.RawMessage(`{"secret_path_pattern":"a/*b","permissions":["read"]}`)
+		x, err = b.RequestApproval(ctx, bad)
+		tr.rec("idle RequestApproval bad pattern", clavis.KindInvalid, x, err)
+		aps, err := o.ListApprovals(ctx, clavis.ApprovalQuery{Status: clavis.ApprovalPending})
+		tr.rec("owner ListApprovals pending", ok, aps, err)
+		aps, err = s.ListApprovals(ctx, clavis.ApprovalQuery{})
+		tr.rec("stranger ListApprovals", ok, aps, err)
+		aps, err = b.ListApprovals(ctx, clavis.ApprovalQuery{})
+		tr.rec("idle ListApprovals", clavis.KindForbidden, aps, err)
+		if ap != nil {
+			x, err = b.GetApproval(ctx, ap.ID)
+			tr.rec("idle GetApproval own", ok, x, err)
+			x, err = s.GetApproval(ctx, ap.ID)
+			tr.rec("stranger GetApproval", clavis.KindNotFound, x, err)
+			x, err = o.DecideApproval(ctx, ap.ID, true, "fine")
+			tr.rec("owner DecideApproval approve", ok, x, err)
+			x, err = o.DecideApproval(ctx, ap.ID, false, "")
+			tr.rec("owner DecideApproval again", clavis.KindConflict, x, err)
+		}
+		gate, err := o.CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "other/*", PrincipalType: clavis.PrincipalAgent,
+			PrincipalID: reader.Agent.ID, Permissions: []string{"read"}, RequireApproval: true})
+		if err == nil {
+			tr.name(gate.ID, "gate policy")
+		}
+		tr.rec("owner CreatePolicy require_approval", ok, gate, err)
+		sv, err := a.GetSecret(ctx, v.ID, "other/x")
+		var ce *clavis.Error
+		if errors.As(err, &ce) && ce.ApprovalID != "" {
+			tr.name(ce.ApprovalID, "access approval")
+			x, err := o.DecideApproval(ctx, ce.ApprovalID, true, "")
+			tr.rec("owner DecideApproval access", ok, x, err)
+		}
+		tr.rec("reader GetSecret gated", clavis.KindApprovalRequired, sv, err)
+		sv, err = a.GetSecret(ctx, v.ID, "other/x")
+		tr.rec("reader GetSecret with the grant", ok, sv, err)
+		sv, err = a.GetSecret(ctx, v.ID, "other/x")
+		if errors.As(err, &ce) && ce.ApprovalID != "" {
+			tr.name(ce.ApprovalID, "second access approval")
+		}
+		tr.rec("reader GetSecret grant used", clavis.KindApprovalRequired, sv, err)
+		if gate != nil {
+			tr.rec("owner DeletePolicy gate", ok, nil, o.DeletePolicy(ctx, v.ID, gate.ID))
+		}
+	}
+
+	// Enrolments addressed to the owner.
+	{
+		ens, err := o.ListEnrollments(ctx)
+		tr.rec("owner ListEnrollments", ok, ens, err)
+		ens, err = a.ListEnrollments(ctx)
+		tr.rec("reader ListEnrollments", clavis.KindForbidden, ens, err)
+		ag, err := o.ApproveEnrollment(ctx, absent, clavis.EnrollApproval{})
+		tr.rec("owner ApproveEnrollment absent", clavis.KindNotFound, ag, err)
+		tr.rec("owner DenyEnrollment absent", clavis.KindNotFound, nil, o.DenyEnrollment(ctx, absent))
+	}
+
 	// The account.
 	{
 		u, err := o.Me(ctx)
@@ -608,6 +677,20 @@ func shape(v any) any {
 			"effect": x.Effect, "priority": x.Priority, "require_approval": x.RequireApproval, "expires_at": x.ExpiresAt != nil,
 			"created_by": x.CreatedBy, "created_by_type": x.CreatedByType, "created_at": !x.CreatedAt.IsZero()}
 	case []*clavis.Policy:
+		return shapes(x)
+	case *clavis.Approval:
+		return map[string]any{"id": x.ID, "org_id": x.OrgID, "agent_id": x.AgentID, "action": x.Action,
+			"target": x.TargetType + ":" + x.TargetID, "risk_tier": x.RiskTier, "status": x.Status,
+			"summary": compact(x.Summary), "reason": x.Reason, "decision_reason": x.DecisionReason,
+			"decided_by": x.DecidedBy, "decided_at": x.DecidedAt != nil, "expires_at": x.ExpiresAt.Sub(x.CreatedAt).String(),
+			"created_at": !x.CreatedAt.IsZero()}
+	case []*clavis.Approval:
+		return shapes(x)
+	case *clavis.Enrollment:
+		return map[string]any{"id": x.ID, "name": x.Name, "description": x.Description, "human_email": x.HumanEmail,
+			"status": x.Status, "agent_id": x.AgentID, "expires_at": x.ExpiresAt.Sub(x.CreatedAt).String(),
+			"created_at": !x.CreatedAt.IsZero()}
+	case []*clavis.Enrollment:
 		return shapes(x)
 	case *clavis.AuditEvent:
 		d := maps.Clone(x.Details)

@@ -128,6 +128,9 @@ func Main(ctx context.Context, args []string, stdio IO, ops []Operator) int {
 		msg := err.Error()
 		if ce, ok := err.(*clavis.Error); ok && ce.Message != "" {
 			msg = ce.Message // the problem's detail
+			if ce.Kind == clavis.KindApprovalRequired && ce.ApprovalID != "" {
+				msg += " (approval " + ce.ApprovalID + " is pending: `clavis approval approve " + ce.ApprovalID + "`)"
+			}
 		}
 		var ee *exitError
 		if !errors.As(err, &ee) || ee.err.Error() != "" {
@@ -181,8 +184,8 @@ refused, 3 not logged in (or 401).`,
 		return &exitError{code: ExitLocal, err: err}
 	})
 	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.linkCmd(), a.unlinkCmd(),
-		a.vaultCmd(), a.secretCmd(), a.runCmd(), a.exportCmd(), a.importCmd(), a.agentCmd(), a.policyCmd(), a.configCmd(), a.mfaCmd(),
-		a.shareCmd(), a.orgCmd())
+		a.vaultCmd(), a.secretCmd(), a.runCmd(), a.exportCmd(), a.importCmd(), a.agentCmd(), a.policyCmd(), a.approvalCmd(),
+		a.enrollmentCmd(), a.configCmd(), a.mfaCmd(), a.shareCmd(), a.orgCmd())
 	for _, op := range ops {
 		op := op
 		root.AddCommand(&cobra.Command{

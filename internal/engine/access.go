@@ -115,12 +115,17 @@ func (va *vaultAccess) decide(c *clavis.Caller, path string, perm clavis.Permiss
 		Scopes: c.Scopes, Owner: va.owner, Rules: va.rules})
 }
 
-// authorize decides a path; a denial is recorded as access.denied and returned as a kept 403, so the
-// audit event commits with the transaction.
+// authorize decides a path inside a write transaction; a denial is recorded as access.denied and
+// returned as a kept 403, so the audit event commits with the transaction. A path guarded by a
+// require_approval policy uses a one-time grant (see useGrant) or answers approval_required.
 func (e *Engine) authorize(tx store.Tx, c *clavis.Caller, va *vaultAccess, path string, perm clavis.Permission, now time.Time) error {
 	d := va.decide(c, path, perm, now)
 	if d.Allowed {
 		return nil
+	}
+	if d.Reason == policy.ReasonApprovalRequired {
+		_, err := e.useGrant(tx, c, va.vault.ID, path, perm, d, now)
+		return err
 	}
 	if err := e.record(tx, deniedEvent(c, va.vault.ID, path, perm, d)); err != nil {
 		return err

@@ -85,6 +85,16 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 	if err := requireUser(c); err != nil {
 		return nil, err
 	}
+	a, raw, err := e.newAgent(ctx, c, in, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &clavis.AgentKey{Agent: &a.Agent, Key: clavis.Sensitive(raw)}, nil
+}
+
+// newAgent validates in and registers the agent for user c; also, when set, runs in the same
+// transaction. It returns the agent and its raw key.
+func (e *Engine) newAgent(ctx context.Context, c *clavis.Caller, in clavis.AgentInput, also func(tx store.Tx, a *store.Agent) error) (*store.Agent, string, error) {
 	now := e.now()
 	if in.Scopes == nil {
 		in.Scopes = []string{}
@@ -93,15 +103,15 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 		in.VaultIDs = []string{}
 	}
 	if err := validateAgentFields(&in.Name, &in.Description, &in.Scopes, in.TokenTTL, in.ExpiresAt, now); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	raw, err := token.NewAPIKey(token.AgentKeyPrefix)
 	if err != nil {
-		return nil, e.classify(ctx, clavis.Internal(err))
+		return nil, "", e.classify(ctx, clavis.Internal(err))
 	}
 	sshPub, ecdhPub, sshPriv, ecdhPriv, err := identityKeys()
 	if err != nil {
-		return nil, e.classify(ctx, clavis.Internal(err))
+		return nil, "", e.classify(ctx, clavis.Internal(err))
 	}
 	ttl := 0 // the default
 	if in.TokenTTL != nil {
@@ -112,21 +122,22 @@ func (e *Engine) CreateAgent(ctx context.Context, c *clavis.Caller, in clavis.Ag
 		SSHPublicKey: sshPub, ECDHPublicKey: ecdhPub, CreatedBy: c.ID, CreatedAt: now},
 		KeyHash: token.HashKey(e.pepper, raw)}
 	for attempt := 0; ; attempt++ {
-		err = e.registerAgent(ctx, c, a, sshPriv, ecdhPriv, now)
+		err = e.registerAgent(ctx, c, a, sshPriv, ecdhPriv, now, also)
 		// A concurrent first registration in the org may have created __agent-keys first: try again.
 		if err == nil || attempt == 1 || !clavis.IsKind(err, clavis.KindConflict) {
 			break
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return &clavis.AgentKey{Agent: &a.Agent, Key: clavis.Sensitive(raw)}, nil
+	return a, raw, nil
 }
 
 // registerAgent stores a new agent and its private identity keys in the org's __agent-keys vault,
 // creating that vault with the org's first agent.
-func (e *Engine) registerAgent(ctx context.Context, c *clavis.Caller, a *store.Agent, sshPriv, ecdhPriv string, now time.Time) error {
+func (e *Engine) registerAgent(ctx context.Context, c *clavis.Caller, a *store.Agent, sshPriv, ecdhPriv string, now time.Time,
+	also func(tx store.Tx, a *store.Agent) error) error {
 	sysKey, err := e.systemVaultKey(ctx, c.OrgID)
 	if err != nil {
 		return err
@@ -158,7 +169,13 @@ func (e *Engine) registerAgent(ctx context.Context, c *clavis.Caller, a *store.A
 				return err
 			}
 		}
-		return e.record(tx, callerEvent(c, "agent.register", "agent", a.ID, map[string]any{"name": a.Name}))
+		if err := e.record(tx, callerEvent(c, "agent.register", "agent", a.ID, map[string]any{"name": a.Name})); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx, a)
+		}
+		return nil
 	})
 }
 

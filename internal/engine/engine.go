@@ -54,6 +54,9 @@ type Config struct {
 	MaxBatch int
 	// Sink receives committed audit events (and the failures that belong to no org); nil for none.
 	Sink audit.Sink
+	// Notifier receives committed audit events too, for the notifications of approvals and enrolments;
+	// nil for none.
+	Notifier Notifier
 	// VaultKeyMaxEncryptions is how many values one vault key version seals before the vault rotates to
 	// a new version automatically; default 2^31 (well below the 2^32 limit for random GCM nonces).
 	VaultKeyMaxEncryptions int64
@@ -391,8 +394,14 @@ func (e *Engine) record(tx store.Tx, ev event) error {
 	return nil
 }
 
-// emit hands committed events to the sink. A failing sink loses nothing: the events are in the database.
+// emit hands committed events to the notifier and the sink. A failing sink loses nothing: the events are
+// in the database.
 func (e *Engine) emit(ctx context.Context, events []*clavis.AuditEvent) {
+	if n := e.cfg.Notifier; n != nil {
+		for _, ev := range events {
+			n.Notify(ev)
+		}
+	}
 	if e.cfg.Sink == nil || len(events) == 0 {
 		return
 	}

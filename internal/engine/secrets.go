@@ -183,19 +183,26 @@ func liveSecret(tx store.Tx, vaultID, path string) (*clavis.Secret, error) {
 	return s, nil
 }
 
-// opened is one version of a secret opened for a caller, with its plaintext.
+// opened is one version of a secret opened for a caller, with its plaintext. For a path guarded by a
+// require_approval policy (spec §3.3 step 7), gated holds that decision and lookupErr the 404 or 410 of
+// the lookup, which is answered only once a grant is found (commitAccess).
 type opened struct {
-	vault   *store.Vault
-	secret  *clavis.Secret
-	version *clavis.Version
-	plain   []byte
+	vault     *store.Vault
+	path      string
+	perm      clavis.Permission
+	secret    *clavis.Secret
+	version   *clavis.Version
+	plain     []byte
+	gated     *policy.Decision
+	lookupErr error
 }
 
 // openVersion is the access decision that reads and uses share (use.md §1), so that every rule —
 // policies, scopes, conditions, priority, approvals, expiry, disabled versions, max_access_count —
 // applies to both alike: authorization for perm (a denial is recorded), lookup and the state checks of
 // the version (0 means the latest), then decryption, in one read transaction. Nothing is counted yet:
-// commitAccess does that once the caller is about to let the value act.
+// commitAccess does that (and uses a one-time grant of a gated path) once the caller is about to let the
+// value act. When the result has a lookupErr, only commitAccess may answer: there is no version.
 func (e *Engine) openVersion(ctx context.Context, c *clavis.Caller, vaultID, path string, version int, perm clavis.Permission) (*opened, error) {
 	if err := lookupIDs(vaultID); err != nil {
 		return nil, err
@@ -207,43 +214,24 @@ func (e *Engine) openVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 	var out *opened
 	var denied *policy.Decision
 	err := e.read(ctx, func(tx store.Tx) error {
+		out, denied = nil, nil
 		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {
 			return err
 		}
-		if d := va.decide(c, path, perm, now); !d.Allowed {
+		out = &opened{vault: va.vault, path: path, perm: perm}
+		switch d := va.decide(c, path, perm, now); {
+		case d.Reason == policy.ReasonApprovalRequired:
+			out.gated = &d
+		case !d.Allowed:
 			denied = &d
 			return nil
 		}
-		s, err := liveSecret(tx, vaultID, path)
-		if err != nil {
-			return err
+		err = e.lookupVersion(ctx, tx, va, path, version, now, out)
+		if out.gated != nil && (clavis.IsKind(err, clavis.KindNotFound) || clavis.IsKind(err, clavis.KindGone)) {
+			out.lookupErr, err = err, nil
 		}
-		n := version
-		if n == 0 {
-			n = s.LatestVersion
-		}
-		v, err := tx.GetVersion(s.ID, n)
-		if clavis.IsKind(err, clavis.KindNotFound) {
-			return clavis.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case v.Disabled:
-			return errDisabled
-		case v.ExpiresAt != nil && !now.Before(*v.ExpiresAt):
-			return errExpired
-		case v.MaxAccessCount > 0 && v.AccessCount >= v.MaxAccessCount:
-			return errExhausted
-		}
-		plain, err := e.openValue(ctx, tx, va.vault, s, v)
-		if err != nil {
-			return err
-		}
-		out = &opened{vault: va.vault, secret: s, version: &v.Version, plain: plain}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -254,11 +242,60 @@ func (e *Engine) openVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 	return out, nil
 }
 
-// commitAccess counts one access of v toward its max access count (410 when another request took the
-// last one) and records ev, in one unit of the group commit; it returns nil only once both are durable,
-// so the value acts only after its access is audited (fail closed, spec §5.4).
-func (e *Engine) commitAccess(ctx context.Context, v *clavis.Version, ev event) error {
+// lookupVersion looks up and decrypts one version (0: the latest) of the live secret at path into o:
+// 404 if never written, 410 if deleted, disabled, expired or exhausted.
+func (e *Engine) lookupVersion(ctx context.Context, tx store.Tx, va *vaultAccess, path string, version int, now time.Time, o *opened) error {
+	s, err := liveSecret(tx, va.vault.ID, path)
+	if err != nil {
+		return err
+	}
+	n := version
+	if n == 0 {
+		n = s.LatestVersion
+	}
+	v, err := tx.GetVersion(s.ID, n)
+	if clavis.IsKind(err, clavis.KindNotFound) {
+		return clavis.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case v.Disabled:
+		return errDisabled
+	case v.ExpiresAt != nil && !now.Before(*v.ExpiresAt):
+		return errExpired
+	case v.MaxAccessCount > 0 && v.AccessCount >= v.MaxAccessCount:
+		return errExhausted
+	}
+	plain, err := e.openValue(ctx, tx, va.vault, s, v)
+	if err != nil {
+		return err
+	}
+	o.secret, o.version, o.plain = s, &v.Version, plain
+	return nil
+}
+
+// commitAccess, in one unit of the group commit: for a gated path uses a one-time grant (without one:
+// approval_required; with one but a held-back 404/410: that error, and the grant stays unused), counts
+// one access of the version toward its max access count (410 when another request took the last one),
+// and records the event that mk makes for the version (with the grant's approval_id). It returns nil
+// only once all of it is durable, so the value acts only after its access is audited (fail closed,
+// spec §5.4). A grant is thereby used by exactly one successful request.
+func (e *Engine) commitAccess(ctx context.Context, c *clavis.Caller, o *opened, mk func(v *clavis.Version) event) error {
+	now := e.now()
 	return e.write(ctx, func(tx store.Tx) error {
+		grant := ""
+		if o.gated != nil {
+			var err error
+			if grant, err = e.useGrant(tx, c, o.vault.ID, o.path, o.perm, *o.gated, now); err != nil {
+				return err
+			}
+			if o.lookupErr != nil {
+				return o.lookupErr // rolls back: the grant stays unused
+			}
+		}
+		v := o.version
 		if v.MaxAccessCount > 0 {
 			ok, err := tx.ConsumeAccess(v.SecretID, v.Version)
 			if err != nil {
@@ -267,6 +304,13 @@ func (e *Engine) commitAccess(ctx context.Context, v *clavis.Version, ev event) 
 			if !ok {
 				return errExhausted
 			}
+		}
+		ev := mk(v)
+		if grant != "" {
+			if ev.details == nil {
+				ev.details = map[string]any{}
+			}
+			ev.details["approval_id"] = grant
 		}
 		return e.record(tx, ev)
 	})
@@ -279,16 +323,16 @@ func (e *Engine) readVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 	if err != nil {
 		return nil, err
 	}
-	out := &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: o.secret, Version: o.version}, Value: clavis.Sensitive(o.plain)}
-	v := o.version
-	if e.skipReadAudit.Load() && v.MaxAccessCount == 0 {
-		return out, nil
+	if o.lookupErr == nil && o.gated == nil && e.skipReadAudit.Load() && o.version.MaxAccessCount == 0 {
+		return &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: o.secret, Version: o.version}, Value: clavis.Sensitive(o.plain)}, nil
 	}
-	ev := callerEvent(c, "secret.read", "secret", v.SecretID, secretDetails(vaultID, path, v.Version))
-	if err := e.commitAccess(ctx, v, ev); err != nil {
+	err = e.commitAccess(ctx, c, o, func(v *clavis.Version) event {
+		return callerEvent(c, "secret.read", "secret", v.SecretID, secretDetails(vaultID, path, v.Version))
+	})
+	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &clavis.SecretValue{SecretMeta: clavis.SecretMeta{Secret: o.secret, Version: o.version}, Value: clavis.Sensitive(o.plain)}, nil
 }
 
 // GetSecret returns the latest version's value (spec §4.5.3); its read event commits before it returns.
@@ -375,7 +419,8 @@ func (e *Engine) onLiveSecret(ctx context.Context, c *clavis.Caller, vaultID, pa
 	})
 }
 
-// ListVersions lists every version of a live secret, newest first (spec §4.6).
+// ListVersions lists every version of a live secret, newest first (spec §4.6). Listing versions is a
+// read: on a path guarded by a require_approval policy it uses a grant as reading a value does.
 func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, path string) ([]clavis.SecretMeta, error) {
 	if err := lookupIDs(vaultID); err != nil {
 		return nil, err
@@ -384,16 +429,19 @@ func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, pa
 		return nil, err
 	}
 	now := e.now()
-	out := []clavis.SecretMeta{}
+	var out []clavis.SecretMeta
 	var denied *policy.Decision
 	err := e.read(ctx, func(tx store.Tx) error {
+		out, denied = []clavis.SecretMeta{}, nil
 		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {
 			return err
 		}
 		if d := va.decide(c, path, clavis.PermRead, now); !d.Allowed {
 			denied = &d
-			return nil
+			if d.Reason != policy.ReasonApprovalRequired {
+				return nil
+			}
 		}
 		s, err := liveSecret(tx, vaultID, path)
 		if err != nil {
@@ -408,10 +456,24 @@ func (e *Engine) ListVersions(ctx context.Context, c *clavis.Caller, vaultID, pa
 		}
 		return nil
 	})
-	if err == nil && denied != nil {
-		return nil, e.deny(ctx, c, vaultID, path, clavis.PermRead, *denied)
+	switch {
+	case denied == nil:
+		return out, err
+	case denied.Reason == policy.ReasonApprovalRequired:
+		werr := e.write(ctx, func(tx store.Tx) error {
+			if _, gerr := e.useGrant(tx, c, vaultID, path, clavis.PermRead, *denied, now); gerr != nil {
+				return gerr
+			}
+			return err // a 404 or 410 rolls back: the grant stays unused
+		})
+		if werr != nil {
+			return nil, werr
+		}
+		return out, nil
+	case err != nil:
+		return nil, err
 	}
-	return out, err
+	return nil, e.deny(ctx, c, vaultID, path, clavis.PermRead, *denied)
 }
 
 // DisableVersion makes one version unreadable (idempotent).

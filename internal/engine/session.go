@@ -41,6 +41,8 @@ var (
 	_ clavis.Audit        = (*Session)(nil)
 	_ clavis.Sharing      = (*Session)(nil)
 	_ clavis.Organization = (*Session)(nil)
+	_ clavis.Approvals    = (*Session)(nil)
+	_ clavis.Enrollments  = (*Session)(nil)
 	_ clavis.Services     = (*Session)(nil)
 	_ clavis.Uses         = (*Session)(nil)
 
@@ -239,6 +241,40 @@ func (s *Session) VerifyAudit(ctx context.Context, from, to *time.Time, limit in
 		return nil, err
 	}
 	return &clavis.AuditVerification{Valid: v.Valid, Verified: v.Verified, Checked: v.Checked, BrokenAt: v.BrokenAt}, nil
+}
+
+// --- approvals and enrolments ---
+
+func (s *Session) RequestApproval(ctx context.Context, in clavis.ApprovalInput) (*clavis.Approval, error) {
+	return s.e.RequestApproval(ctx, s.c, in)
+}
+
+func (s *Session) ListApprovals(ctx context.Context, q clavis.ApprovalQuery) ([]*clavis.Approval, error) {
+	return s.e.ListApprovals(ctx, s.c, q)
+}
+
+func (s *Session) GetApproval(ctx context.Context, id string) (*clavis.Approval, error) {
+	return s.e.GetApproval(ctx, s.c, id)
+}
+
+func (s *Session) DecideApproval(ctx context.Context, id string, approve bool, reason string) (*clavis.Approval, error) {
+	decision := "reject"
+	if approve {
+		decision = "approve"
+	}
+	return s.e.DecideApproval(ctx, s.c, id, decision, reason)
+}
+
+func (s *Session) ListEnrollments(ctx context.Context) ([]*clavis.Enrollment, error) {
+	return s.e.ListEnrollments(ctx, s.c)
+}
+
+func (s *Session) ApproveEnrollment(ctx context.Context, id string, in clavis.EnrollApproval) (*clavis.Agent, error) {
+	return s.e.ApproveEnrollment(ctx, s.c, id, in)
+}
+
+func (s *Session) DenyEnrollment(ctx context.Context, id string) error {
+	return s.e.DenyEnrollment(ctx, s.c, id)
 }
 
 // --- sharing ---

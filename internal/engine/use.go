@@ -224,6 +224,9 @@ func (e *Engine) UseSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 	if err != nil {
 		return nil, err
 	}
+	if o.lookupErr != nil { // a gated path with nothing to use: approval_required, or the 404/410
+		return nil, e.commitAccess(ctx, c, o, nil)
+	}
 	defer clear(o.plain)
 	if ok, wait := e.useLimit.Allow(c.Principal.String() + "/" + o.secret.ID); !ok {
 		return nil, &clavis.Error{Kind: clavis.KindRateLimited, Message: "Too many uses of this secret", RetryAfter: int(wait/time.Second) + 1}
@@ -262,7 +265,9 @@ func (e *Engine) UseSecret(ctx context.Context, c *clavis.Caller, vaultID, path 
 	if t.Port != 443 && t.Port != 80 {
 		details["host"] = t.Host + ":" + strconv.Itoa(t.Port)
 	}
-	if err := e.commitAccess(ctx, o.version, callerEvent(c, "secret.use", "secret", o.secret.ID, details)); err != nil {
+	if err := e.commitAccess(ctx, c, o, func(*clavis.Version) event {
+		return callerEvent(c, "secret.use", "secret", o.secret.ID, details)
+	}); err != nil {
 		return nil, err
 	}
 	start := time.Now()

@@ -70,6 +70,13 @@ func routes() []route {
 		{"DELETE", "/v1/agents/{agent_id}", false, "Delete an agent", deleteAgent, nil, 204, nil},
 		{"POST", "/v1/agents/{agent_id}/rotate-key", false, "Issue a new agent key", rotateAgentKey, nil, 200, agentKeyModel{}},
 
+		// Agent self-enrolment [enroll]
+		{"POST", "/v1/agents/enroll", true, "Ask a human to register this agent", enroll, enrollBody{}, 201, enrollModel{}},
+		{"GET", "/v1/agents/enroll/{enrollment_id}", true, "Poll an enrolment (X-Enrollment-Secret)", pollEnrollment, nil, 200, enrollStatusModel{}},
+		{"GET", "/v1/agents/enrollments", false, "Enrolments addressed to the caller", listEnrollments, nil, 200, enrollmentList{}},
+		{"POST", "/v1/agents/enrollments/{enrollment_id}/approve", false, "Approve an enrolment: registers the agent", approveEnrollment, agentBody{}, 201, enrollApprovedModel{}},
+		{"POST", "/v1/agents/enrollments/{enrollment_id}/deny", false, "Deny an enrolment", denyEnrollment, nil, 204, nil},
+
 		// Policies
 		{"POST", "/v1/vaults/{vault_id}/policies", false, "Create a policy", createPolicy, policyBody{}, 201, policyModel{}},
 		{"GET", "/v1/vaults/{vault_id}/policies", false, "List a vault's policies", listPolicies, nil, 200, policyList{}},
@@ -77,6 +84,13 @@ func routes() []route {
 		{"PUT", "/v1/vaults/{vault_id}/policies/{policy_id}", false, "Update a policy", updatePolicy, policyBody{}, 200, policyModel{}},
 		{"DELETE", "/v1/vaults/{vault_id}/policies/{policy_id}", false, "Delete a policy", deletePolicy, nil, 204, nil},
 
+		// Approvals [approvals]
+		{"POST", "/v1/approvals/request", false, "Ask a human for a policy or a one-time access", requestApproval, approvalRequestBody{}, 202, approvalModel{}},
+		{"GET", "/v1/approvals", false, "Approvals the caller may decide", listApprovals, nil, 200, approvalList{}},
+		{"GET", "/v1/approvals/{approval_id}", false, "Get an approval", getApproval, nil, 200, approvalModel{}},
+		{"POST", "/v1/approvals/{approval_id}/decide", false, "Approve or reject an approval", decideApproval, decideBody{}, 200, approvalModel{}},
+		{"POST", "/v1/approvals/{approval_id}/approve", false, "Approve an approval", approveApproval, decideBody{}, 200, approvalModel{}},
+		{"POST", "/v1/approvals/{approval_id}/deny", false, "Reject an approval", denyApproval, decideBody{}, 200, approvalModel{}},
 		// Sharing [sharing]
 		{"POST", "/v1/secrets/{secret_id}/share", false, "Share a secret", createShare, shareBody{}, 201, shareCreatedModel{}},
 		{"GET", "/v1/share/{share_id}", true, "Open a share (link shares are public; directed ones need the recipient's credential)", openShare, nil, 200, sharedSecretModel{}},

@@ -34,6 +34,8 @@ type Options struct {
 	// (--metrics-listen): /metrics on the API then answers 404 to everyone. When nil, the API keeps its own
 	// registry and serves /metrics to clients on this host only (see loopbackClient).
 	Metrics *prometheus.Registry
+	// Collectors are more metrics to serve on /metrics (the notifier's).
+	Collectors []prometheus.Collector
 	// RateLimits are the token buckets of spec §6.2; nil turns rate limiting off.
 	RateLimits *RateLimits
 	// IPLimiter, when set with RateLimits, holds the per-IP buckets instead of one made from
@@ -51,6 +53,7 @@ type Options struct {
 type RateLimits struct {
 	PublicAuth ratelimit.Rule // per client IP and route on the credential routes (default 30, 10/s)
 	Principal  ratelimit.Rule // per principal on every authenticated request (default 200, 100/s)
+	Enroll     ratelimit.Rule // per client IP on POST /v1/agents/enroll (default 5, 1/s)
 	// IPv6Prefix is the IPv6 network length that counts as one client IP (default 64, see ratelimit.IPKey).
 	IPv6Prefix int
 	// ShareCreate limits share creation per org (default 20, 20/min).
@@ -60,7 +63,7 @@ type RateLimits struct {
 // DefaultRateLimits are the spec's defaults.
 func DefaultRateLimits() *RateLimits {
 	return &RateLimits{PublicAuth: ratelimit.Rule{Burst: 30, Rate: 10}, Principal: ratelimit.Rule{Burst: 200, Rate: 100},
-		IPv6Prefix: ratelimit.DefaultIPv6Prefix, ShareCreate: defaultShareCreate}
+		Enroll: ratelimit.Rule{Burst: 5, Rate: 1}, IPv6Prefix: ratelimit.DefaultIPv6Prefix, ShareCreate: defaultShareCreate}
 }
 
 // defaultShareCreate is the per-org share creation limit of spec §6.2.
@@ -81,8 +84,12 @@ var ipLimited = map[string]bool{
 	"POST /v1/auth/signup": true, "POST /v1/auth/token": true, "POST /v1/auth/agent-token": true,
 	"POST /v1/auth/api-key-token": true, "POST /v1/auth/refresh": true, "POST /v1/auth/mfa/verify": true,
 	"POST /v1/auth/change-password": true, "DELETE /v1/auth/mfa": true,
-	"GET /v1/share/{share_id}": true,
+	"GET /v1/agents/enroll/{enrollment_id}": true,
+	"GET /v1/share/{share_id}":              true,
 }
+
+// enrollRoute is limited per client IP with its own bucket (spec §6.2).
+const enrollRoute = "POST /v1/agents/enroll"
 
 // handler serves one route. c is nil on public routes.
 type handler func(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Caller) error
@@ -111,8 +118,8 @@ type server struct {
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 	openapi []byte
-	// perIP, perPrincipal and perOrgShares are nil when rate limits are off.
-	perIP, perPrincipal, perOrgShares *ratelimit.Limiter
+	// perIP, perPrincipal, perIPEnroll and perOrgShares are nil when rate limits are off.
+	perIP, perPrincipal, perIPEnroll, perOrgShares *ratelimit.Limiter
 }
 
 // New returns the API handler for svc.
@@ -129,12 +136,18 @@ func New(svc Service, opt Options) http.Handler {
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clavis_http_request_duration_seconds",
 		Help: "HTTP request latency by method and route pattern.", Buckets: prometheus.DefBuckets}, []string{"method", "route"})
 	s.reg.MustRegister(s.reqs, s.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(opt.Collectors...)
 	if rl := opt.RateLimits; rl != nil {
 		s.perIP = opt.IPLimiter
 		if s.perIP == nil {
 			s.perIP = ratelimit.New(rl.PublicAuth, 0, nil)
 		}
 		s.perPrincipal = ratelimit.New(rl.Principal, 0, nil)
+		enroll := rl.Enroll
+		if enroll.Burst == 0 {
+			enroll = DefaultRateLimits().Enroll
+		}
+		s.perIPEnroll = ratelimit.New(enroll, 0, nil)
 		s.perOrgShares = ratelimit.New(rl.shareRule(), 0, nil)
 	}
 	for _, rt := range routes() {
@@ -284,9 +297,16 @@ func newRequestID() string {
 func (s *server) wrap(rt route) http.Handler {
 	key := rt.method + " " + rt.pattern
 	limitIP := ipLimited[key] && s.perIP != nil
+	limitEnroll := key == enrollRoute && s.perIPEnroll != nil
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if limitIP {
 			if err := limited(s.perIP, ratelimit.IPKey(s.clientIP(r), s.opt.RateLimits.IPv6Prefix)+" "+key); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
+		if limitEnroll {
+			if err := limited(s.perIPEnroll, ratelimit.IPKey(s.clientIP(r), s.opt.RateLimits.IPv6Prefix)); err != nil {
 				writeError(w, err)
 				return
 			}

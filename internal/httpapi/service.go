@@ -25,6 +25,8 @@ type Service interface {
 	Agents
 	Policies
 	Audit
+	Approvals
+	Enrollments
 	Sharing
 	Organization
 	Uses
@@ -123,6 +125,23 @@ type Policies interface {
 type Audit interface {
 	ListAudit(ctx context.Context, c *clavis.Caller, q clavis.AuditQuery) ([]*clavis.AuditEvent, error)
 	VerifyAudit(ctx context.Context, c *clavis.Caller, from, to *time.Time, limit int) (*clavis.AuditVerification, error)
+}
+
+// Approvals are agents' requests for a human decision (spec §4.14).
+type Approvals interface {
+	RequestApproval(ctx context.Context, c *clavis.Caller, in clavis.ApprovalInput) (*clavis.Approval, error)
+	ListApprovals(ctx context.Context, c *clavis.Caller, q clavis.ApprovalQuery) ([]*clavis.Approval, error)
+	GetApproval(ctx context.Context, c *clavis.Caller, id string) (*clavis.Approval, error)
+	DecideApproval(ctx context.Context, c *clavis.Caller, id, decision, reason string) (*clavis.Approval, error)
+}
+
+// Enrollments are agents' public self-enrolment requests and the addressed humans' decisions (spec §4.8).
+type Enrollments interface {
+	Enroll(ctx context.Context, in clavis.EnrollInput, ip netip.Addr) (*clavis.EnrollTicket, error)
+	PollEnrollment(ctx context.Context, id, secret string, ip netip.Addr) (*clavis.EnrollmentStatus, error)
+	ListEnrollments(ctx context.Context, c *clavis.Caller) ([]*clavis.Enrollment, error)
+	ApproveEnrollment(ctx context.Context, c *clavis.Caller, id string, in clavis.EnrollApproval) (*clavis.Agent, error)
+	DenyEnrollment(ctx context.Context, c *clavis.Caller, id string) error
 }
 
 // Sharing creates, opens, lists, answers and revokes shares (spec §4.11).

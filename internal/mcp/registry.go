@@ -134,6 +134,7 @@ func (c *call) fail(ctx context.Context, err error, vaultID, path string) error 
 func (t *tools) register(s *mcp.Server) {
 	t.secretTools(s)
 	t.vaultTools(s)
+	t.approvalTools(s)
 	t.shareTools(s)
 	t.useTools(s)
 	t.addResource(s)

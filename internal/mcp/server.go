@@ -26,6 +26,9 @@ type Service interface {
 	clavis.Secrets
 	clavis.Versions
 	clavis.Policies
+	// RequestApproval and GetApproval serve request_access and get_approval_status.
+	RequestApproval(ctx context.Context, in clavis.ApprovalInput) (*clavis.Approval, error)
+	GetApproval(ctx context.Context, id string) (*clavis.Approval, error)
 	// CreateShare serves share_secret.
 	CreateShare(ctx context.Context, secretID string, in clavis.ShareInput) (*clavis.Share, error)
 	// UseSecret makes a call with a secret injected (use without read, spec use.md).

@@ -240,9 +240,11 @@ func TestMcpRedactsReturnedValues(t *testing.T) {
 // TestMcpToolList checks names, annotations, the absence of output schemas and --mcp-no-value-tools.
 func TestMcpToolList(t *testing.T) {
 	f := newFixture(t)
-	all := []string{"create_vault", "delete_secret", "describe_secret", "explain_access", "get_env_bundle", "get_secret",
-		"grant_access", "list_secrets", "list_vaults", "list_versions", "put_secret", "rotate_and_store", "rotate_generate", "share_secret", "use_secret"}
-	readOnly := []string{"describe_secret", "explain_access", "get_env_bundle", "get_secret", "list_secrets", "list_vaults", "list_versions"}
+	all := []string{"create_vault", "delete_secret", "describe_secret", "explain_access", "get_approval_status", "get_env_bundle",
+		"get_secret", "grant_access", "list_secrets", "list_vaults", "list_versions", "put_secret", "request_access",
+		"rotate_and_store", "rotate_generate", "share_secret", "use_secret"}
+	readOnly := []string{"describe_secret", "explain_access", "get_approval_status", "get_env_bundle", "get_secret", "list_secrets",
+		"list_vaults", "list_versions"}
 	for _, noValue := range []bool{false, true} {
 		s := connect(t, f.agent.C, clavismcp.Options{NoValueTools: noValue})
 		res, err := s.cs.ListTools(context.Background(), nil)

@@ -117,6 +117,14 @@ func kindOf(err error) clavis.Kind {
 	return -1
 }
 
+// kindName names an outcome: "ok" or the error's Kind.
+func kindName(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return kindOf(err).String()
+}
+
 func TestThreeReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three servers")
@@ -279,9 +287,53 @@ func TestThreeReplicas(t *testing.T) {
 		}
 	})
 
+	t.Run("an approved one-time grant is used exactly once by 50 concurrent reads across replicas", func(t *testing.T) {
+		if _, err := user(bases[0]).PutSecret(ctx, v.ID, "gated/key", clavis.SecretInput{Value: "guarded"}); err != nil {
+			t.Fatal(err)
+		}
+		ak, err := user(bases[1]).CreateAgent(ctx, clavis.AgentInput{Name: "gated"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := user(bases[2]).CreatePolicy(ctx, v.ID, clavis.PolicyInput{Pattern: "gated/**", PrincipalType: clavis.PrincipalAgent,
+			PrincipalID: ak.Agent.ID, Permissions: []string{"read"}, RequireApproval: true}); err != nil {
+			t.Fatal(err)
+		}
+		at, err := client.New(bases[0]).AgentToken(ctx, string(ak.Key), ak.Agent.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agent := func(base string) *client.Client { return client.New(base, client.WithToken(string(at.AccessToken))) }
+		_, err = agent(bases[0]).GetSecret(ctx, v.ID, "gated/key")
+		var ce *clavis.Error
+		if !errors.As(err, &ce) || ce.Kind != clavis.KindApprovalRequired || ce.ApprovalID == "" {
+			t.Fatalf("first read: %v, want approval_required naming an approval", err)
+		}
+		if _, err := user(bases[1]).DecideApproval(ctx, ce.ApprovalID, true, ""); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		counts := map[string]int{}
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := agent(next()).GetSecret(ctx, v.ID, "gated/key")
+				mu.Lock()
+				defer mu.Unlock()
+				counts[kindName(err)]++
+			}()
+		}
+		wg.Wait()
+		if counts["ok"] != 1 || counts["approval_required"] != 49 {
+			t.Fatalf("outcomes %v, want exactly 1 ok and 49 approval_required", counts)
+		}
+	})
+
 	t.Run("the audit chain stays linear across replicas", func(t *testing.T) {
 		res, err := user(bases[2]).VerifyAudit(ctx, nil, nil, 0)
-		if err != nil || !res.Valid || res.Checked < 55 {
+		if err != nil || !res.Valid || res.Checked < 60 {
 			t.Fatalf("verify: %+v, %v", res, err)
 		}
 	})

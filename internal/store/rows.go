@@ -112,6 +112,25 @@ func (u User) LogValue() slog.Value { return slog.AnyValue(redactedUser(u)) }
 // MarshalJSON encodes the user's fields with its password hash redacted.
 func (u User) MarshalJSON() ([]byte, error) { return json.Marshal(redactedUser(u)) }
 
+// Approval is an approval row. For a secret_access approval, VaultID, Path and Permission name the
+// access it grants once, and UsedAt is set when a request has used that grant.
+type Approval struct {
+	clavis.Approval
+	Path       string // secret_access only
+	Permission string // secret_access only
+	UsedAt     *time.Time
+}
+
+// Enrollment is an enrolment row. SecretHash is the keyed hash of the secret the agent polls with; OrgID
+// and DecidedBy are set by the decision; KeyDelivered is set by the poll that hands out the agent's key.
+type Enrollment struct {
+	clavis.Enrollment
+	SecretHash   []byte
+	OrgID        string
+	DecidedBy    string
+	KeyDelivered bool
+}
+
 // Share is a share row: the share plus the argon2id hash of its passphrase ("" for none).
 type Share struct {
 	clavis.Share

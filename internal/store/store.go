@@ -260,6 +260,56 @@ type Tx interface {
 	// PruneRevokedTokens deletes revocations whose tokens expired before now.
 	PruneRevokedTokens(now time.Time) error
 
+	// --- approvals (spec §4.14) ---
+
+	// CreateApproval inserts an approval. For a pending secret_access approval it is ErrConflict if one
+	// is already pending for the same agent, vault, path and permission (at most one ever is).
+	CreateApproval(a *Approval) error
+	// PendingAccessApproval returns the pending secret_access approval of (agent, vault, path,
+	// permission), or ErrNotFound.
+	PendingAccessApproval(agentID, vaultID, path, permission string) (*Approval, error)
+	// GetApproval returns one approval, or ErrNotFound.
+	GetApproval(id string) (*Approval, error)
+	// ListApprovals returns the approvals of an org with the given status ("" for all), newest first.
+	ListApprovals(orgID, status string) ([]*Approval, error)
+	// DecideApproval writes Status, DecidedBy, DecidedAt and DecisionReason of a pending approval;
+	// ErrNotFound if the approval is not pending (or absent). Under concurrency exactly one decision wins.
+	DecideApproval(a *Approval) error
+	// ExpireApprovals marks every pending approval whose ExpiresAt is not after now expired.
+	ExpireApprovals(now time.Time) error
+	// UseGrant consumes one approved, unused secret_access grant of (agent, vault, path, permission)
+	// decided after since: it sets UsedAt to now and returns the approval's id, or "" if there is none.
+	// Exact under any concurrency, across processes: a grant is used at most once.
+	UseGrant(agentID, vaultID, path, permission string, since, now time.Time) (string, error)
+
+	// --- agent self-enrolment (spec §4.8) ---
+
+	CreateEnrollment(e *Enrollment) error
+	// GetEnrollment returns one enrolment, or ErrNotFound.
+	GetEnrollment(id string) (*Enrollment, error)
+	// ClaimEnrollment records an enrolment addressed to a (lower-cased) email at now, unless the last one
+	// recorded for it is later than since: then it changes nothing and returns that last time (nil when
+	// it recorded). Exact under any concurrency, across processes: of concurrent claims for one email
+	// with the same since, one records.
+	ClaimEnrollment(email string, now, since time.Time) (*time.Time, error)
+	// ListEnrollments returns the enrolments addressed to a (lower-cased) email, newest first.
+	ListEnrollments(email string) ([]*Enrollment, error)
+	// DecideEnrollment writes Status, AgentID, OrgID and DecidedBy of a pending enrolment; ErrNotFound
+	// if it is not pending (or absent).
+	DecideEnrollment(e *Enrollment) error
+	// ExpireEnrollments marks every pending enrolment whose ExpiresAt is not after now expired.
+	ExpireEnrollments(now time.Time) error
+	// DeliverEnrollmentKey sets KeyDelivered of an approved enrolment and reports whether this call set
+	// it (exactly one caller does, under any concurrency).
+	DeliverEnrollmentKey(id string) (bool, error)
+
+	// --- notification deliveries ---
+
+	// RecordDelivery inserts the outcome of one notice's delivery on one channel.
+	RecordDelivery(d *clavis.Delivery) error
+	// ListDeliveries returns the deliveries of a notice in creation order.
+	ListDeliveries(noticeID string) ([]*clavis.Delivery, error)
+
 	// --- sharing ---
 
 	// GetSecretByID returns a secret by its stable id, deleted or not, or ErrNotFound.

@@ -126,6 +126,10 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 		DROP INDEX audit_events_time;
 		ALTER TABLE audit_heads DROP COLUMN event_count;
 		DROP TABLE readiness_probe;
+		DROP TABLE approvals;
+		DROP TABLE enrollments;
+		DROP TABLE enrollment_claims;
+		DROP TABLE notification_deliveries;
 		DROP TABLE shares;
 		DROP TABLE invites;
 		DROP TABLE ip_rules;
