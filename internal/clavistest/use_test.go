@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"errors"
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
@@ -858,5 +859,55 @@ func TestUseTLSFailureIs502(t *testing.T) {
 	evs, _ := s.owner.C.ListAudit(ctx, clavis.AuditQuery{Action: "secret.use_result"})
 	if len(evs) != 1 || evs[0].Details["error"] != "tls" || len(evs[0].Details) != 5 {
 		t.Errorf("secret.use_result: %+v", evs)
+	}
+}
+
+// TestUseIsGatedByApprovals: a require_approval policy gates use exactly as read (use.md §1): without a
+// grant the use is refused approval_required and nothing reaches the upstream; one approved grant lets
+// exactly one use through (the secret.use event names it), and the next use needs a new approval.
+func TestUseIsGatedByApprovals(t *testing.T) {
+	s := newUseSetup(t)
+	s.config(t, clavis.UseInject{As: clavis.InjectBearer})
+	ctx := context.Background()
+	a := s.env.NewAgent(t, s.owner, clavis.AgentInput{})
+	if _, err := s.owner.C.CreatePolicy(ctx, s.vault, clavis.PolicyInput{Pattern: "api/**", PrincipalType: clavis.PrincipalAgent,
+		PrincipalID: a.ID, Permissions: []string{"use"}, RequireApproval: true}); err != nil {
+		t.Fatal(err)
+	}
+	req := clavis.UseRequest{URL: s.up.URL + "/v1/x"}
+	approval := func(err error) string {
+		var ce *clavis.Error
+		if !errors.As(err, &ce) || ce.Kind != clavis.KindApprovalRequired || ce.ApprovalID == "" {
+			t.Fatalf("use: %v, want approval_required naming an approval", err)
+		}
+		return ce.ApprovalID
+	}
+	_, err := a.C.UseSecret(ctx, s.vault, "api/key", req)
+	first := approval(err)
+	if n := len(s.up.requests()); n != 0 {
+		t.Fatalf("a gated use reached the upstream %d times", n)
+	}
+	// A gated path with no secret is approval_required too (existence is not revealed).
+	approval(func() error { _, err := a.C.UseSecret(ctx, s.vault, "api/none", req); return err }())
+	if _, err := s.owner.C.DecideApproval(ctx, first, true, "one call"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.C.UseSecret(ctx, s.vault, "api/key", req)
+	if err != nil || res.Status != 200 {
+		t.Fatalf("use with the grant: %+v, %v", res, err)
+	}
+	if n := len(s.up.requests()); n != 1 {
+		t.Fatalf("upstream got %d requests, want 1", n)
+	}
+	_, err = a.C.UseSecret(ctx, s.vault, "api/key", req)
+	if second := approval(err); second == first {
+		t.Fatal("the used grant's approval was offered again")
+	}
+	evs, err := s.owner.C.ListAudit(ctx, clavis.AuditQuery{Action: "secret.use"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Details["approval_id"] != first {
+		t.Fatalf("secret.use events: %d, want 1 naming approval %s", len(evs), first)
 	}
 }
