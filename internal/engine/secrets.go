@@ -260,6 +260,20 @@ func (e *Engine) lookupVersion(ctx context.Context, tx store.Tx, va *vaultAccess
 	if err != nil {
 		return err
 	}
+	if err := usable(v, now); err != nil {
+		return err
+	}
+	plain, err := e.openValue(ctx, tx, va.vault, s, v)
+	if err != nil {
+		return err
+	}
+	o.secret, o.version, o.plain = s, &v.Version, plain
+	return nil
+}
+
+// usable is the state check of a version whose value is about to be handed out: 410 when it is
+// disabled, expired or exhausted.
+func usable(v *store.Version, now time.Time) error {
 	switch {
 	case v.Disabled:
 		return errDisabled
@@ -268,11 +282,6 @@ func (e *Engine) lookupVersion(ctx context.Context, tx store.Tx, va *vaultAccess
 	case v.MaxAccessCount > 0 && v.AccessCount >= v.MaxAccessCount:
 		return errExhausted
 	}
-	plain, err := e.openValue(ctx, tx, va.vault, s, v)
-	if err != nil {
-		return err
-	}
-	o.secret, o.version, o.plain = s, &v.Version, plain
 	return nil
 }
 

@@ -296,13 +296,8 @@ func (e *Engine) AccessShare(ctx context.Context, c *clavis.Caller, shareID stri
 		if err != nil {
 			return err
 		}
-		switch {
-		case v.Disabled:
-			return errDisabled
-		case v.ExpiresAt != nil && !now.Before(*v.ExpiresAt):
-			return errExpired
-		case v.MaxAccessCount > 0 && v.AccessCount >= v.MaxAccessCount:
-			return errExhausted
+		if err := usable(v, now); err != nil {
+			return err
 		}
 		vault, err := tx.GetVault(s.VaultID)
 		if err != nil {
