@@ -66,11 +66,11 @@ var doneMessages = map[string]string{ // #nosec G101 -- messages shown to the us
 	"agent-updated": "Agent updated.", "agent-deleted": "Agent deleted.", "profile-saved": "Profile saved.",
 	"apikey-revoked": "API key revoked.", "session-revoked": "Session ended.", "mfa-disabled": "Two-factor authentication is off.",
 	"password-changed": "Password changed. Sign in again with the new password.",
-	"use-saved": "Destination config saved.", "use-deleted": "Destination config removed: the secret cannot be used.",
+	"use-saved":        "Destination config saved.", "use-deleted": "Destination config removed: the secret cannot be used.",
 	"share-created": "Share created.", "share-revoked": "Share revoked.", "share-accepted": "Share accepted.",
 	"share-declined": "Share declined.", "approval-approved": "Approved.", "approval-rejected": "Rejected.",
 	"enrollment-approved": "Enrolment approved: the agent is registered and gets its key on its next poll.",
-	"enrollment-denied": "Enrolment denied.", "member-invited": "Invitation created: the person joins when they sign up with that email.",
+	"enrollment-denied":   "Enrolment denied.", "member-invited": "Invitation created: the person joins when they sign up with that email.",
 	"member-role": "Role changed.", "member-removed": "Member removed: their sessions and keys stopped working.",
 	"iprule-created": "IP rule added.", "iprule-deleted": "IP rule deleted.",
 }

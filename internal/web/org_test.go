@@ -61,9 +61,9 @@ func TestMembersAndIPRules(t *testing.T) {
 	}
 	must(t, "member: IP rules", m.get("/ui/account/ip-rules"), http.StatusForbidden)
 	for path, form := range map[string]url.Values{
-		"/ui/account/members/invite":               {"email": {"y@example.com"}},
+		"/ui/account/members/invite":                {"email": {"y@example.com"}},
 		"/ui/account/members/" + memberID + "/role": {"role": {"owner"}},
-		"/ui/account/ip-rules":                     {"rule_type": {"deny"}, "cidr": {"192.0.2.0/24"}},
+		"/ui/account/ip-rules":                      {"rule_type": {"deny"}, "cidr": {"192.0.2.0/24"}},
 	} {
 		must(t, "member: POST "+path, m.post(path, form), http.StatusForbidden)
 	}

@@ -12,13 +12,13 @@ import (
 
 // useForm is the config as the form shows it.
 type useForm struct {
-	Set       bool // a config exists
-	Hosts     string
-	Methods   map[string]bool
-	Prefixes  string
-	As        string
-	Name      string
-	Prefix    string
+	Set      bool // a config exists
+	Hosts    string
+	Methods  map[string]bool
+	Prefixes string
+	As       string
+	Name     string
+	Prefix   string
 	// BasicSlot is where the value goes in a basic slot ("password" or "username"); BasicOther is the
 	// configured other half.
 	BasicSlot  string
