@@ -248,16 +248,18 @@ func TestBrowserWalkthrough(t *testing.T) {
 
 	do("narrow", chromedp.EmulateViewport(360, 740), chromedp.Navigate(vaultURL), chromedp.WaitVisible(css("table")))
 	shot("10-secrets-360px")
-	for _, p := range []string{vaultURL, vaultURL + "/secret?path=db/password", d.url + "/ui/approvals", d.url + "/ui/shares",
-		d.url + "/ui/account/members", d.url + "/ui/account/ip-rules"} {
-		do("narrow "+p, chromedp.Navigate(p), chromedp.WaitVisible(css("main")))
+	for _, p := range []struct{ name, url string }{
+		{"", vaultURL}, {"19-secret-360px", vaultURL + "/secret?path=db/password"}, {"20-approvals-360px", d.url + "/ui/approvals"},
+		{"21-shares-360px", d.url + "/ui/shares"}, {"22-members-360px", d.url + "/ui/account/members"}, {"", d.url + "/ui/account/ip-rules"},
+	} {
+		do("narrow "+p.url, chromedp.Navigate(p.url), chromedp.WaitVisible(css("main")))
 		if w, err := chromedp.Run(ctx, chromedp.Evaluate[int]("document.documentElement.scrollWidth")); err != nil || w > 360 {
-			t.Errorf("at 360 px %s is %d px wide (%v)", p, w, err)
+			t.Errorf("at 360 px %s is %d px wide (%v)", p.url, w, err)
+		}
+		if p.name != "" {
+			shot(p.name)
 		}
 	}
-	shot("19-ip-rules-360px")
-	do("narrow approvals", chromedp.Navigate(d.url+"/ui/approvals"), chromedp.WaitVisible(css("main")))
-	shot("20-approvals-360px")
 	do("logout", chromedp.Click(css(".logout button")), chromedp.WaitVisible(css("#password")))
 	shot("00-login")
 }
