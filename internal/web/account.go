@@ -11,7 +11,7 @@ import (
 )
 
 // The account screen (docs/dashboard.md §2.10): profile, password, MFA with a server-rendered QR code,
-// personal API keys and the dashboard sessions. Members and IP rules join it when their API lands.
+// personal API keys and the dashboard sessions. Members and IP rules are its sub-pages (org.go).
 
 // qrCookie carries the otpauth URI of a pending MFA setup from the setup page to its QR image.
 const qrCookie = "clavis_mfa_qr"

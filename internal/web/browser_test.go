@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"clavis.dev/clavis"
 )
 
 // chromium is Debian's browser, which .ci/run installs.
@@ -38,7 +42,10 @@ func newChrome(t *testing.T) context.Context {
 
 // TestBrowserWalkthrough drives the dashboard in chromium: sign up → create a vault → add a secret →
 // register an agent (key shown once) → create a policy → explain → reveal → the audit log shows the
-// read and the chain verifies. It saves a full-page screenshot of each screen in the directory it logs
+// read and the chain verifies; then the destination config of use without read, a share by link and
+// one received (accepted, opened), an agent's approval request and an enrolment (decided from their
+// deep links), an invitation, an IP rule refused for locking the user out and one added; the new
+// screens at 360 px. It saves a full-page screenshot of each screen in the directory it logs
 // (CLAVIS_SCREENSHOTS, else the test's artifact directory: go test -artifacts keeps it).
 func TestBrowserWalkthrough(t *testing.T) {
 	ctx := newChrome(t)
@@ -149,10 +156,109 @@ func TestBrowserWalkthrough(t *testing.T) {
 
 	do("account", chromedp.Navigate(d.url+"/ui/account"), chromedp.WaitVisible(css("#display_name")))
 	shot("09-account")
+
+	// use without read: the destination config on the secret page
+	do("use config", chromedp.Navigate(vaultURL+"/secret?path=db/password"), chromedp.WaitVisible(css("#allowed_hosts")),
+		chromedp.SendKeys(css("#allowed_hosts"), "api.stripe.com"), chromedp.SendKeys(css("#allowed_path_prefixes"), "/v1/charges"),
+		chromedp.SetValue(css("#inject_as"), "header"), chromedp.SendKeys(css("#inject_name"), "X-Api-Key"),
+		chromedp.Click(css("#use-save")), chromedp.WaitVisible(css(".flash")))
+	shot("11-secret-use-share")
+	if v, _ := chromedp.Run(ctx, chromedp.Value(css("#allowed_hosts"))); v != "api.stripe.com" {
+		t.Errorf("saved destination shows hosts %q", v)
+	}
+
+	// shares: one by link from the secret page, one received from a user of another org
+	ctxb := context.Background()
+	tok, err := d.env.Client().Login(ctxb, "ada@example.com", "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada, err := d.env.Client().WithToken(string(tok.AccessToken)).Me(ctxb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo := d.env.Signup(t)
+	bv, err := bo.C.CreateVault(ctxb, clavis.VaultInput{Name: "bo-team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm, err := bo.C.PutSecret(ctxb, bv.ID, "stripe/webhook-secret", clavis.SecretInput{Value: "whsec-canary-from-bo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(48 * time.Hour)
+	if _, err := bo.C.CreateShare(ctxb, bm.Secret.ID, clavis.ShareInput{RecipientType: clavis.ShareToUser, RecipientID: ada.ID, ExpiresAt: &exp}); err != nil {
+		t.Fatal(err)
+	}
+	do("share by link", chromedp.Navigate(vaultURL+"/secret?path=db/password"), chromedp.WaitVisible(css("#share-create")),
+		chromedp.SetValue(css("#recipient_type"), "anyone_with_link"), chromedp.SetValue(css("#share_max_access_count"), "3"),
+		chromedp.Click(css("#share-create")), chromedp.WaitVisible(css(".flash")))
+	do("accept share", chromedp.Click(css("form[action$='/accept'] button")), chromedp.WaitVisible(css("form[action$='/open'] button")))
+	shot("12-shares")
+	do("open share", chromedp.Click(css("form[action$='/open'] button")), chromedp.WaitVisible(css("#secret-value")))
+	if v := text("#secret-value"); v != "whsec-canary-from-bo" {
+		t.Errorf("opened share shows %q", v)
+	}
+
+	// approvals and enrolments: an agent asks for a policy, another asks to be enrolled
+	atok, err := d.env.Client().AgentToken(ctxb, key, agentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vaultID := vaultURL[strings.LastIndex(vaultURL, "/")+1:]
+	ap, err := d.env.Client().WithToken(string(atok.AccessToken)).RequestApproval(ctxb, clavis.ApprovalInput{Action: clavis.ApprovalPolicyChange,
+		TargetType: "vault", TargetID: vaultID, Summary: json.RawMessage(`{"secret_path_pattern":"api/**","permissions":["read","use"]}`),
+		Reason: "deploy needs the Stripe key", RiskTier: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := d.env.Engine.Enroll(ctxb, clavis.EnrollInput{Name: "ci-runner", HumanEmail: "ada@example.com",
+		Description: "GitHub Actions runner for the deploy pipeline"}, netip.MustParseAddr("192.0.2.10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	do("inbox", chromedp.Navigate(d.url+"/ui/approvals"), chromedp.WaitVisible(css("table")))
+	shot("13-approvals")
+	do("approval deep link", chromedp.Navigate(d.url+"/ui/approvals/"+ap.ID), chromedp.WaitVisible(css("#approve")))
+	shot("14-approval")
+	do("approve", chromedp.SendKeys(css("#reason"), "fine for this sprint"), chromedp.Click(css("#approve")), chromedp.WaitVisible(css(".flash")))
+	if s := text(".tag"); s != "approved" {
+		t.Errorf("approval state after approving: %q", s)
+	}
+	do("enrolment deep link", chromedp.Navigate(d.url+"/ui/enrollments/"+en.EnrollmentID), chromedp.WaitVisible(css("#approve")))
+	shot("15-enrollment")
+	do("approve enrolment", chromedp.Click(css("input[name=vault_ids]")), chromedp.Click(css("#approve")), chromedp.WaitVisible(css(".flash")))
+	if h := text("h1"); !strings.HasPrefix(h, "ci-runner") {
+		t.Errorf("approved enrolment leads to %q", h)
+	}
+
+	// members and IP rules
+	do("invite", chromedp.Navigate(d.url+"/ui/account/members"), chromedp.WaitVisible(css("#invite-email")),
+		chromedp.SendKeys(css("#invite-email"), "bo@example.com"), chromedp.SetValue(css("#invite-role"), "admin"),
+		chromedp.Click(css("form[action$='/invite'] button")), chromedp.WaitVisible(css(".flash")))
+	shot("16-members")
+	do("lockout", chromedp.Navigate(d.url+"/ui/account/ip-rules"), chromedp.WaitVisible(css("#cidr")),
+		chromedp.SendKeys(css("#cidr"), "10.0.0.0/8"), chromedp.Click(css("form[action='/ui/account/ip-rules'] button")),
+		chromedp.WaitVisible(css(".error")))
+	shot("17-ip-rules-lockout")
+	do("ip rule", chromedp.SetValue(css("#rule_type"), "deny"), chromedp.SetValue(css("#cidr"), "192.0.2.0/24"),
+		chromedp.SendKeys(css("#label"), "TEST-NET-1"), chromedp.Click(css("form[action='/ui/account/ip-rules'] button")),
+		chromedp.WaitVisible(css("table")))
+	shot("18-ip-rules")
+
 	do("narrow", chromedp.EmulateViewport(360, 740), chromedp.Navigate(vaultURL), chromedp.WaitVisible(css("table")))
 	shot("10-secrets-360px")
-	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int]("document.documentElement.scrollWidth")); err != nil || w > 360 {
-		t.Errorf("at 360 px the page is %d px wide (%v)", w, err)
+	for _, p := range []struct{ name, url string }{
+		{"", vaultURL}, {"19-secret-360px", vaultURL + "/secret?path=db/password"}, {"20-approvals-360px", d.url + "/ui/approvals"},
+		{"21-shares-360px", d.url + "/ui/shares"}, {"22-members-360px", d.url + "/ui/account/members"}, {"", d.url + "/ui/account/ip-rules"},
+	} {
+		do("narrow "+p.url, chromedp.Navigate(p.url), chromedp.WaitVisible(css("main")))
+		if w, err := chromedp.Run(ctx, chromedp.Evaluate[int]("document.documentElement.scrollWidth")); err != nil || w > 360 {
+			t.Errorf("at 360 px %s is %d px wide (%v)", p.url, w, err)
+		}
+		if p.name != "" {
+			shot(p.name)
+		}
 	}
 	do("logout", chromedp.Click(css(".logout button")), chromedp.WaitVisible(css("#password")))
 	shot("00-login")

@@ -66,6 +66,13 @@ var doneMessages = map[string]string{ // #nosec G101 -- messages shown to the us
 	"agent-updated": "Agent updated.", "agent-deleted": "Agent deleted.", "profile-saved": "Profile saved.",
 	"apikey-revoked": "API key revoked.", "session-revoked": "Session ended.", "mfa-disabled": "Two-factor authentication is off.",
 	"password-changed": "Password changed. Sign in again with the new password.",
+	"use-saved":        "Destination config saved.", "use-deleted": "Destination config removed: the secret cannot be used.",
+	"share-created": "Share created.", "share-revoked": "Share revoked.", "share-accepted": "Share accepted.",
+	"share-declined": "Share declined.", "approval-approved": "Approved.", "approval-rejected": "Rejected.",
+	"enrollment-approved": "Enrolment approved: the agent is registered and gets its key on its next poll.",
+	"enrollment-denied":   "Enrolment denied.", "member-invited": "Invitation created: the person joins when they sign up with that email.",
+	"member-role": "Role changed.", "member-removed": "Member removed: their sessions and keys stopped working.",
+	"iprule-created": "IP rule added.", "iprule-deleted": "IP rule deleted.",
 }
 
 // signedIn wraps a screen behind sign-in: the session cookie must name a live session; a POST must
@@ -241,13 +248,16 @@ var titles = map[string]string{
 	"login": "Sign in", "mfa": "Two-factor code", "signup": "Sign up", "vaults": "Vaults", "vault": "Secrets",
 	"secret": "Secret", "reveal": "Secret value", "agents": "Agents", "agent": "Agent", "agentkey": "Agent key",
 	"policies": "Policies", "audit": "Audit log", "account": "Account", "mfasetup": "Set up two-factor",
-	"onetime": "Shown once", "error": "Error",
+	"onetime": "Shown once", "error": "Error", "approvals": "Approvals", "approval": "Approval request",
+	"enrollment": "Enrolment request", "shares": "Shares", "sharevalue": "Shared secret", "members": "Members",
+	"iprules": "IP rules",
 }
 
 var sections = map[string]string{
 	"vaults": "vaults", "vault": "vaults", "secret": "vaults", "reveal": "vaults", "policies": "vaults",
 	"agents": "agents", "agent": "agents", "agentkey": "agents", "audit": "audit", "account": "account",
-	"mfasetup": "account", "onetime": "account",
+	"mfasetup": "account", "onetime": "account", "approvals": "approvals", "approval": "approvals",
+	"enrollment": "approvals", "shares": "shares", "sharevalue": "shares", "members": "account", "iprules": "account",
 }
 
 var funcs = template.FuncMap{

@@ -28,6 +28,9 @@ func (h *Handler) routes() {
 	post("/ui/vaults/{vault}/delete-secret", deleteSecret)
 	post("/ui/vaults/{vault}/disable", versionAction(false))
 	post("/ui/vaults/{vault}/restore", versionAction(true))
+	post("/ui/vaults/{vault}/use-config", putUseConfig)
+	post("/ui/vaults/{vault}/use-config/delete", deleteUseConfig)
+	post("/ui/vaults/{vault}/share", createShare)
 
 	get("/ui/vaults/{vault}/policies", policiesView)
 	post("/ui/vaults/{vault}/policies", createPolicy)
@@ -43,6 +46,20 @@ func (h *Handler) routes() {
 	post("/ui/agents/{agent}/activate", setAgentActive(true))
 	post("/ui/agents/{agent}/delete", deleteAgent)
 
+	// the deep links of internal/notify's emails and webhooks: /ui/approvals/{id}, /ui/enrollments/{id}
+	get("/ui/approvals", inboxView)
+	get("/ui/approvals/{approval}", approvalView)
+	post("/ui/approvals/{approval}/decide", decideApproval)
+	get("/ui/enrollments/{enrollment}", enrollmentView)
+	post("/ui/enrollments/{enrollment}/approve", approveEnrollment)
+	post("/ui/enrollments/{enrollment}/deny", denyEnrollment)
+
+	get("/ui/shares", sharesView)
+	post("/ui/shares/{share}/revoke", revokeShare)
+	post("/ui/shares/{share}/accept", answerShare(true))
+	post("/ui/shares/{share}/decline", answerShare(false))
+	post("/ui/shares/{share}/open", openShare)
+
 	get("/ui/audit", auditView)
 
 	get("/ui/account", accountView)
@@ -55,4 +72,11 @@ func (h *Handler) routes() {
 	post("/ui/account/api-keys", createAPIKey)
 	post("/ui/account/api-keys/{key}/revoke", revokeAPIKey)
 	post("/ui/account/sessions/{session}/revoke", revokeSession)
+	get("/ui/account/members", membersView)
+	post("/ui/account/members/invite", inviteMember)
+	post("/ui/account/members/{user}/role", setMemberRole)
+	post("/ui/account/members/{user}/remove", removeMember)
+	get("/ui/account/ip-rules", ipRulesView)
+	post("/ui/account/ip-rules", createIPRule)
+	post("/ui/account/ip-rules/{rule}/delete", deleteIPRule)
 }

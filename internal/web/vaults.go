@@ -113,6 +113,13 @@ type secretPage struct {
 	Created  time.Time
 	Versions []secretRow
 	Types    []string
+	// Use is the destination config (nil when the user may not see it); UseMethods the methods offered.
+	Use        *useForm
+	UseMethods []string
+	UseSlots   []string
+	// Recipients are the org's members and agents a share may name; ShareExpiry the form's default.
+	Recipients  []principalOption
+	ShareExpiry string
 }
 
 func secretView(h *Handler, q *req) (string, any, error) {
@@ -133,6 +140,17 @@ func secretView(h *Handler, q *req) (string, any, error) {
 	if len(ms) > 0 {
 		p.Latest, p.Created = row(ms[0]), ms[len(ms)-1].Version.CreatedAt
 	}
+	switch c, err := q.svc.GetUseConfig(ctx, v.ID, path); {
+	case err == nil:
+		p.Use = useFormOf(c)
+	case clavis.IsKind(err, clavis.KindNotFound):
+		p.Use = useFormOf(nil)
+	case !clavis.IsKind(err, clavis.KindForbidden):
+		return "", nil, err
+	}
+	p.UseMethods, p.UseSlots = useMethods, []string{clavis.InjectBearer, clavis.InjectBasic, clavis.InjectHeader, clavis.InjectQuery}
+	p.Recipients = recipients(q)
+	p.ShareExpiry = time.Now().UTC().Add(24 * time.Hour).Format("2006-01-02T15:04")
 	return "secret", p, nil
 }
 

@@ -43,8 +43,8 @@ type Service interface {
 }
 
 // Bound is what the dashboard asks of Clavis for the signed-in user of one request: the root's
-// per-resource services. Screens for features that land later (approvals, shares, members) add their
-// root interface here and a file of handlers.
+// per-resource services (approvals, enrolments, sharing, the organisation and use without read
+// included) and the dashboard sessions.
 type Bound interface {
 	clavis.Services
 	clavis.WebSessions
