@@ -33,15 +33,14 @@ func isOwner(c *clavis.Caller, v *store.Vault) bool {
 }
 
 // openVault authorizes the caller to see vault id (spec §3.3 step 1 and the vault_ids binding) and loads
-// its rules. A vault the caller may not see is ErrNotFound, exactly like a missing one.
+// its rules. A vault the caller may not see is ErrNotFound, exactly like a missing one. In a read
+// transaction the vault and the caller's policies on it come from the state cache when it has them.
 func (e *Engine) openVault(tx store.Tx, c *clavis.Caller, id string, now time.Time) (*vaultAccess, error) {
-	v, err := tx.GetVault(id)
-	if clavis.IsKind(err, clavis.KindNotFound) {
-		return nil, clavis.ErrNotFound
-	}
+	vp, err := e.vaultPolicies(tx, c, id)
 	if err != nil {
 		return nil, err
 	}
+	v := vp.vault
 	if v.OrgID != c.OrgID {
 		return nil, clavis.ErrNotFound
 	}
@@ -49,20 +48,12 @@ func (e *Engine) openVault(tx store.Tx, c *clavis.Caller, id string, now time.Ti
 		return nil, clavis.ErrNotFound
 	}
 	va := &vaultAccess{vault: v, owner: isOwner(c, v)}
-	ps, err := tx.ListPrincipalPolicies(v.ID, c.Type, c.ID)
-	if err != nil {
-		return nil, err
-	}
 	visible := va.owner
-	for _, p := range ps {
-		if p.ExpiresAt != nil && !now.Before(*p.ExpiresAt) {
+	for _, r := range vp.rules {
+		if r.ExpiresAt != nil && !now.Before(*r.ExpiresAt) {
 			continue
 		}
 		visible = true
-		r, err := ruleOf(p)
-		if err != nil {
-			return nil, err
-		}
 		va.rules = append(va.rules, r)
 	}
 	if v.System {
@@ -77,6 +68,48 @@ func (e *Engine) openVault(tx store.Tx, c *clavis.Caller, id string, now time.Ti
 		return nil, clavis.ErrNotFound
 	}
 	return va, nil
+}
+
+// vaultEntry is a vault with one principal's policies on it, parsed, expired ones included.
+type vaultEntry struct {
+	vault *store.Vault
+	rules []policy.Rule
+}
+
+// vaultPolicies loads vault id and the caller's policies on it: from the state cache in a read
+// transaction of e.read (filling it on a miss), from tx in any other, which must see its own changes.
+func (e *Engine) vaultPolicies(tx store.Tx, c *clavis.Caller, id string) (*vaultEntry, error) {
+	rt, cached := tx.(*readTx)
+	key := "v:" + id + "|" + string(c.Type) + "|" + c.ID
+	if cached {
+		if v, ok := e.cache.get(key); ok {
+			return v.(*vaultEntry), nil
+		}
+	}
+	v, err := tx.GetVault(id)
+	if clavis.IsKind(err, clavis.KindNotFound) {
+		return nil, clavis.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	ps, err := tx.ListPrincipalPolicies(v.ID, c.Type, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	vp := &vaultEntry{vault: v}
+	for _, p := range ps {
+		r, err := ruleOf(p)
+		if err != nil {
+			return nil, err
+		}
+		vp.rules = append(vp.rules, r)
+	}
+	vp.rules = slices.Clip(vp.rules)
+	if cached {
+		e.cache.put(rt.gen, key, vp)
+	}
+	return vp, nil
 }
 
 // agentKeyRules are the implicit read rules of the __agent-keys vault (spec §4.12): an agent reads its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/mail"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -118,36 +119,44 @@ func (e *Engine) Authenticate(ctx context.Context, bearer string, ip netip.Addr)
 			return nil, clavis.ErrUnauthorized
 		}
 	}
-	var rules []*clavis.IPRule
-	err := e.read(ctx, func(tx store.Tx) error {
-		var err error
-		switch {
-		case strings.HasPrefix(bearer, token.AgentKeyPrefix):
-			var a *store.Agent
-			if a, err = e.findAgentByKey(tx, bearer, now); err == nil {
-				agentCaller(c, a)
+	rules, hit := e.cachedAuth(c, claims, now)
+	if !hit {
+		gen := e.cache.generation()
+		var expires *time.Time // of the token's agent or key, for the cache
+		err := e.read(ctx, func(tx store.Tx) error {
+			var err error
+			switch {
+			case strings.HasPrefix(bearer, token.AgentKeyPrefix):
+				var a *store.Agent
+				if a, err = e.findAgentByKey(tx, bearer, now); err == nil {
+					agentCaller(c, a)
+				}
+			case strings.HasPrefix(bearer, token.UserKeyPrefix):
+				var k *store.APIKey
+				var u *store.User
+				if k, u, err = e.findUserKey(tx, bearer, now); err == nil {
+					userCaller(c, u, k)
+				}
+			default:
+				expires, err = tokenCaller(tx, c, claims, now)
 			}
-		case strings.HasPrefix(bearer, token.UserKeyPrefix):
-			var k *store.APIKey
-			var u *store.User
-			if k, u, err = e.findUserKey(tx, bearer, now); err == nil {
-				userCaller(c, u, k)
+			if err != nil {
+				return err
 			}
-		default:
-			err = tokenCaller(tx, c, claims, now)
-		}
-		if err != nil {
+			rules, err = tx.ListIPRules(c.OrgID)
 			return err
+		})
+		if err != nil {
+			if clavis.IsKind(err, clavis.KindUnauthorized) {
+				e.sinkOnly(ctx, "auth.failure", "token", "invalid_credential", ipString(ip))
+				return nil, clavis.ErrUnauthorized
+			}
+			return nil, err
 		}
-		rules, err = tx.ListIPRules(c.OrgID)
-		return err
-	})
-	if err != nil {
-		if clavis.IsKind(err, clavis.KindUnauthorized) {
-			e.sinkOnly(ctx, "auth.failure", "token", "invalid_credential", ipString(ip))
-			return nil, clavis.ErrUnauthorized
+		if claims != nil {
+			e.cache.put(gen, "t:"+claims.ID, &tokenEntry{caller: *c, expires: expires})
+			e.cache.put(gen, "ip:"+c.OrgID, rules)
 		}
-		return nil, err
 	}
 	if err := e.checkIPRules(ctx, c, rules, c.IP); err != nil {
 		return nil, err
@@ -171,12 +180,13 @@ func (e *Engine) verifiedClaims(bearer string) *token.Claims {
 
 // tokenCaller fills c from the verified claims of an access token, after checking what the signature
 // cannot: the token is not revoked, and its principal (and the 1ck_ key it was minted from, if any) is
-// still live, in the token's org, at the token's credential generation.
-func tokenCaller(tx store.Tx, c *clavis.Caller, claims *token.Claims, now time.Time) error {
+// still live, in the token's org, at the token's credential generation. It returns when that principal
+// or key expires (nil: never).
+func tokenCaller(tx store.Tx, c *clavis.Caller, claims *token.Claims, now time.Time) (*time.Time, error) {
 	if revoked, err := tx.TokenRevoked(claims.ID); err != nil {
-		return err
+		return nil, err
 	} else if revoked {
-		return clavis.ErrUnauthorized
+		return nil, clavis.ErrUnauthorized
 	}
 	c.TokenID, c.TokenExpires = claims.ID, time.Unix(claims.Expires, 0)
 	typ, id, _ := strings.Cut(claims.Subject, ":")
@@ -184,28 +194,63 @@ func tokenCaller(tx store.Tx, c *clavis.Caller, claims *token.Claims, now time.T
 	case clavis.PrincipalUser:
 		u, err := tx.GetUser(id)
 		if err := liveOrUnauthorized(err, u != nil && !u.Disabled && u.OrgID == claims.Org && u.TokenGen == claims.Gen); err != nil {
-			return err
+			return nil, err
 		}
 		var k *store.APIKey
 		if claims.APIKeyID != "" {
 			k, err = tx.GetAPIKey(claims.APIKeyID)
 			if err := liveOrUnauthorized(err, k != nil && k.Active && k.UserID == u.ID &&
 				(k.ExpiresAt == nil || now.Before(*k.ExpiresAt))); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		userCaller(c, u, k)
+		if k != nil {
+			return k.ExpiresAt, nil
+		}
+		return nil, nil
 	case clavis.PrincipalAgent:
 		a, err := tx.GetAgent(id)
 		if err := liveOrUnauthorized(err, a != nil && a.Active && a.OrgID == claims.Org && a.TokenGen == claims.Gen &&
 			(a.ExpiresAt == nil || now.Before(*a.ExpiresAt))); err != nil {
-			return err
+			return nil, err
 		}
 		agentCaller(c, a)
-	default:
-		return clavis.ErrUnauthorized
+		return a.ExpiresAt, nil
 	}
-	return nil
+	return nil, clavis.ErrUnauthorized
+}
+
+// tokenEntry is the cached outcome of tokenCaller for one token: the caller it stands for (without the
+// request's IP), live until expires (nil: as long as the cache holds it).
+type tokenEntry struct {
+	caller  clavis.Caller
+	expires *time.Time
+}
+
+// cachedAuth fills c from the state cache when the credential is an access token whose principal and
+// org IP rules are cached and current; it reports whether it did.
+func (e *Engine) cachedAuth(c *clavis.Caller, claims *token.Claims, now time.Time) ([]*clavis.IPRule, bool) {
+	if claims == nil {
+		return nil, false
+	}
+	v, ok := e.cache.get("t:" + claims.ID)
+	if !ok {
+		return nil, false
+	}
+	te := v.(*tokenEntry)
+	if te.expires != nil && !now.Before(*te.expires) {
+		return nil, false
+	}
+	r, ok := e.cache.get("ip:" + te.caller.OrgID)
+	if !ok {
+		return nil, false
+	}
+	ip := c.IP
+	*c = te.caller
+	c.IP = ip
+	c.Scopes, c.VaultIDs = slices.Clip(c.Scopes), slices.Clip(c.VaultIDs) // shared: an append must copy
+	return r.([]*clavis.IPRule), true
 }
 
 // liveOrUnauthorized turns a principal lookup into the authentication outcome: a missing row or a

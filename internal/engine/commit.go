@@ -21,6 +21,8 @@ type committer struct {
 	maxBatch int
 	stop     chan struct{}
 	stopped  chan struct{}
+	// cache learns the state epoch at the end of every transaction, before its units are answered.
+	cache *stateCache
 }
 
 // unit is one request's transaction body; done receives its outcome once it is durable (or failed).
@@ -33,9 +35,9 @@ type unit struct {
 	abandoned atomic.Bool
 }
 
-func newCommitter(st store.Store, maxBatch int) *committer {
+func newCommitter(st store.Store, maxBatch int, cache *stateCache) *committer {
 	c := &committer{st: st, units: make(chan *unit, 4*maxBatch), maxBatch: maxBatch,
-		stop: make(chan struct{}), stopped: make(chan struct{})}
+		stop: make(chan struct{}), stopped: make(chan struct{}), cache: cache}
 	c.batcher, _ = st.(store.Batcher)
 	go c.run()
 	return c
@@ -81,20 +83,78 @@ func (c *committer) commit(batch []*unit) {
 	if len(live) == 0 {
 		return
 	}
+	var t epochTail
 	if c.batcher == nil || len(live) == 1 {
 		for _, u := range live {
-			u.done <- c.st.Write(context.WithoutCancel(u.ctx), safe(u.fn))
+			t = epochTail{}
+			err := c.st.Write(context.WithoutCancel(u.ctx), func(tx store.Tx) error {
+				if err := safe(u.fn)(tx); err != nil {
+					return err
+				}
+				return t.read(tx, c.cache)
+			})
+			t.observe(c.cache, err == nil)
+			u.done <- err
 		}
 		return
 	}
-	fns := make([]func(store.Tx) error, len(live))
+	fns := make([]func(store.Tx) error, len(live), len(live)+1)
+	ranIn := make([]store.Tx, len(live)) // the transaction each unit last ran in
 	for i, u := range live {
-		fns[i] = safe(u.fn)
+		fn := safe(u.fn)
+		fns[i] = func(tx store.Tx) error { ranIn[i] = tx; return fn(tx) }
 	}
+	fns = append(fns, func(tx store.Tx) error { return t.read(tx, c.cache) })
 	// The batch belongs to many requests: one caller's cancellation must not abort the others.
 	errs := c.batcher.WriteBatch(context.Background(), fns)
+	committed := errs[len(live)] == nil
+	for i := range live {
+		if errs[i] == nil && ranIn[i] != t.tx {
+			committed = false // the store ran this unit in a transaction of its own, after the batch's
+		}
+	}
+	if !committed {
+		t.reread(c.st, c.cache)
+	}
+	t.observe(c.cache, true)
 	for i, u := range live {
 		u.done <- errs[i]
+	}
+}
+
+// epochTail reads the state epoch as the last statement of a transaction, so that the cache learns
+// of the transaction's own state changes (if any) once it has committed.
+type epochTail struct {
+	tx    store.Tx
+	epoch int64
+	at    int64
+	ok    bool
+}
+
+// read runs inside the transaction; a failure to read only costs the cache its entries.
+func (t *epochTail) read(tx store.Tx, cache *stateCache) error {
+	t.tx, t.at = tx, cache.since()
+	var err error
+	t.epoch, err = tx.StateEpoch()
+	t.ok = err == nil
+	return nil
+}
+
+// reread reads the epoch after the fact, when the read inside the transaction cannot tell.
+func (t *epochTail) reread(st store.Store, cache *stateCache) {
+	t.at = cache.since()
+	err := st.Read(context.Background(), func(tx store.Tx) error {
+		var err error
+		t.epoch, err = tx.StateEpoch()
+		return err
+	})
+	t.ok = err == nil
+}
+
+// observe tells the cache what the transaction saw, after its commit (committed) or rollback.
+func (t *epochTail) observe(cache *stateCache, committed bool) {
+	if committed || t.ok {
+		cache.observe(t.epoch, t.ok, t.at)
 	}
 }
 

@@ -74,6 +74,10 @@ type Config struct {
 	Egress *egress.Client
 	// UseRateLimit is how many uses of one secret one principal may make a minute; default 60.
 	UseRateLimit int
+	// StateStaleness bounds how long a change to principals, credentials, revocations, vaults, policies
+	// or IP rules made by another process or replica may take to reach this engine's in-memory cache of
+	// them (changes made through this engine apply at once); default 2 s.
+	StateStaleness time.Duration
 }
 
 // ErrNoServerKeys is returned by New with Config.ExistingKeysOnly when the store lacks a server key.
@@ -125,6 +129,9 @@ func (c *Config) defaults() {
 	if c.UseRateLimit <= 0 {
 		c.UseRateLimit = 60
 	}
+	if c.StateStaleness <= 0 {
+		c.StateStaleness = 2 * time.Second
+	}
 }
 
 // Engine implements clavis.Service. It is safe for concurrent use.
@@ -141,6 +148,9 @@ type Engine struct {
 	auditKey       []byte // keys the audit chain
 	log            *slog.Logger
 	commits        *committer
+	cache          *stateCache
+	stopWatch      context.CancelFunc
+	watchDone      chan struct{}
 	verified       *tokenCache
 	mfaWrong       mfaFailures
 	mfaCodeChecks  *ratelimit.Limiter // codes given to MFA disable, per user
@@ -174,7 +184,7 @@ const (
 // kr) and returns a ready engine.
 func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (*Engine, error) {
 	cfg.defaults()
-	e := &Engine{cfg: cfg, store: st, keys: kr, log: cfg.Logger}
+	e := &Engine{cfg: cfg, store: st, keys: kr, log: cfg.Logger, cache: newStateCache(cfg.StateStaleness, stateCacheItems)}
 	e.healthy.Store(true)
 	e.hasher = password.NewHasher(cfg.PasswordHash, cfg.HashWorkers)
 	seed, err := e.serverSecret(ctx, keyJWT, newSigningSeed) // created on first start; loaded below
@@ -196,7 +206,13 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 	if e.auditKey, err = e.serverSecret(ctx, keyAudit, random32); err != nil {
 		return nil, err
 	}
-	e.commits = newCommitter(st, cfg.MaxBatch)
+	e.commits = newCommitter(st, cfg.MaxBatch, e.cache)
+	watchCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopWatch, e.watchDone = stop, make(chan struct{})
+	go func() { // #nosec G118 -- runs for the engine's life, stopped by Close, not by a request
+		defer close(e.watchDone)
+		e.cache.watch(watchCtx, st, func(msg string, err error) { e.log.Warn(msg, "err", err) })
+	}()
 	e.stopHousekeeping = make(chan struct{})
 	e.housekeepingDone = make(chan struct{})
 	go e.housekeeping(cfg.KeyRefresh) // #nosec G118 -- runs for the engine's life, stopped by Close, not by a request
@@ -213,6 +229,8 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 func (e *Engine) Close() {
 	close(e.stopHousekeeping)
 	<-e.housekeepingDone
+	e.stopWatch()
+	<-e.watchDone
 	e.commits.close()
 	e.tokens.Load().Retire()
 	clear(e.pepper)
@@ -329,9 +347,16 @@ func (k kept) Error() string { return k.err.Error() }
 // keep wraps err so that write commits its transaction and then returns err.
 func keep(err error) error { return kept{err} }
 
-// read runs fn in a read transaction.
+// read runs fn in a read transaction. Its Tx is a *readTx: what it reads may fill the state cache.
 func (e *Engine) read(ctx context.Context, fn func(tx store.Tx) error) error {
-	return e.classify(ctx, e.store.Read(ctx, fn))
+	gen := e.cache.generation() // before the transaction's snapshot: entries it loads are at least this recent
+	return e.classify(ctx, e.store.Read(ctx, func(tx store.Tx) error { return fn(&readTx{Tx: tx, gen: gen}) }))
+}
+
+// readTx is the Tx of e.read, with the state cache generation taken before its snapshot.
+type readTx struct {
+	store.Tx
+	gen uint64
 }
 
 // logger is the engine's logger with the request id of ctx, so that a line can be matched to the request

@@ -245,20 +245,16 @@ func (e *Engine) openVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 // lookupVersion looks up and decrypts one version (0: the latest) of the live secret at path into o:
 // 404 if never written, 410 if deleted, disabled, expired or exhausted.
 func (e *Engine) lookupVersion(ctx context.Context, tx store.Tx, va *vaultAccess, path string, version int, now time.Time, o *opened) error {
-	s, err := liveSecret(tx, va.vault.ID, path)
-	if err != nil {
-		return err
-	}
-	n := version
-	if n == 0 {
-		n = s.LatestVersion
-	}
-	v, err := tx.GetVersion(s.ID, n)
-	if clavis.IsKind(err, clavis.KindNotFound) {
+	s, v, err := tx.GetSecretVersion(va.vault.ID, path, version)
+	switch {
+	case clavis.IsKind(err, clavis.KindNotFound):
 		return clavis.ErrNotFound
-	}
-	if err != nil {
+	case err != nil:
 		return err
+	case s.Deleted:
+		return errDeleted
+	case v == nil:
+		return clavis.ErrNotFound
 	}
 	if err := usable(v, now); err != nil {
 		return err

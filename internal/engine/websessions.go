@@ -39,7 +39,7 @@ func (e *Engine) OpenWebSession(ctx context.Context, accessToken string, ip neti
 	now := e.now()
 	err := e.write(ctx, func(tx store.Tx) error {
 		var c clavis.Caller
-		if err := tokenCaller(tx, &c, claims, now); err != nil {
+		if _, err := tokenCaller(tx, &c, claims, now); err != nil {
 			return err
 		}
 		u, err := tx.GetUser(c.ID)

@@ -168,6 +168,10 @@ type Tx interface {
 
 	// GetSecret returns the secret at (vaultID, path), deleted or not, or ErrNotFound.
 	GetSecret(vaultID, path string) (*clavis.Secret, error)
+	// GetSecretVersion returns the secret at path (deleted or not) and one of its versions (0: the
+	// latest), ciphertext included, in one lookup: ErrNotFound when no secret was ever written at path;
+	// a nil *Version when the secret has no such version.
+	GetSecretVersion(vaultID, path string, version int) (*clavis.Secret, *Version, error)
 	// EnsureSecret returns the secret at (vaultID, path), inserting s first if there is none
 	// (s.ID, s.VaultID, s.Path, s.CreatedAt must be set). Safe against concurrent inserts.
 	EnsureSecret(s *clavis.Secret) (*clavis.Secret, error)
@@ -372,6 +376,21 @@ type Tx interface {
 	// WriteProbe rewrites the one readiness probe row with pad, which the caller makes random and a few
 	// pages long: a transaction holding it commits only where real writes can (space, I/O, locks).
 	WriteProbe(at time.Time, pad []byte) error
+
+	// --- caching ---
+
+	// StateEpoch returns the state epoch: a counter that every change to principals, their credentials,
+	// token revocations, vaults, policies or IP rules increments in the transaction that makes it (by
+	// triggers, whoever writes). A cache of those is current while the epoch is unchanged.
+	StateEpoch() (int64, error)
+}
+
+// StateWatcher is implemented by stores that hear of state changes committed by other processes as they
+// happen (PostgreSQL: LISTEN/NOTIFY on the channel the state epoch triggers notify).
+type StateWatcher interface {
+	// WatchState calls changed after each commit that changed the state epoch, by any process, until ctx
+	// is done or the watch fails, and returns why it stopped. changed must not block.
+	WatchState(ctx context.Context, changed func()) error
 }
 
 // ErrCommit marks a failure to begin or commit a write transaction: nothing of it was recorded. The
