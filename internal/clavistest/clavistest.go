@@ -74,6 +74,9 @@ type Options struct {
 	Egress *egress.Client
 	// UseRateLimit replaces the engine's 60 uses a minute per principal and secret.
 	UseRateLimit int
+	// StateStaleness replaces the engine's 2 s bound on how long a state change made by another
+	// process takes to reach its cache.
+	StateStaleness time.Duration
 }
 
 // UseLoopback is an Egress whose guard opens 127.0.0.0/8 (the server's --use-allow-private 127.0.0.0/8),
@@ -156,7 +159,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		Issuer: e.URL, SignupMode: mode, Logger: log, PasswordHash: hashing, Version: "test",
 		Sink: o.Sink, KeyRefresh: time.Second, Notifier: notifierOf(o.Notifier),
 		VaultKeyMaxEncryptions: o.VaultKeyMaxEncryptions, Clock: o.Clock, AuditTimeout: o.AuditTimeout,
-		Egress: o.Egress, UseRateLimit: o.UseRateLimit,
+		Egress: o.Egress, UseRateLimit: o.UseRateLimit, StateStaleness: o.StateStaleness,
 	})
 	if err != nil {
 		t.Fatalf("engine: %v", err)

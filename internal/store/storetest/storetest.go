@@ -108,6 +108,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Invites", testInvites},
 		{"IPRules", testIPRules},
 		{"UseConfigs", testUseConfigs},
+		{"StateEpoch", testStateEpoch},
+		{"GetSecretVersion", testGetSecretVersion},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

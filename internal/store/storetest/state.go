@@ -1,0 +1,157 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"clavis.dev/clavis"
+	"clavis.dev/clavis/internal/store"
+)
+
+// epoch reads the state epoch.
+func epoch(t *testing.T, s store.Store) int64 {
+	t.Helper()
+	var n int64
+	read(t, s, func(tx store.Tx) error {
+		var err error
+		n, err = tx.StateEpoch()
+		return err
+	})
+	return n
+}
+
+// testStateEpoch: every change to what the engine caches moves the state epoch, in the transaction that
+// makes it (a rolled-back change moves nothing); changes to columns that move on every use do not.
+func testStateEpoch(t *testing.T, s store.Store) {
+	org, u, v := seed(t, s)
+	k := newAPIKey(u)
+	a := newAgent(u)
+	p := newPolicy(v, clavis.PrincipalAgent, a.ID)
+	create(t, s, k, a, p)
+
+	moves := []struct {
+		name string
+		fn   func(tx store.Tx) error
+	}{
+		{"disable a user", func(tx store.Tx) error { c := *u; c.Disabled = true; return tx.UpdateUser(&c) }},
+		{"change a user's role", func(tx store.Tx) error { c := *u; c.Role = clavis.RoleMember; return tx.UpdateUser(&c) }},
+		{"bump a user's token generation", func(tx store.Tx) error { c := *u; c.TokenGen++; return tx.UpdateUser(&c) }},
+		{"create a user", func(tx store.Tx) error { return tx.CreateUser(newUser(org)) }},
+		{"deactivate a key", func(tx store.Tx) error { c := *k; c.Active = false; return tx.UpdateAPIKey(&c) }},
+		{"change a key's scopes", func(tx store.Tx) error { c := *k; c.Scopes = []string{"x/*"}; return tx.UpdateAPIKey(&c) }},
+		{"deactivate an agent", func(tx store.Tx) error { c := *a; c.Active = false; return tx.UpdateAgent(&c) }},
+		{"expire an agent", func(tx store.Tx) error { c := *a; c.ExpiresAt = ptr(at(5)); return tx.UpdateAgent(&c) }},
+		{"rotate an agent's key", func(tx store.Tx) error { c := *a; c.KeyHash = []byte("new-hash"); return tx.UpdateAgent(&c) }},
+		{"bind an agent to vaults", func(tx store.Tx) error { c := *a; c.VaultIDs = []string{v.ID}; return tx.UpdateAgent(&c) }},
+		{"change an agent's scopes", func(tx store.Tx) error { c := *a; c.Scopes = []string{"y/**"}; return tx.UpdateAgent(&c) }},
+		{"revoke a token", func(tx store.Tx) error { return tx.RevokeToken(newID(), at(100)) }},
+		{"create a policy", func(tx store.Tx) error { return tx.CreatePolicy(newPolicy(v, clavis.PrincipalAgent, a.ID)) }},
+		{"change a policy", func(tx store.Tx) error { c := *p; c.Pattern = "z/**"; return tx.UpdatePolicy(&c) }},
+		{"delete a policy", func(tx store.Tx) error { return tx.DeletePolicy(p.ID) }},
+		{"create an IP rule", func(tx store.Tx) error {
+			return tx.CreateIPRule(&clavis.IPRule{ID: newID(), OrgID: org.ID, RuleType: clavis.IPRuleDeny, CIDR: "10.0.0.0/8",
+				Label: "rule", AppliesTo: clavis.IPRulesForAll, CreatedBy: u.ID, CreatedAt: t0})
+		}},
+		{"create a vault", func(tx store.Tx) error { return tx.CreateVault(newVault(u)) }},
+		{"delete a vault", func(tx store.Tx) error { return tx.DeleteVault(v.ID) }},
+		{"delete an agent", func(tx store.Tx) error { return tx.DeleteAgent(a.ID) }},
+	}
+	for _, m := range moves {
+		before := epoch(t, s)
+		err := s.Write(t.Context(), func(tx store.Tx) error {
+			if err := m.fn(tx); err != nil {
+				return err
+			}
+			return errRollback
+		})
+		if err != errRollback {
+			t.Fatalf("%s (rolled back): %v", m.name, err)
+		}
+		if got := epoch(t, s); got != before {
+			t.Errorf("%s, rolled back: epoch %d -> %d, want unchanged", m.name, before, got)
+		}
+		var inside int64
+		write(t, s, func(tx store.Tx) error {
+			if err := m.fn(tx); err != nil {
+				return err
+			}
+			var err error
+			inside, err = tx.StateEpoch()
+			return err
+		})
+		after := epoch(t, s)
+		if after <= before || inside != after {
+			t.Errorf("%s: epoch %d -> %d (%d inside the transaction), want it to move within the transaction", m.name, before, after, inside)
+		}
+	}
+
+	u2 := newUser(org)
+	k2 := newAPIKey(u2)
+	a2 := newAgent(u2)
+	v2 := newVault(u2)
+	create(t, s, u2, k2, a2, v2)
+	sec := newSecret(v2, "k")
+	stays := []struct {
+		name string
+		fn   func(tx store.Tx) error
+	}{
+		{"count a failed login", func(tx store.Tx) error { c := *u2; c.FailedLogins = 3; c.LockedUntil = ptr(at(60)); return tx.UpdateUser(&c) }},
+		{"mark a key used", func(tx store.Tx) error { c := *k2; c.LastUsedAt = ptr(at(7)); c.Name = "renamed"; return tx.UpdateAPIKey(&c) }},
+		{"mark an agent active", func(tx store.Tx) error { c := *a2; c.LastActiveAt = ptr(at(7)); c.Name = "renamed"; return tx.UpdateAgent(&c) }},
+		{"prune revocations", func(tx store.Tx) error { return tx.PruneRevokedTokens(time.Now().Add(24 * time.Hour)) }},
+		{"write a secret", func(tx store.Tx) error {
+			got, err := tx.EnsureSecret(sec)
+			if err != nil {
+				return err
+			}
+			n, err := tx.NextVersion(got.ID)
+			if err != nil {
+				return err
+			}
+			return tx.CreateVersion(newVersion(got, n))
+		}},
+		{"append an audit event", func(tx store.Tx) error { return tx.AppendAudit(newEvent(org.ID, "", "", t0)) }},
+	}
+	for _, m := range stays {
+		before := epoch(t, s)
+		write(t, s, m.fn)
+		if got := epoch(t, s); got != before {
+			t.Errorf("%s: epoch %d -> %d, want unchanged", m.name, before, got)
+		}
+	}
+}
+
+// testGetSecretVersion: the secret and one version (0: the latest) in one lookup; ErrNotFound without a
+// secret; the secret and a nil version when it has no such version; deleted secrets come back too.
+func testGetSecretVersion(t *testing.T, s store.Store) {
+	_, _, v := seed(t, s)
+	sec, vs := addSecret(t, s, v, "a/b", 3)
+	for _, tc := range []struct{ ask, want int }{{0, 3}, {1, 1}, {3, 3}} {
+		var gs *clavis.Secret
+		var gv *store.Version
+		read(t, s, func(tx store.Tx) error {
+			var err error
+			gs, gv, err = tx.GetSecretVersion(v.ID, "a/b", tc.ask)
+			return err
+		})
+		check(t, "GetSecretVersion secret", gs, sec)
+		check(t, "GetSecretVersion version", gv, vs[tc.want-1])
+	}
+	read(t, s, func(tx store.Tx) error {
+		gs, gv, err := tx.GetSecretVersion(v.ID, "a/b", 4)
+		if err != nil || gv != nil || gs == nil || gs.ID != sec.ID {
+			t.Errorf("GetSecretVersion of a missing version: %v, %v, %v; want the secret, no version", gs, gv, err)
+		}
+		_, _, err = tx.GetSecretVersion(v.ID, "a/c", 0)
+		wantKind(t, "GetSecretVersion of a missing path", err, clavis.KindNotFound)
+		return nil
+	})
+	write(t, s, func(tx store.Tx) error { return tx.SetSecretDeleted(sec.ID, true) })
+	read(t, s, func(tx store.Tx) error {
+		gs, gv, err := tx.GetSecretVersion(v.ID, "a/b", 0)
+		if err != nil || gs == nil || !gs.Deleted || gv == nil || gv.Version.Version != 3 {
+			t.Errorf("GetSecretVersion of a deleted secret: %+v, %+v, %v; want it, deleted, with version 3", gs, gv, err)
+		}
+		return nil
+	})
+}
