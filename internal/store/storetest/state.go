@@ -95,9 +95,24 @@ func testStateEpoch(t *testing.T, s store.Store) {
 		name string
 		fn   func(tx store.Tx) error
 	}{
-		{"count a failed login", func(tx store.Tx) error { c := *u2; c.FailedLogins = 3; c.LockedUntil = ptr(at(60)); return tx.UpdateUser(&c) }},
-		{"mark a key used", func(tx store.Tx) error { c := *k2; c.LastUsedAt = ptr(at(7)); c.Name = "renamed"; return tx.UpdateAPIKey(&c) }},
-		{"mark an agent active", func(tx store.Tx) error { c := *a2; c.LastActiveAt = ptr(at(7)); c.Name = "renamed"; return tx.UpdateAgent(&c) }},
+		{"count a failed login", func(tx store.Tx) error {
+			c := *u2
+			c.FailedLogins = 3
+			c.LockedUntil = ptr(at(60))
+			return tx.UpdateUser(&c)
+		}},
+		{"mark a key used", func(tx store.Tx) error {
+			c := *k2
+			c.LastUsedAt = ptr(at(7))
+			c.Name = "renamed"
+			return tx.UpdateAPIKey(&c)
+		}},
+		{"mark an agent active", func(tx store.Tx) error {
+			c := *a2
+			c.LastActiveAt = ptr(at(7))
+			c.Name = "renamed"
+			return tx.UpdateAgent(&c)
+		}},
 		{"prune revocations", func(tx store.Tx) error { return tx.PruneRevokedTokens(time.Now().Add(24 * time.Hour)) }},
 		{"write a secret", func(tx store.Tx) error {
 			got, err := tx.EnsureSecret(sec)
