@@ -112,6 +112,25 @@ func TestCachedStateChangesApplyOnTheNextRequest(t *testing.T) {
 		})
 	}
 
+	t.Run("write after the policy lost write", func(t *testing.T) {
+		f := newCacheFixture(t, env)
+		if _, err := f.u.C.UpdatePolicy(ctx, f.vault, f.policy, clavis.PolicyPatch{Permissions: &[]string{"read", "write"}}); err != nil {
+			t.Fatal(err)
+		}
+		f.warm(t, f.agent.C) // a read fills the cache; writes then use it while the state epoch stands still
+		for range 2 {
+			if _, err := f.agent.C.PutSecret(ctx, f.vault, "k", clavis.SecretInput{Value: "v2"}); err != nil {
+				t.Fatalf("write before the change: %v", err)
+			}
+		}
+		if _, err := f.u.C.UpdatePolicy(ctx, f.vault, f.policy, clavis.PolicyPatch{Permissions: &[]string{"read"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.agent.C.PutSecret(ctx, f.vault, "k", clavis.SecretInput{Value: "v3"}); clavis.KindOf(err) != clavis.KindForbidden {
+			t.Fatalf("write right after the change: %v, want 403", err)
+		}
+	})
+
 	t.Run("user token revoked", func(t *testing.T) {
 		u := env.Signup(t)
 		c := client.New(env.URL, client.WithToken(bearer(t, env, u)))
@@ -170,5 +189,28 @@ func TestStateChangedElsewhereAppliesWithinTheBound(t *testing.T) {
 	time.Sleep(time.Until(changed.Add(bound)))
 	if _, err := onA.GetSecret(ctx, f.vault, "k"); clavis.KindOf(err) != clavis.KindUnauthorized {
 		t.Fatalf("on the other engine, a read begun %v after the change: %v, want 401", bound, err)
+	}
+}
+
+// TestWritesCheckCachedStateAgainstTheDatabase: a write transaction uses cached policies only while the
+// database's state epoch is the one they were loaded at, so a policy changed by another process binds
+// writes here at once, even while this engine's cache has not heard of the change yet.
+func TestWritesCheckCachedStateAgainstTheDatabase(t *testing.T) {
+	a := clavistest.New(t, clavistest.Options{StateStaleness: time.Minute}) // no poll during the test
+	b := clavistest.New(t, clavistest.Options{DataDir: a.DataDir, StateStaleness: time.Minute})
+	f := newCacheFixture(t, a)
+	if _, err := f.u.C.UpdatePolicy(ctx, f.vault, f.policy, clavis.PolicyPatch{Permissions: &[]string{"read", "write"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.warm(t, f.agent.C)
+	if _, err := f.agent.C.PutSecret(ctx, f.vault, "k", clavis.SecretInput{Value: "v2"}); err != nil {
+		t.Fatalf("write before the change: %v", err)
+	}
+	onB := client.New(b.URL, client.WithToken(bearer(t, b, f.u)))
+	if _, err := onB.UpdatePolicy(ctx, f.vault, f.policy, clavis.PolicyPatch{Permissions: &[]string{"read"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.agent.C.PutSecret(ctx, f.vault, "k", clavis.SecretInput{Value: "v3"}); clavis.KindOf(err) != clavis.KindForbidden {
+		t.Fatalf("write on the other engine right after the change: %v, want 403", err)
 	}
 }

@@ -76,13 +76,21 @@ type vaultEntry struct {
 	rules []policy.Rule
 }
 
-// vaultPolicies loads vault id and the caller's policies on it: from the state cache in a read
-// transaction of e.read (filling it on a miss), from tx in any other, which must see its own changes.
+// vaultPolicies loads vault id and the caller's policies on it. In a read transaction of e.read they
+// come from the state cache (filled on a miss). In a write transaction, which must see the state as of
+// itself (its own changes and those of earlier units in its batch included), a cached entry serves only
+// when the transaction reads the very state epoch the entry is exact at; otherwise tx is asked.
 func (e *Engine) vaultPolicies(tx store.Tx, c *clavis.Caller, id string) (*vaultEntry, error) {
 	rt, cached := tx.(*readTx)
 	key := "v:" + id + "|" + string(c.Type) + "|" + c.ID
 	if cached {
 		if v, ok := e.cache.get(key); ok {
+			return v.(*vaultEntry), nil
+		}
+	} else if v, at, ok := e.cache.getAt(key); ok {
+		if now, err := tx.StateEpoch(); err != nil {
+			return nil, err
+		} else if now == at {
 			return v.(*vaultEntry), nil
 		}
 	}

@@ -40,8 +40,9 @@ type stateCache struct {
 }
 
 type cacheEntry struct {
-	gen uint64
-	v   any
+	gen   uint64
+	epoch int64 // the epoch of gen: the entry holds the state as of this epoch (or later); -1 unknown
+	v     any
 }
 
 // stateCacheItems caps the entries; reaching it empties the cache.
@@ -64,14 +65,21 @@ func (c *stateCache) get(key string) (any, bool) {
 	if c.since()-c.checked.Load() > int64(c.bound) {
 		return nil, false
 	}
+	v, _, ok := c.getAt(key)
+	return v, ok
+}
+
+// getAt returns the entry for key of the current generation, whatever its age, with the state epoch
+// it is exact at: a transaction that reads that same epoch sees the same state (every change bumps it).
+func (c *stateCache) getAt(key string) (any, int64, bool) {
 	g := c.gen.Load()
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	c.mu.Unlock()
-	if !ok || e.gen != g {
-		return nil, false
+	if !ok || e.gen != g || e.epoch < 0 {
+		return nil, 0, false
 	}
-	return e.v, true
+	return e.v, e.epoch, true
 }
 
 // put stores v under key if no invalidation happened since gen was taken.
@@ -84,7 +92,8 @@ func (c *stateCache) put(gen uint64, key string, v any) {
 	if len(c.entries) >= c.maxItems {
 		clear(c.entries)
 	}
-	c.entries[key] = cacheEntry{gen: gen, v: v}
+	// Loaded after gen began, so from a snapshot at least as recent as the epoch gen was made for.
+	c.entries[key] = cacheEntry{gen: gen, epoch: c.epoch, v: v}
 }
 
 // observe takes the epoch read by a transaction that began after the time at (monotonic, see since):
