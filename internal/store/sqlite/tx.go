@@ -22,6 +22,8 @@ type txn struct {
 	ctx context.Context
 	tx  *sql.Tx
 	st  stmts
+	s   *Store      // set in a write transaction only
+	a   *auditState // a write transaction's audit state, once it uses the audit log
 }
 
 // stmts are the statements of queries prepared on one pool. database/sql prepares each on a pool
