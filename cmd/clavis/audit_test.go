@@ -33,10 +33,20 @@ func TestAuditVerifyCommand(t *testing.T) {
 	}
 }
 
+// The SQLite store keeps a UUID as its 16 bytes (internal/store/sqlite/audit.go): sqlUUID is the
+// stored form of a UUID parameter, sqlUUIDText the text of the stored id of an audit event, sqlOrg
+// selects the events of the org given as a parameter.
+const (
+	sqlUUID     = `unhex(replace(?, '-', ''))`
+	sqlUUIDText = `lower(substr(hex(id), 1, 8) || '-' || substr(hex(id), 9, 4) || '-' || substr(hex(id), 13, 4) || '-' ||
+		substr(hex(id), 17, 4) || '-' || substr(hex(id), 21))`
+	sqlOrg = `org_ref = (SELECT id FROM audit_names WHERE name = ` + sqlUUID + `)`
+)
+
 // orgChain returns the ids of an org's audit events in chain order, read from the database directly.
 func orgChain(t *testing.T, db *sql.DB, orgID string) []string {
 	t.Helper()
-	rows, err := db.Query(`SELECT id FROM audit_events WHERE org_id = ? ORDER BY seq`, orgID)
+	rows, err := db.Query(`SELECT `+sqlUUIDText+` FROM audit_events WHERE `+sqlOrg+` ORDER BY seq`, orgID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,9 +74,9 @@ func TestAuditVerifyCommandDetectsTailTruncation(t *testing.T) {
 		where string // deletes the org's events matching it; ? is the org, then the seq of the nth-last event
 		nth   int
 	}{
-		{"delete the last", "org_id = ? AND seq >= ?", 1},
-		{"delete the last three", "org_id = ? AND seq >= ?", 3},
-		{"delete everything", "org_id = ? AND seq >= ?", 0},
+		{"delete the last", sqlOrg + " AND seq >= ?", 1},
+		{"delete the last three", sqlOrg + " AND seq >= ?", 3},
+		{"delete everything", sqlOrg + " AND seq >= ?", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,7 +100,7 @@ func TestAuditVerifyCommandDetectsTailTruncation(t *testing.T) {
 			ids := orgChain(t, db, u.OrgID)
 			var seq int64 // 0: every event of the org
 			if tc.nth > 0 {
-				if err := db.QueryRow(`SELECT seq FROM audit_events WHERE id = ?`, ids[len(ids)-tc.nth]).Scan(&seq); err != nil {
+				if err := db.QueryRow(`SELECT seq FROM audit_events WHERE id = `+sqlUUID, ids[len(ids)-tc.nth]).Scan(&seq); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -149,7 +159,7 @@ func TestAuditVerifyCommandPages(t *testing.T) {
 		t.Fatalf("audit verify of an intact chain of %d events: %v\nstdout: %s\nstderr: %s", len(ids), err, out.String(), errOut.String())
 	}
 
-	if _, err := db.Exec(`DELETE FROM audit_events WHERE id = ?`, ids[len(ids)-1]); err != nil {
+	if _, err := db.Exec(`DELETE FROM audit_events WHERE id = `+sqlUUID, ids[len(ids)-1]); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()
@@ -160,7 +170,11 @@ func TestAuditVerifyCommandPages(t *testing.T) {
 		t.Fatalf("audit verify after deleting the last event = %v, want %q\nstderr: %s", err, want, errOut.String())
 	}
 
-	if _, err := db.Exec(`UPDATE audit_events SET action = 'secret.delete' WHERE id = ?`, ids[len(ids)-2]); err != nil {
+	if _, err := db.Exec(`INSERT OR IGNORE INTO audit_names (name) VALUES ('secret.delete')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE audit_events SET action_ref = (SELECT id FROM audit_names WHERE name = 'secret.delete')
+		WHERE id = `+sqlUUID, ids[len(ids)-2]); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()

@@ -20,6 +20,14 @@ import (
 	"clavis.dev/clavis/internal/store"
 )
 
+// The SQLite store keeps a UUID as its 16 bytes (internal/store/sqlite/audit.go): sqlUUID is the
+// stored form of a UUID parameter, sqlUUIDText the text of the stored id of an audit event.
+const (
+	sqlUUID     = `unhex(replace(?, '-', ''))`
+	sqlUUIDText = `lower(substr(hex(id), 1, 8) || '-' || substr(hex(id), 9, 4) || '-' || substr(hex(id), 13, 4) || '-' ||
+		substr(hex(id), 17, 4) || '-' || substr(hex(id), 21))`
+)
+
 func status(t *testing.T, url string) (int, string) {
 	t.Helper()
 	res, err := http.Get(url) // #nosec G107 -- the test server's URL
@@ -135,23 +143,25 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	}
 	cases := []tamper{
 		{"edit a field", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
-			exec(t, db, `UPDATE audit_events SET action = 'secret.delete' WHERE id = ?`, ids[4])
+			exec(t, db, `INSERT OR IGNORE INTO audit_names (name) VALUES ('secret.delete')`)
+			exec(t, db, `UPDATE audit_events SET action_ref = (SELECT id FROM audit_names WHERE name = 'secret.delete') WHERE seq = ?`, seqs[4])
 			return ids[4]
 		}},
 		{"edit the actor", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
-			exec(t, db, `UPDATE audit_events SET actor_id = 'someone-else' WHERE id = ?`, ids[2])
+			exec(t, db, `INSERT OR IGNORE INTO audit_names (name) VALUES ('someone-else')`)
+			exec(t, db, `UPDATE audit_events SET actor_ref = (SELECT id FROM audit_names WHERE name = 'someone-else') WHERE seq = ?`, seqs[2])
 			return ids[2]
 		}},
 		{"edit the time", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
-			exec(t, db, `UPDATE audit_events SET created_at = '2001-01-01T00:00:00.000000Z' WHERE id = ?`, ids[6])
+			exec(t, db, `UPDATE audit_events SET created_at = unixepoch('2001-01-01') * 1000000 WHERE seq = ?`, seqs[6])
 			return ids[6]
 		}},
 		{"delete one", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
-			exec(t, db, `DELETE FROM audit_events WHERE id = ?`, ids[3])
+			exec(t, db, `DELETE FROM audit_events WHERE seq = ?`, seqs[3])
 			return ids[4]
 		}},
 		{"delete the first", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
-			exec(t, db, `DELETE FROM audit_events WHERE id = ?`, ids[0])
+			exec(t, db, `DELETE FROM audit_events WHERE seq = ?`, seqs[0])
 			return ids[1]
 		}},
 		{"truncate the middle", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
@@ -166,16 +176,16 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		}},
 		{"insert a forged event", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
 			exec(t, db, `UPDATE audit_events SET seq = seq + 1000000 WHERE seq > ?`, seqs[4])
-			exec(t, db, `INSERT INTO audit_events (seq, id, org_id, action, actor_id, actor_type, resource_type, resource_id,
-				details, ip_address, created_at, prev_event_id, integrity_hash)
-				SELECT ?, 'forged-0000', org_id, 'secret.read', actor_id, actor_type, resource_type, resource_id, details,
-				ip_address, created_at, id, integrity_hash FROM audit_events WHERE id = ?`, seqs[4]+1, ids[4])
+			exec(t, db, `INSERT INTO audit_events (seq, id, org_ref, action_ref, actor_ref, actor_type_ref, resource_type_ref,
+				resource_ref, vault_ref, details, ip_ref, created_at, prev, hash)
+				SELECT ?, 'forged-0000', org_ref, action_ref, actor_ref, actor_type_ref, resource_type_ref, resource_ref,
+				vault_ref, details, ip_ref, created_at, seq, hash FROM audit_events WHERE seq = ?`, seqs[4]+1, seqs[4])
 			return "forged-0000"
 		}},
 		// Removing events from the end leaves an intact but shorter chain: verify compares its end with the
 		// org's head and names the head's event, the newest one missing.
 		{"delete the last", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
-			exec(t, db, `DELETE FROM audit_events WHERE id = ?`, ids[len(ids)-1])
+			exec(t, db, `DELETE FROM audit_events WHERE seq = ?`, seqs[len(seqs)-1])
 			return ids[len(ids)-1]
 		}},
 		{"delete the last three", func(t *testing.T, db *sql.DB, seqs []int64, ids []string) string {
@@ -205,7 +215,8 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			rows, err := db.Query(`SELECT seq, id FROM audit_events WHERE org_id = ? ORDER BY seq`, u.OrgID)
+			rows, err := db.Query(`SELECT seq, `+sqlUUIDText+` FROM audit_events
+				WHERE org_ref = (SELECT id FROM audit_names WHERE name = `+sqlUUID+`) ORDER BY seq`, u.OrgID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -277,7 +288,7 @@ func TestAuditVerifyLimitedWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`DELETE FROM audit_events WHERE id = ?`, head); err != nil {
+	if _, err := db.Exec(`DELETE FROM audit_events WHERE id = `+sqlUUID, head); err != nil {
 		t.Fatal(err)
 	}
 	// n-1 events left; the head still names the n-th.

@@ -38,7 +38,7 @@ func (s *Store) writeBatch(ctx context.Context, fns []func(store.Tx) error, save
 		return failAll(err)
 	}
 	defer tx.Rollback() // no-op after Commit
-	t := &txn{ctx: ctx, tx: tx, st: s.ws}
+	t := &txn{ctx: ctx, tx: tx, st: s.ws, s: s}
 	exec := func(q string) error { _, err := tx.ExecContext(ctx, q); return err }
 	for i, fn := range fns {
 		if !savepoints {
@@ -50,17 +50,23 @@ func (s *Store) writeBatch(ctx context.Context, fns []func(store.Tx) error, save
 		if err := exec("SAVEPOINT unit"); err != nil {
 			return failAll(err)
 		}
+		m := t.audit().mark()
 		if errs[i] = fn(t); errs[i] != nil {
 			if err := exec("ROLLBACK TO SAVEPOINT unit"); err != nil {
 				return failAll(err)
 			}
+			t.audit().rollbackTo(m)
 		}
 		if err := exec("RELEASE SAVEPOINT unit"); err != nil {
 			return failAll(err)
 		}
 	}
+	if err := t.beforeCommit(); err != nil {
+		return failAll(err)
+	}
 	if err := tx.Commit(); err != nil {
 		return failAll(err)
 	}
+	t.afterCommit()
 	return errs, true
 }

@@ -13,7 +13,7 @@ var queries = []string{
 	qCreateVersion, qGetVersion, qListVersions, qSetVersionDisabled, qConsumeAccess, qVersionExists,
 	qCreatePolicy, qGetPolicy, qListPolicies, qListPrincipalPolicies, qPolicyVaultIDs, qUpdatePolicy,
 	qDeletePolicy, qDeletePrincipalPolicies,
-	qAuditHead, qInsertAudit, qSetAuditHead, qAuditChain, qAuditChainAfter, qAuditChainHead,
+	qNameRef, qInsertName, qAuditSeq, qInsertAudit, qSetAuditHead, qAuditChain, qAuditChainAfter, qAuditChainHead,
 	qRevokeToken, qTokenRevoked, qPruneRevokedTokens, qWriteProbe,
 	qListOrgs, qGetMFA, qPutMFA,
 	qAddVaultKey, qGetVaultKey, qCurrentVaultKey, qCountEncryption, qAllSecrets, qReplaceCiphertext,

@@ -36,6 +36,7 @@ type Store struct {
 	read  *sql.DB // several query-only connections
 	ws    stmts   // statements prepared on write
 	rs    stmts   // statements prepared on read
+	names nameCache
 }
 
 // busyTimeoutMS is how long a statement waits for a lock held by another connection or process.
@@ -239,12 +240,17 @@ func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("%w: sqlite: begin write: %v", store.ErrCommit, err)
 	}
 	defer tx.Rollback() // no-op after Commit; releases the write connection if fn fails or panics
-	if err := fn(&txn{ctx: ctx, tx: tx, st: s.ws}); err != nil {
+	t := &txn{ctx: ctx, tx: tx, st: s.ws, s: s}
+	if err := fn(t); err != nil {
 		return err
+	}
+	if err := t.beforeCommit(); err != nil {
+		return fmt.Errorf("%w: sqlite: commit: %v", store.ErrCommit, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%w: sqlite: commit: %v", store.ErrCommit, err)
 	}
+	t.afterCommit()
 	return nil
 }
 

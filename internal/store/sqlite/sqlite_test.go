@@ -231,6 +231,7 @@ func backend(t *testing.T) storetest.Backend {
 		Open:                   storetest.Opener(Open),
 		Migrations:             ms,
 		CreateSchemaMigrations: createSchemaMigrations,
+		UndoLater:              undo0012,
 		Exec: func(tb testing.TB, path, query string, args ...any) {
 			tb.Helper()
 			db, err := sql.Open("sqlite", path)
@@ -245,6 +246,32 @@ func backend(t *testing.T) storetest.Backend {
 		},
 	}
 }
+
+// undo0012 undoes migration 0012 on a database without audit events: audit_events as 0011 left it.
+const undo0012 = `DROP TABLE audit_events;
+	DROP TABLE audit_names;
+	CREATE TABLE audit_events (
+		seq            INTEGER PRIMARY KEY,
+		id             TEXT NOT NULL UNIQUE,
+		org_id         TEXT NOT NULL,
+		action         TEXT NOT NULL,
+		actor_id       TEXT NOT NULL,
+		actor_type     TEXT NOT NULL,
+		resource_type  TEXT NOT NULL,
+		resource_id    TEXT NOT NULL,
+		vault_id       TEXT,
+		details        TEXT NOT NULL,
+		ip_address     TEXT NOT NULL,
+		created_at     TEXT NOT NULL,
+		prev_event_id  TEXT NOT NULL,
+		integrity_hash TEXT NOT NULL
+	);
+	CREATE INDEX audit_events_org ON audit_events (org_id, seq);
+	CREATE INDEX audit_events_actor ON audit_events (org_id, actor_id, seq);
+	CREATE INDEX audit_events_resource ON audit_events (org_id, resource_id, seq);
+	CREATE INDEX audit_events_action ON audit_events (org_id, action, seq);
+	CREATE INDEX audit_events_vault ON audit_events (org_id, vault_id, seq);
+	CREATE INDEX audit_events_time ON audit_events (org_id, created_at);`
 
 var dollarParam = regexp.MustCompile(`\$(\d+)`)
 

@@ -22,6 +22,10 @@ type txn struct {
 	ctx context.Context
 	tx  *sql.Tx
 	st  stmts
+	s   *Store      // set in a write transaction only
+	a   *auditState // a write transaction's audit state, once it uses the audit log
+
+	bound map[string]*sql.Stmt // statements of st bound to tx, by query
 }
 
 // stmts are the statements of queries prepared on one pool. database/sql prepares each on a pool
@@ -45,13 +49,22 @@ func prepare(ctx context.Context, db *sql.DB) (stmts, error) {
 	return st, nil
 }
 
-// stmt returns q's prepared statement bound to the transaction, or nil if q is not in queries.
+// stmt returns q's prepared statement bound to the transaction, or nil if q is not in queries. A
+// transaction binds each statement once (a group commit runs the same ones many times).
 func (t *txn) stmt(q string) *sql.Stmt {
+	if s, ok := t.bound[q]; ok {
+		return s
+	}
 	p, ok := t.st[q]
 	if !ok {
 		return nil
 	}
-	return t.tx.StmtContext(t.ctx, p)
+	s := t.tx.StmtContext(t.ctx, p)
+	if t.bound == nil {
+		t.bound = make(map[string]*sql.Stmt)
+	}
+	t.bound[q] = s
+	return s
 }
 
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +103,82 @@ func testAuditAppend(t *testing.T, s store.Store) {
 	dup.ID = first.ID
 	err := s.Write(t.Context(), func(tx store.Tx) error { return tx.AppendAudit(dup) })
 	wantKind(t, "AppendAudit with a duplicate id", err, clavis.KindConflict)
+}
+
+// testAuditRoundTrip: every field of an event reads back as appended, whatever its form: ids and
+// names that are or are not UUIDs, hashes that are or are not hex, times before 1970, prev ids that are
+// empty or not the head, and details with vault_id a string, absent, alone or of another type, with
+// numbers, nested objects and characters JSON escapes. Reads within the appending transaction see it.
+func testAuditRoundTrip(t *testing.T, s store.Store) {
+	org, vault := newID(), newID()
+	var events []*clavis.AuditEvent
+	add := func(e *clavis.AuditEvent) { events = append(events, e) }
+	e := newEvent(org, "", "", at(0))
+	e.Details = map[string]any{"vault_id": vault, "path": "a<b>&c\u2028\"q\"", "version": 3, "big": int64(1)<<53 + 1,
+		"float": 1.25, "neg": -7, "flag": false, "nothing": nil, "empty": map[string]any{},
+		"nested": map[string]any{"vault_id": "inner", "list": []any{1, "x", nil, true, map[string]any{"k": 2.5}}}}
+	add(e)
+	e = newEvent(org, e.ID, e.IntegrityHash, time.Date(1969, 12, 31, 23, 59, 59, 999999000, time.UTC))
+	e.Details = map[string]any{"vault_id": vault} // only the vault
+	e.ID = "event-not-a-uuid"
+	e.IntegrityHash = "NOT-HEX"
+	add(e)
+	e = newEvent(org, e.ID, e.IntegrityHash, at(1))
+	e.Details = map[string]any{} // empty, no vault
+	e.ID = strings.ToUpper(newID())
+	e.ActorID, e.ActorType, e.ResourceID, e.IPAddress = "", clavis.PrincipalAnonymous, "RESOURCE", ""
+	e.IntegrityHash = strings.ToUpper(e.IntegrityHash) // hex, but not lowercase
+	add(e)
+	for _, v := range []any{"", 42, nil, []any{vault}, map[string]any{"id": vault}} { // vault_id not a usable string
+		e = newEvent(org, e.ID, e.IntegrityHash, at(2))
+		e.Details = map[string]any{"vault_id": v, "path": "p"}
+		add(e)
+	}
+	e = newEvent(org, "", "", at(3)) // prev "" in the middle of the chain
+	e.Details = nil
+	add(e)
+	e = newEvent(org, "some-other-event", chainHash("", "x"), at(4)) // prev not the head
+	add(e)
+	e = newEvent(org, newID(), e.IntegrityHash, at(5)) // prev a UUID that is no event
+	add(e)
+
+	write(t, s, func(tx store.Tx) error {
+		for _, e := range events[:4] {
+			if err := tx.AppendAudit(e); err != nil {
+				return err
+			}
+		}
+		got, err := tx.AuditChain(org, nil, nil, 0)
+		checkEvents(t, "AuditChain in the appending transaction", got, events[:4])
+		return err
+	})
+	for _, e := range events[4:] {
+		create(t, s, e)
+	}
+	got := get(t, s, func(tx store.Tx) ([]*clavis.AuditEvent, error) { return tx.AuditChain(org, nil, nil, 0) })
+	checkEvents(t, "AuditChain", got, events)
+	newest := slices.Clone(events)
+	slices.Reverse(newest)
+	got = get(t, s, func(tx store.Tx) ([]*clavis.AuditEvent, error) { return tx.ListAudit(store.AuditFilter{OrgID: org}) })
+	checkEvents(t, "ListAudit", got, newest)
+	got = get(t, s, func(tx store.Tx) ([]*clavis.AuditEvent, error) {
+		return tx.ListAudit(store.AuditFilter{OrgID: org, VaultID: vault})
+	})
+	checkEvents(t, "ListAudit of the vault", got, []*clavis.AuditEvent{events[1], events[0]})
+	got = get(t, s, func(tx store.Tx) ([]*clavis.AuditEvent, error) {
+		return tx.ListAudit(store.AuditFilter{OrgID: org, ResourceID: "RESOURCE", ActorID: ""})
+	})
+	checkEvents(t, "ListAudit of the resource", got, []*clavis.AuditEvent{events[2]})
+	got = get(t, s, func(tx store.Tx) ([]*clavis.AuditEvent, error) {
+		return tx.ListAudit(store.AuditFilter{OrgID: org, To: ptr(time.Unix(0, 0))})
+	})
+	checkEvents(t, "ListAudit before 1970", got, []*clavis.AuditEvent{events[1]})
+	got = get(t, s, func(tx store.Tx) ([]*clavis.AuditEvent, error) { return tx.AuditChainAfter(org, events[1].ID, 2) })
+	checkEvents(t, "AuditChainAfter an id that is not a UUID", got, events[2:4])
+	got = get(t, s, func(tx store.Tx) ([]*clavis.AuditEvent, error) { return tx.AuditChainAfter(org, events[2].ID, 1) })
+	checkEvents(t, "AuditChainAfter an uppercase UUID", got, events[3:4])
+	last := events[len(events)-1]
+	check(t, "AuditChainHead", chainHead(t, s, org), store.ChainHead{EventID: last.ID, Hash: last.IntegrityHash, Count: int64(len(events))})
 }
 
 // testListAudit: each filter, from inclusive, to exclusive, limit and offset, newest first.

@@ -27,6 +27,10 @@ type Backend struct {
 	Migrations []migration.Migration
 	// CreateSchemaMigrations is the backend's statement that creates its schema_migrations table.
 	CreateSchemaMigrations string
+	// UndoLater undoes, on a database at the newest schema, the backend's migrations after 0011 (those
+	// MigrateVaultKeys does not undo itself; 0011, the state epoch, is idempotent and stays), leaving the
+	// schema that migration 0011 left. Empty if none.
+	UndoLater string
 	// Exec runs query on the named database on a connection of its own, failing tb on error. Placeholders
 	// are written $1, $2, …; without args, query may hold several statements.
 	Exec func(tb testing.TB, name, query string, args ...any)
@@ -122,6 +126,9 @@ func MigrateVaultKeys(t *testing.T, b Backend) {
 	_ = s.Close()
 	// Back to the schema before 0003 (CreateVault adds no key versions: vault_keys is empty), undoing the
 	// later migrations too.
+	if b.UndoLater != "" {
+		b.Exec(t, name, b.UndoLater)
+	}
 	b.Exec(t, name, `DROP TABLE vault_keys;
 		DROP INDEX audit_events_time;
 		ALTER TABLE audit_heads DROP COLUMN event_count;

@@ -92,6 +92,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeletePolicies", testDeletePolicies},
 		{"PolicyVaultIDs", testPolicyVaultIDs},
 		{"AuditAppend", testAuditAppend},
+		{"AuditRoundTrip", testAuditRoundTrip},
 		{"ListAudit", testListAudit},
 		{"AuditChain", testAuditChain},
 		{"AuditChainConcurrent", testAuditChainConcurrent},
