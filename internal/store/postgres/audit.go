@@ -45,6 +45,9 @@ const (
 // of the same org, in any process, waits here until this transaction ends and then reads the head it
 // committed.
 func (t *txn) AuditHead(orgID string) (id, hash string, err error) {
+	if h, ok := t.heads[orgID]; ok {
+		return h.id, h.hash, nil
+	}
 	if t.write {
 		err = t.ensure("audit head", qEnsureAuditHead, []any{orgID}, qLockAuditHead, []any{orgID}, &id, &hash)
 	} else {
@@ -56,7 +59,18 @@ func (t *txn) AuditHead(orgID string) (id, hash string, err error) {
 	if err != nil {
 		return "", "", err
 	}
+	if t.write {
+		t.setHead(orgID, auditHead{id, hash})
+	}
 	return id, hash, nil
+}
+
+// setHead remembers the org's head in a write transaction that holds its row lock.
+func (t *txn) setHead(orgID string, h auditHead) {
+	if t.heads == nil {
+		t.heads = map[string]auditHead{}
+	}
+	t.heads[orgID] = h
 }
 
 // AppendAudit inserts the event and moves the head in one statement; a duplicate id is ErrConflict and
@@ -70,9 +84,15 @@ func (t *txn) AppendAudit(e *clavis.AuditEvent) error {
 	if v, ok := e.Details["vault_id"].(string); ok {
 		vaultID = v
 	}
-	return t.insert("append audit", qAppendAudit, e.ID, e.OrgID, e.Action, e.ActorID, string(e.ActorType),
+	err = t.insert("append audit", qAppendAudit, e.ID, e.OrgID, e.Action, e.ActorID, string(e.ActorType),
 		e.ResourceType, e.ResourceID, string(details), e.IPAddress, timeArg(e.CreatedAt), e.PrevEventID,
 		e.IntegrityHash, vaultID)
+	if err == nil && t.write {
+		if _, locked := t.heads[e.OrgID]; locked {
+			t.setHead(e.OrgID, auditHead{e.ID, e.IntegrityHash})
+		}
+	}
+	return err
 }
 
 // detailsCol scans the JSON details of an event. Numbers decode as json.Number, so that an event

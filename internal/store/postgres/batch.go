@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -86,6 +87,7 @@ func (s *Store) writeBatchOnce(ctx context.Context, fns []func(store.Tx) error) 
 	}
 	for i, fn := range fns {
 		last := i == len(fns)-1
+		heads := maps.Clone(t.heads)
 		err := fn(t)
 		if retryable(err) {
 			return nil, nil, true
@@ -114,6 +116,7 @@ func (s *Store) writeBatchOnce(ctx context.Context, fns []func(store.Tx) error) 
 		if last {
 			rollback = qRollbackUnitAndLast
 		}
+		t.heads = heads
 		if _, err := tx.Exec(ctx, rollback); err != nil {
 			return fail(err)
 		}

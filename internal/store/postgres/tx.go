@@ -22,7 +22,15 @@ type txn struct {
 	ctx   context.Context
 	tx    pgx.Tx
 	write bool // a Write transaction: AuditHead locks the head row
+	// heads are the chain heads of the orgs whose head row this write transaction has locked, as its
+	// appends moved them: the next AuditHead of such an org needs no round trip. A unit rolled back to
+	// its savepoint restores the map as it was before the unit (the rollback also releases the locks the
+	// unit took).
+	heads map[string]auditHead
 }
+
+// auditHead is an org's chain head: its newest event's id and integrity hash.
+type auditHead struct{ id, hash string }
 
 // execOne runs a statement that must affect exactly one row; ErrNotFound if it affected none.
 func (t *txn) execOne(op, q string, args ...any) error {

@@ -170,3 +170,62 @@ func testGetSecretVersion(t *testing.T, s store.Store) {
 		return nil
 	})
 }
+
+// testAuditBatchRollback: units of one group commit chain events onto the head they read; a unit that
+// fails after appending leaves neither its event nor a head behind, so the next unit chains onto the
+// last kept event (stores that keep heads in memory within a transaction must forget the failed
+// unit's).
+func testAuditBatchRollback(t *testing.T, s store.Store) {
+	b, ok := s.(store.Batcher)
+	if !ok {
+		t.Skip("the store does not group-commit")
+	}
+	org := newOrg().ID
+	appendEvents(t, s, org, 1)
+	var kept [5]*clavis.AuditEvent
+	unit := func(i int, fail bool) func(store.Tx) error {
+		return func(tx store.Tx) error {
+			id, hash, err := tx.AuditHead(org)
+			if err != nil {
+				return err
+			}
+			e := newEvent(org, id, hash, at(i))
+			if err := tx.AppendAudit(e); err != nil {
+				return err
+			}
+			if fail {
+				return errRollback
+			}
+			kept[i] = e
+			return nil
+		}
+	}
+	errs := b.WriteBatch(t.Context(), []func(store.Tx) error{unit(0, false), unit(1, true), unit(2, false), unit(3, true), unit(4, false)})
+	for i, err := range errs {
+		if want := kept[i] == nil; (err != nil) != want {
+			t.Errorf("unit %d: %v", i, err)
+		}
+	}
+	var evs []*clavis.AuditEvent
+	var h store.ChainHead
+	read(t, s, func(tx store.Tx) error {
+		var err error
+		if evs, err = tx.AuditChain(org, nil, nil, 0); err != nil {
+			return err
+		}
+		h, err = tx.AuditChainHead(org)
+		return err
+	})
+	if len(evs) != 4 {
+		t.Fatalf("chain has %d events, want 4 (1 before the batch, 3 kept)", len(evs))
+	}
+	for i, want := range []*clavis.AuditEvent{kept[0], kept[2], kept[4]} {
+		got := evs[i+1]
+		if got.ID != want.ID || got.PrevEventID != evs[i].ID {
+			t.Errorf("event %d: id %s prev %s, want id %s prev %s", i+1, got.ID, got.PrevEventID, want.ID, evs[i].ID)
+		}
+	}
+	if h.EventID != kept[4].ID || h.Count != 4 {
+		t.Errorf("head %+v, want event %s, count 4", h, kept[4].ID)
+	}
+}

@@ -111,6 +111,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UseConfigs", testUseConfigs},
 		{"StateEpoch", testStateEpoch},
 		{"GetSecretVersion", testGetSecretVersion},
+		{"AuditBatchRollback", testAuditBatchRollback},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
