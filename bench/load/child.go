@@ -25,6 +25,7 @@ type child struct {
 	cmd     *exec.Cmd
 	base    string // http://127.0.0.1:PORT
 	logPath string // stdout and stderr of the process, line by line
+	walFile string // the SQLite write-ahead log of a clavis server, sampled during cells; "" if none
 	exited  chan struct{}
 	waitErr error
 	once    sync.Once

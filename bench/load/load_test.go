@@ -2,7 +2,9 @@ package main
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestPercentileIsNearestRank(t *testing.T) {
@@ -97,5 +99,106 @@ func TestParseFlagsLists(t *testing.T) {
 	}
 	if _, err := parseOps("delete"); err == nil {
 		t.Error("parseOps(delete) succeeded")
+	}
+}
+
+func TestParseProcStatBusyExcludesIdleAndIOWait(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	a, err := parseProcStat([]byte("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := parseProcStat([]byte("cpu  250 10 90 860 80 5 5 0 30 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// busy grew by 150+10+40+5+5 = 210, idle+iowait by 60+30 = 90: 70 %.
+	if got := b.busyPctSince(a); got < 69.99 || got > 70.01 {
+		t.Errorf("busy = %.2f %%, want 70 %%", got)
+	}
+	if got := a.busyPctSince(a); got != -1 {
+		t.Errorf("busy over no time = %v, want -1", got)
+	}
+	if _, err := parseProcStat([]byte("intr 1 2 3\n")); err == nil {
+		t.Error("parseProcStat accepted a file without a cpu line")
+	}
+}
+
+func TestDBFileFor(t *testing.T) {
+	for _, tc := range []struct{ database, want string }{
+		{"", "/d/clavis.db"},
+		{"sqlite:/x/y.db", "/x/y.db"},
+		{"postgres://u@h/db", ""},
+	} {
+		if got := dbFileFor(tc.database, "/d"); got != tc.want {
+			t.Errorf("dbFileFor(%q) = %q, want %q", tc.database, got, tc.want)
+		}
+	}
+}
+
+// targetResults evaluates the targets over one repetition of a 16-client grid at N=1000 and 100000,
+// the ceiling at 10000 req/s, and returns each row's result by the start of its label.
+func targetResults(t *testing.T, cfg config, fetch, fetch1k, token, write, list, p99, maxMs, busy, rss float64, grownMB map[int]float64) map[string]string {
+	t.Helper()
+	cfg.ns, cfg.clients, cfg.ops = []int{1000, 100000}, []int{16}, allOps
+	r := &runResult{Grows: nil}
+	for n, mb := range grownMB {
+		r.Grows = append(r.Grows, growInfo{N: n, MB: mb})
+	}
+	add := func(target string, n int, op string, rps float64) {
+		r.Cells = append(r.Cells, cell{Rep: 1, Target: target, N: n, Op: op, Clients: 16, RPS: rps,
+			P99ms: p99, MaxMs: maxMs, BusyPct: busy, PeakRSSMiB: rss, CPUus: 100})
+	}
+	add("ceiling", 0, "json", 10000)
+	add("clavis", 1000, "fetch", fetch1k*10000)
+	add("clavis", 100000, "fetch", fetch*10000)
+	add("clavis", 100000, "token", token*10000)
+	add("clavis", 100000, "write", write*10000)
+	add("clavis", 100000, "list", list*10000)
+	r.summarize(cfg)
+	out := map[string]string{}
+	for _, row := range r.Targets {
+		label, _, _ := strings.Cut(row.Target, " ≥")
+		label, _, _ = strings.Cut(label, " ≤")
+		out[label] = row.Result
+	}
+	return out
+}
+
+func TestTargetsRoundTwo(t *testing.T) {
+	cfg := config{duration: 60 * time.Second}
+	grown := map[int]float64{100000: 510}
+	// Every figure just on the right side of its threshold.
+	got := targetResults(t, cfg, 0.30, 0.33, 0.20, 0.08, 0.05, 5, 50, 95, 200, grown)
+	for label, want := range map[string]string{
+		"fetch": "PASS", "fetch p99": "PASS", "agent-token": "PASS", "write": "PASS", "list(100)": "PASS",
+		"fetch at N=100000": "PASS", "server RSS": "PASS", "slowest fetch": "PASS", "box CPU busy": "PASS",
+	} {
+		if got[label] != want {
+			t.Errorf("at the thresholds: %s = %q, want %q (all: %v)", label, got[label], want, got)
+		}
+	}
+	// Every figure just on the wrong side.
+	got = targetResults(t, cfg, 0.29, 0.33, 0.19, 0.079, 0.049, 5.1, 50.1, 94, 201, grown)
+	for _, label := range []string{"fetch", "fetch p99", "agent-token", "write", "list(100)", "fetch at N=100000", "server RSS", "slowest fetch", "box CPU busy"} {
+		if got[label] != "MISS" {
+			t.Errorf("past the thresholds: %s = %q, want MISS (all: %v)", label, got[label], got)
+		}
+	}
+	// The stall target needs a grown database and a 60 s window.
+	if got := targetResults(t, config{duration: 5 * time.Second}, 0.3, 0.3, 0.2, 0.1, 0.1, 1, 10, 99, 50, grown)["slowest fetch"]; got != "n/a" {
+		t.Errorf("slowest fetch over 5 s = %q, want n/a", got)
+	}
+	if got := targetResults(t, cfg, 0.3, 0.3, 0.2, 0.1, 0.1, 1, 10, 99, 50, nil)["slowest fetch"]; got != "n/a" {
+		t.Errorf("slowest fetch without -grow-mb = %q, want n/a", got)
+	}
+	// Against PostgreSQL the one target is fetch ≥ 0.15; the others are for information.
+	pg := config{duration: 5 * time.Second, database: "postgres://u@h/db"}
+	got = targetResults(t, pg, 0.16, 0.16, 0.1, 0.1, 0.1, 9, 90, 90, 90, nil)
+	if got["fetch (PostgreSQL)"] != "PASS" || got["fetch"] != "MISS (info)" || got["fetch p99"] != "MISS (info)" {
+		t.Errorf("PostgreSQL targets: %v", got)
+	}
+	if got := targetResults(t, pg, 0.14, 0.14, 0.1, 0.1, 0.1, 9, 90, 90, 90, nil); got["fetch (PostgreSQL)"] != "MISS" {
+		t.Errorf("PostgreSQL fetch at 0.14 = %q, want MISS", got["fetch (PostgreSQL)"])
 	}
 }

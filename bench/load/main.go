@@ -44,6 +44,8 @@ type config struct {
 	quick        bool
 	setupWorkers int
 	keep         bool
+	growMB       int
+	traceSlow    time.Duration
 }
 
 // settle is the pause between the setup of a server and its first cell.
@@ -72,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke test: -n 200 -clients 1,4 -duration 1s -warmup 300ms -reps 1 (explicit flags win)")
 	fs.IntVar(&cfg.setupWorkers, "setup-workers", 32, "concurrent PUTs used to create the N secrets")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (data dirs, server logs) after the run")
+	fs.IntVar(&cfg.growMB, "grow-mb", 0, "before the cells, grow each server's database past this many MB with large and small writes (0: off)")
+	fs.DurationVar(&cfg.traceSlow, "trace-slow", 0, "list on stderr every request of a window slower than this, with its start time (0: off)")
 	fs.BoolVar(&serveCeiling, "serve-ceiling", false, "internal: run the ceiling server (used by the tool itself)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -115,8 +119,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "load: -ops: %v\n", err)
 		return 2
 	}
-	if cfg.reps < 1 || cfg.duration <= 0 || cfg.warmup < 0 || cfg.setupWorkers < 1 {
-		fmt.Fprintln(stderr, "load: -reps and -setup-workers must be ≥ 1, -duration > 0, -warmup ≥ 0")
+	if cfg.reps < 1 || cfg.duration <= 0 || cfg.warmup < 0 || cfg.setupWorkers < 1 || cfg.growMB < 0 {
+		fmt.Fprintln(stderr, "load: -reps and -setup-workers must be ≥ 1, -duration > 0, -warmup and -grow-mb ≥ 0")
 		return 2
 	}
 
@@ -193,6 +197,9 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 		if err != nil {
 			return fmt.Errorf("starting clavis for N=%d: %w", n, err)
 		}
+		if f := dbFileFor(cfg.database, dir); f != "" {
+			srv.walFile = f + "-wal"
+		}
 		targets = append(targets, target{n: n, srv: srv})
 		t0 := time.Now()
 		fx, err := setupFixture(ctx, srv.base, n, cfg.setupWorkers, stderr)
@@ -201,6 +208,13 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 		}
 		targets[len(targets)-1].fx = fx
 		setup := time.Since(t0)
+		if cfg.growMB > 0 {
+			g, err := grow(ctx, fx, dbFileFor(cfg.database, dir), cfg.growMB, cfg.setupWorkers, stderr)
+			if err != nil {
+				return fmt.Errorf("N=%d: %w (server log: %s)", n, err, srv.logPath)
+			}
+			run.Grows = append(run.Grows, g)
+		}
 		sleep(ctx, settle) // let the server finish what seeding left behind (GC, WAL checkpoint) before cells
 		hwm, _ := procKiB(srv.pid(), "VmHWM")
 		run.Setups = append(run.Setups, setupInfo{N: n, Seconds: setup.Seconds(), PerSecond: float64(n) / setup.Seconds(), HWMMiB: kibToMiB(hwm)})
@@ -214,11 +228,11 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r := measure(ctx, c, op, clients, cfg.warmup, cfg.duration)
+			r := measure(ctx, c, op, clients, cfg.warmup, cfg.duration, cfg.traceSlow, stderr)
 			r.Rep, r.N = rep, n
 			repCells = append(repCells, r)
-			fmt.Fprintf(stderr, "load: rep %d %-7s N=%-6s %-5s c=%-3d %9.0f req/s  p50 %6.2f ms  p99 %7.2f ms  %6.0f µs CPU/req  %4.0f MiB  errors %d%s\n",
-				rep, r.Target, nLabel(n), r.Op, clients, r.RPS, r.P50ms, r.P99ms, r.CPUus, r.PeakRSSMiB, r.Errors, errSuffix(r))
+			fmt.Fprintf(stderr, "load: rep %d %-7s N=%-6s %-5s c=%-3d %9.0f req/s  p50 %6.2f ms  p99 %7.2f ms  max %7.1f ms (%d > 50 ms)  %6.0f µs CPU/req  box %3.0f%% busy  %4.0f MiB%s  errors %d%s\n",
+				rep, r.Target, nLabel(n), r.Op, clients, r.RPS, r.P50ms, r.P99ms, r.MaxMs, r.Over50ms, r.CPUus, r.BusyPct, r.PeakRSSMiB, walSuffix(r), r.Errors, errSuffix(r))
 			return nil
 		}
 		for _, c := range cfg.clients {
@@ -266,6 +280,17 @@ func errSuffix(r cell) string {
 		return ""
 	}
 	return " (first: " + r.FirstError + ")"
+}
+
+func walSuffix(r cell) string {
+	s := ""
+	if r.WriteKiB >= 0 {
+		s += fmt.Sprintf(" %.1f KiB written/req", r.WriteKiB)
+	}
+	if r.PeakWALMiB >= 0 {
+		s += fmt.Sprintf(" (WAL ≤ %.0f MiB)", r.PeakWALMiB)
+	}
+	return s
 }
 
 func nLabel(n int) string {

@@ -80,3 +80,63 @@ func parseStatusKiB(status []byte, field string) (int64, error) {
 }
 
 func kibToMiB(k int64) float64 { return float64(k) / 1024 }
+
+// cpuTicks are the machine-wide CPU counters of the first line of /proc/stat, summed over all cores.
+type cpuTicks struct {
+	busy  int64 // user, nice, system, irq, softirq, steal
+	total int64 // busy + idle + iowait
+}
+
+// boxTicks reads the machine-wide CPU counters now.
+func boxTicks() (cpuTicks, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTicks{}, err
+	}
+	return parseProcStat(b)
+}
+
+// parseProcStat reads the "cpu " line of /proc/stat: user nice system idle iowait irq softirq steal
+// (guest time is already inside user and nice). Waiting for I/O counts as idle: the CPU could run
+// something else.
+func parseProcStat(stat []byte) (cpuTicks, error) {
+	line, _, _ := strings.Cut(string(stat), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return cpuTicks{}, errors.New("no cpu line in /proc/stat")
+	}
+	var v [8]int64
+	for i := range v {
+		x, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return cpuTicks{}, errors.New("malformed /proc/stat cpu line")
+		}
+		v[i] = x
+	}
+	busy := v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+	return cpuTicks{busy: busy, total: busy + v[3] + v[4]}, nil
+}
+
+// busyPctSince is the percentage of CPU time that was busy between earlier and t; -1 if no time passed.
+func (t cpuTicks) busyPctSince(earlier cpuTicks) float64 {
+	dt := t.total - earlier.total
+	if dt <= 0 {
+		return -1
+	}
+	return 100 * float64(t.busy-earlier.busy) / float64(dt)
+}
+
+// writeBytes returns write_bytes of /proc/<pid>/io: the bytes process pid has caused to be written to
+// storage so far (its share of the page cache it dirtied, whether or not written back yet).
+func writeBytes(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, errors.New("no write_bytes in /proc io")
+}
