@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,28 +58,59 @@ func (e *Engine) agentToken(ctx context.Context, a *store.Agent, patterns []stri
 	return &clavis.Token{AccessToken: clavis.Sensitive(raw), ExpiresIn: int(ttl / time.Second)}, nil
 }
 
-// allowPatterns is the union of the patterns of the agent's unexpired allow policies (informational).
+// allowPatterns is the union of the patterns of the agent's unexpired allow policies (informational):
+// vault by vault, in the order of each vault's first unexpired policy, each vault's in creation order,
+// each pattern once. The agent's policies come from the state cache in a read transaction of e.read.
 func (e *Engine) allowPatterns(tx store.Tx, agentID string, now time.Time) ([]string, error) {
-	vids, err := tx.PolicyVaultIDs(clavis.PrincipalAgent, agentID, now)
+	ps, err := e.agentPolicies(tx, agentID)
 	if err != nil {
 		return nil, err
 	}
+	live := func(p *clavis.Policy) bool { return p.ExpiresAt == nil || now.Before(*p.ExpiresAt) }
+	rank := map[string]int{} // vault id → its place in the order of first unexpired policies
+	var allow []*clavis.Policy
+	for _, p := range ps {
+		if !live(p) {
+			continue
+		}
+		if _, ok := rank[p.VaultID]; !ok {
+			rank[p.VaultID] = len(rank)
+		}
+		if p.Effect != clavis.EffectDeny {
+			allow = append(allow, p)
+		}
+	}
+	slices.SortStableFunc(allow, func(a, b *clavis.Policy) int { return rank[a.VaultID] - rank[b.VaultID] })
 	seen := map[string]bool{}
 	out := []string{}
-	for _, vid := range vids {
-		ps, err := tx.ListPrincipalPolicies(vid, clavis.PrincipalAgent, agentID)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range ps {
-			if p.Effect == clavis.EffectDeny || (p.ExpiresAt != nil && !now.Before(*p.ExpiresAt)) || seen[p.Pattern] {
-				continue
-			}
+	for _, p := range allow {
+		if !seen[p.Pattern] {
 			seen[p.Pattern] = true
 			out = append(out, p.Pattern)
 		}
 	}
 	return out, nil
+}
+
+// agentPolicies returns the policies naming the agent on every vault, expired ones included, in
+// creation order; the caller must not modify them. In a read transaction of e.read they come from the
+// state cache (filled on a miss): every change to policies bumps the state epoch.
+func (e *Engine) agentPolicies(tx store.Tx, agentID string) ([]*clavis.Policy, error) {
+	rt, cached := tx.(*readTx)
+	key := "ap:" + agentID
+	if cached {
+		if v, ok := e.cache.get(key); ok {
+			return v.([]*clavis.Policy), nil
+		}
+	}
+	ps, err := tx.PrincipalPolicies(clavis.PrincipalAgent, agentID)
+	if err != nil {
+		return nil, err
+	}
+	if cached {
+		e.cache.put(rt.gen, key, slices.Clip(ps))
+	}
+	return ps, nil
 }
 
 // AgentToken exchanges an agent key for an agent token (spec §4.2). agentID, when given, must match.
