@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"clavis.dev/clavis"
@@ -126,7 +127,7 @@ func (e *Engine) AgentToken(ctx context.Context, apiKey, agentID string, ip neti
 // event (and an occasional last_active_at) goes through the group commit. echo sets the token's agent_id.
 func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, echo bool, ip netip.Addr) (*clavis.Token, error) {
 	now := e.now()
-	a, patterns, refused, err := e.agentForKey(ctx, apiKey, now)
+	a, entry, patterns, refused, err := e.agentForKey(ctx, apiKey, now)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +154,7 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 	if err != nil {
 		return nil, err
 	}
-	if err := e.recordAgentKeyExchange(ctx, a, ip, now); err != nil {
+	if err := e.recordAgentKeyExchange(ctx, a, entry, ip, now); err != nil {
 		return nil, err
 	}
 	if echo {
@@ -164,11 +165,15 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 
 // agentForKey resolves an ocv_ key to its agent and, for an agent without scopes, its allow patterns. A
 // known agent that may not exchange (deactivated, expired) comes back with the refusal in refused, so
-// that it can be audited; an unknown key is err (401).
-func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) (a *store.Agent, patterns []string, refused, err error) {
+// that it can be audited; an unknown key is err (401). entry is the state cache entry the agent came
+// from or went to (nil if none).
+func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) (a *store.Agent, entry *agentKeyEntry,
+	patterns []string, refused, err error) {
 	err = e.read(ctx, func(tx store.Tx) error {
+		kt := &keyLookupTx{Tx: tx, e: e}
 		var err error
-		a, err = e.findAgentByKey(tx, apiKey, now)
+		a, err = e.findAgentByKey(kt, apiKey, now)
+		entry = kt.entry
 		if err != nil {
 			if a != nil { // a known agent refused: audited by the caller
 				refused = err
@@ -181,14 +186,57 @@ func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) 
 		}
 		return err
 	})
-	return a, patterns, refused, err
+	return a, entry, patterns, refused, err
+}
+
+// agentKeyEntry is an agent cached by the keyed hash of its key. The row is shared and never modified.
+// Its last_active_at goes stale, as changing it does not bump the state epoch: lastActive holds the
+// latest value this process has written since the entry was made (Unix nanoseconds, 0 for none).
+type agentKeyEntry struct {
+	agent      *store.Agent
+	lastActive atomic.Int64
+}
+
+// keyLookupTx serves GetAgentByKeyHash from the state cache in a read transaction of e.read (filling it
+// on a miss): every change to an agent but last_active_at bumps the state epoch. The agent it returns is
+// a copy whose LastActiveAt also counts what this process wrote since.
+type keyLookupTx struct {
+	store.Tx
+	e     *Engine
+	entry *agentKeyEntry
+}
+
+func (k *keyLookupTx) GetAgentByKeyHash(hash []byte) (*store.Agent, error) {
+	rt, cached := k.Tx.(*readTx)
+	if !cached {
+		return k.Tx.GetAgentByKeyHash(hash)
+	}
+	key := "ak:" + string(hash)
+	if v, ok := k.e.cache.get(key); ok {
+		k.entry = v.(*agentKeyEntry)
+	} else {
+		a, err := k.Tx.GetAgentByKeyHash(hash)
+		if err != nil {
+			return nil, err
+		}
+		k.entry = &agentKeyEntry{agent: a}
+		k.e.cache.put(rt.gen, key, k.entry)
+	}
+	a := *k.entry.agent
+	if n := k.entry.lastActive.Load(); n != 0 && (a.LastActiveAt == nil || n > a.LastActiveAt.UnixNano()) {
+		t := time.Unix(0, n).UTC()
+		a.LastActiveAt = &t
+	}
+	return &a, nil
 }
 
 // recordAgentKeyExchange audits a successful key exchange of a (auth.success) and refreshes its
-// last_active_at when it is more than lastActiveResolution old.
-func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *store.Agent, ip netip.Addr, now time.Time) error {
-	return e.write(ctx, func(tx store.Tx) error {
-		if a.LastActiveAt == nil || now.Sub(*a.LastActiveAt) >= lastActiveResolution {
+// last_active_at when it is more than lastActiveResolution old, noting the refresh in entry (if any)
+// once it has committed.
+func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *store.Agent, entry *agentKeyEntry, ip netip.Addr, now time.Time) error {
+	refresh := a.LastActiveAt == nil || now.Sub(*a.LastActiveAt) >= lastActiveResolution
+	err := e.write(ctx, func(tx store.Tx) error {
+		if refresh {
 			fresh, err := tx.GetAgent(a.ID) // the row as it is now: never write back a stale snapshot
 			if clavis.IsKind(err, clavis.KindNotFound) {
 				return clavis.ErrUnauthorized
@@ -204,6 +252,15 @@ func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *store.Agent, ip 
 		return e.record(tx, event{org: a.OrgID, action: "auth.success", resType: "agent", resID: a.ID, actor: agentActor(a),
 			ip: ipString(ip), details: map[string]any{"method": "agent_key"}})
 	})
+	if err == nil && refresh && entry != nil {
+		for n := now.UnixNano(); ; {
+			old := entry.lastActive.Load()
+			if old >= n || entry.lastActive.CompareAndSwap(old, n) {
+				break
+			}
+		}
+	}
+	return err
 }
 
 // agentActor is a as the actor of an audit event.
