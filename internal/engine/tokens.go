@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -61,9 +62,9 @@ func (e *Engine) agentToken(ctx context.Context, a *store.Agent, patterns []stri
 
 // allowPatterns is the union of the patterns of the agent's unexpired allow policies (informational):
 // vault by vault, in the order of each vault's first unexpired policy, each vault's in creation order,
-// each pattern once. The agent's policies come from the state cache in a read transaction of e.read.
+// each pattern once. One query (or the state cache, through exchangeTx) gives the agent's policies.
 func (e *Engine) allowPatterns(tx store.Tx, agentID string, now time.Time) ([]string, error) {
-	ps, err := e.agentPolicies(tx, agentID)
+	ps, err := tx.PrincipalPolicies(clavis.PrincipalAgent, agentID)
 	if err != nil {
 		return nil, err
 	}
@@ -91,27 +92,6 @@ func (e *Engine) allowPatterns(tx store.Tx, agentID string, now time.Time) ([]st
 		}
 	}
 	return out, nil
-}
-
-// agentPolicies returns the policies naming the agent on every vault, expired ones included, in
-// creation order; the caller must not modify them. In a read transaction of e.read they come from the
-// state cache (filled on a miss): every change to policies bumps the state epoch.
-func (e *Engine) agentPolicies(tx store.Tx, agentID string) ([]*clavis.Policy, error) {
-	rt, cached := tx.(*readTx)
-	key := "ap:" + agentID
-	if cached {
-		if v, ok := e.cache.get(key); ok {
-			return v.([]*clavis.Policy), nil
-		}
-	}
-	ps, err := tx.PrincipalPolicies(clavis.PrincipalAgent, agentID)
-	if err != nil {
-		return nil, err
-	}
-	if cached {
-		e.cache.put(rt.gen, key, slices.Clip(ps))
-	}
-	return ps, nil
 }
 
 // AgentToken exchanges an agent key for an agent token (spec §4.2). agentID, when given, must match.
@@ -166,14 +146,14 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 // agentForKey resolves an ocv_ key to its agent and, for an agent without scopes, its allow patterns. A
 // known agent that may not exchange (deactivated, expired) comes back with the refusal in refused, so
 // that it can be audited; an unknown key is err (401). entry is the state cache entry the agent came
-// from or went to (nil if none).
+// from or went to (nil if none). When the state cache holds all it needs, no transaction runs.
 func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) (a *store.Agent, entry *agentKeyEntry,
 	patterns []string, refused, err error) {
-	err = e.read(ctx, func(tx store.Tx) error {
-		kt := &keyLookupTx{Tx: tx, e: e}
+	lookup := func(tx store.Tx) error {
+		xt := &exchangeTx{Tx: tx, e: e}
 		var err error
-		a, err = e.findAgentByKey(kt, apiKey, now)
-		entry = kt.entry
+		a, err = e.findAgentByKey(xt, apiKey, now)
+		entry = xt.entry
 		if err != nil {
 			if a != nil { // a known agent refused: audited by the caller
 				refused = err
@@ -182,12 +162,21 @@ func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) 
 			return err
 		}
 		if len(a.Scopes) == 0 {
-			patterns, err = e.allowPatterns(tx, a.ID, now)
+			patterns, err = e.allowPatterns(xt, a.ID, now)
 		}
 		return err
-	})
+	}
+	a, entry, patterns, refused = nil, nil, nil, nil
+	if err = lookup(nil); !errors.Is(err, errCacheMiss) {
+		return a, entry, patterns, refused, err
+	}
+	a, entry, patterns, refused = nil, nil, nil, nil
+	err = e.read(ctx, lookup)
 	return a, entry, patterns, refused, err
 }
+
+// errCacheMiss is what an exchangeTx without a transaction answers for anything the cache lacks.
+var errCacheMiss = errors.New("not in the state cache")
 
 // agentKeyEntry is an agent cached by the keyed hash of its key. The row is shared and never modified.
 // Its last_active_at goes stale, as changing it does not bump the state epoch: lastActive holds the
@@ -197,37 +186,66 @@ type agentKeyEntry struct {
 	lastActive atomic.Int64
 }
 
-// keyLookupTx serves GetAgentByKeyHash from the state cache in a read transaction of e.read (filling it
-// on a miss): every change to an agent but last_active_at bumps the state epoch. The agent it returns is
-// a copy whose LastActiveAt also counts what this process wrote since.
-type keyLookupTx struct {
+// exchangeTx serves the two lookups of a key exchange from the state cache: the agent by its key hash
+// (every change to an agent but last_active_at bumps the state epoch) and the agent's policies on every
+// vault (so does every change to policies). In a read transaction of e.read it fills the cache on a
+// miss; with a nil Tx it answers a miss with errCacheMiss; in any other transaction it asks the Tx.
+type exchangeTx struct {
 	store.Tx
 	e     *Engine
-	entry *agentKeyEntry
+	entry *agentKeyEntry // the entry GetAgentByKeyHash served or filled
 }
 
-func (k *keyLookupTx) GetAgentByKeyHash(hash []byte) (*store.Agent, error) {
-	rt, cached := k.Tx.(*readTx)
-	if !cached {
-		return k.Tx.GetAgentByKeyHash(hash)
+// cached returns the entry for key from the cache, or load's result (cached when the Tx is a readTx).
+func (x *exchangeTx) cached(key string, load func() (any, error)) (any, error) {
+	rt, fill := x.Tx.(*readTx)
+	if fill || x.Tx == nil {
+		if v, ok := x.e.cache.get(key); ok {
+			return v, nil
+		}
 	}
-	key := "ak:" + string(hash)
-	if v, ok := k.e.cache.get(key); ok {
-		k.entry = v.(*agentKeyEntry)
-	} else {
-		a, err := k.Tx.GetAgentByKeyHash(hash)
+	if x.Tx == nil {
+		return nil, errCacheMiss
+	}
+	v, err := load()
+	if err == nil && fill {
+		x.e.cache.put(rt.gen, key, v)
+	}
+	return v, err
+}
+
+// GetAgentByKeyHash returns a copy of the agent whose LastActiveAt also counts what this process wrote
+// since the entry was made.
+func (x *exchangeTx) GetAgentByKeyHash(hash []byte) (*store.Agent, error) {
+	v, err := x.cached("ak:"+string(hash), func() (any, error) {
+		a, err := x.Tx.GetAgentByKeyHash(hash)
 		if err != nil {
 			return nil, err
 		}
-		k.entry = &agentKeyEntry{agent: a}
-		k.e.cache.put(rt.gen, key, k.entry)
+		return &agentKeyEntry{agent: a}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	a := *k.entry.agent
-	if n := k.entry.lastActive.Load(); n != 0 && (a.LastActiveAt == nil || n > a.LastActiveAt.UnixNano()) {
+	x.entry = v.(*agentKeyEntry)
+	a := *x.entry.agent
+	if n := x.entry.lastActive.Load(); n != 0 && (a.LastActiveAt == nil || n > a.LastActiveAt.UnixNano()) {
 		t := time.Unix(0, n).UTC()
 		a.LastActiveAt = &t
 	}
 	return &a, nil
+}
+
+// PrincipalPolicies returns the policies shared with the cache: the caller must not modify them.
+func (x *exchangeTx) PrincipalPolicies(pt clavis.PrincipalType, principalID string) ([]*clavis.Policy, error) {
+	v, err := x.cached("pp:"+string(pt)+"|"+principalID, func() (any, error) {
+		ps, err := x.Tx.PrincipalPolicies(pt, principalID)
+		return slices.Clip(ps), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]*clavis.Policy), nil
 }
 
 // recordAgentKeyExchange audits a successful key exchange of a (auth.success) and refreshes its
