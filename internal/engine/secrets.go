@@ -362,7 +362,7 @@ func (e *Engine) ListSecrets(ctx context.Context, c *clavis.Caller, vaultID, pre
 		return nil, err
 	}
 	now := e.now()
-	out := []clavis.SecretMeta{}
+	var out []clavis.SecretMeta
 	err := e.read(ctx, func(tx store.Tx) error {
 		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {
@@ -372,6 +372,7 @@ func (e *Engine) ListSecrets(ctx context.Context, c *clavis.Caller, vaultID, pre
 		if err != nil {
 			return err
 		}
+		out = make([]clavis.SecretMeta, 0, len(heads))
 		listed := func(path string, perm clavis.Permission) bool {
 			d := va.decide(c, path, perm, now)
 			return d.Allowed || d.Reason == policy.ReasonApprovalRequired

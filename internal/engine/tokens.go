@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"clavis.dev/clavis"
@@ -57,23 +60,33 @@ func (e *Engine) agentToken(ctx context.Context, a *store.Agent, patterns []stri
 	return &clavis.Token{AccessToken: clavis.Sensitive(raw), ExpiresIn: int(ttl / time.Second)}, nil
 }
 
-// allowPatterns is the union of the patterns of the agent's unexpired allow policies (informational).
+// allowPatterns is the union of the patterns of the agent's unexpired allow policies (informational):
+// vault by vault, in the order of each vault's first unexpired policy, each vault's in creation order,
+// each pattern once. One query (or the state cache, through exchangeTx) gives the agent's policies.
 func (e *Engine) allowPatterns(tx store.Tx, agentID string, now time.Time) ([]string, error) {
-	vids, err := tx.PolicyVaultIDs(clavis.PrincipalAgent, agentID, now)
+	ps, err := tx.PrincipalPolicies(clavis.PrincipalAgent, agentID)
 	if err != nil {
 		return nil, err
 	}
+	live := func(p *clavis.Policy) bool { return p.ExpiresAt == nil || now.Before(*p.ExpiresAt) }
+	rank := map[string]int{} // vault id → its place in the order of first unexpired policies
+	var allow []*clavis.Policy
+	for _, p := range ps {
+		if !live(p) {
+			continue
+		}
+		if _, ok := rank[p.VaultID]; !ok {
+			rank[p.VaultID] = len(rank)
+		}
+		if p.Effect != clavis.EffectDeny {
+			allow = append(allow, p)
+		}
+	}
+	slices.SortStableFunc(allow, func(a, b *clavis.Policy) int { return rank[a.VaultID] - rank[b.VaultID] })
 	seen := map[string]bool{}
 	out := []string{}
-	for _, vid := range vids {
-		ps, err := tx.ListPrincipalPolicies(vid, clavis.PrincipalAgent, agentID)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range ps {
-			if p.Effect == clavis.EffectDeny || (p.ExpiresAt != nil && !now.Before(*p.ExpiresAt)) || seen[p.Pattern] {
-				continue
-			}
+	for _, p := range allow {
+		if !seen[p.Pattern] {
 			seen[p.Pattern] = true
 			out = append(out, p.Pattern)
 		}
@@ -94,7 +107,7 @@ func (e *Engine) AgentToken(ctx context.Context, apiKey, agentID string, ip neti
 // event (and an occasional last_active_at) goes through the group commit. echo sets the token's agent_id.
 func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, echo bool, ip netip.Addr) (*clavis.Token, error) {
 	now := e.now()
-	a, patterns, refused, err := e.agentForKey(ctx, apiKey, now)
+	a, entry, patterns, refused, err := e.agentForKey(ctx, apiKey, now)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +134,7 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 	if err != nil {
 		return nil, err
 	}
-	if err := e.recordAgentKeyExchange(ctx, a, ip, now); err != nil {
+	if err := e.recordAgentKeyExchange(ctx, a, entry, ip, now); err != nil {
 		return nil, err
 	}
 	if echo {
@@ -132,11 +145,15 @@ func (e *Engine) exchangeAgentKey(ctx context.Context, apiKey, agentID string, e
 
 // agentForKey resolves an ocv_ key to its agent and, for an agent without scopes, its allow patterns. A
 // known agent that may not exchange (deactivated, expired) comes back with the refusal in refused, so
-// that it can be audited; an unknown key is err (401).
-func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) (a *store.Agent, patterns []string, refused, err error) {
-	err = e.read(ctx, func(tx store.Tx) error {
+// that it can be audited; an unknown key is err (401). entry is the state cache entry the agent came
+// from or went to (nil if none). When the state cache holds all it needs, no transaction runs.
+func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) (a *store.Agent, entry *agentKeyEntry,
+	patterns []string, refused, err error) {
+	lookup := func(tx store.Tx) error {
+		xt := &exchangeTx{Tx: tx, e: e}
 		var err error
-		a, err = e.findAgentByKey(tx, apiKey, now)
+		a, err = e.findAgentByKey(xt, apiKey, now)
+		entry = xt.entry
 		if err != nil {
 			if a != nil { // a known agent refused: audited by the caller
 				refused = err
@@ -145,18 +162,99 @@ func (e *Engine) agentForKey(ctx context.Context, apiKey string, now time.Time) 
 			return err
 		}
 		if len(a.Scopes) == 0 {
-			patterns, err = e.allowPatterns(tx, a.ID, now)
+			patterns, err = e.allowPatterns(xt, a.ID, now)
 		}
 		return err
+	}
+	a, entry, patterns, refused = nil, nil, nil, nil
+	if err = lookup(nil); !errors.Is(err, errCacheMiss) {
+		return a, entry, patterns, refused, err
+	}
+	a, entry, patterns, refused = nil, nil, nil, nil
+	err = e.read(ctx, lookup)
+	return a, entry, patterns, refused, err
+}
+
+// errCacheMiss is what an exchangeTx without a transaction answers for anything the cache lacks.
+var errCacheMiss = errors.New("not in the state cache")
+
+// agentKeyEntry is an agent cached by the keyed hash of its key. The row is shared and never modified.
+// Its last_active_at goes stale, as changing it does not bump the state epoch: lastActive holds the
+// latest value this process has written since the entry was made (Unix nanoseconds, 0 for none).
+type agentKeyEntry struct {
+	agent      *store.Agent
+	lastActive atomic.Int64
+}
+
+// exchangeTx serves the two lookups of a key exchange from the state cache: the agent by its key hash
+// (every change to an agent but last_active_at bumps the state epoch) and the agent's policies on every
+// vault (so does every change to policies). In a read transaction of e.read it fills the cache on a
+// miss; with a nil Tx it answers a miss with errCacheMiss; in any other transaction it asks the Tx.
+type exchangeTx struct {
+	store.Tx
+	e     *Engine
+	entry *agentKeyEntry // the entry GetAgentByKeyHash served or filled
+}
+
+// cached returns the entry for key from the cache, or load's result (cached when the Tx is a readTx).
+func (x *exchangeTx) cached(key string, load func() (any, error)) (any, error) {
+	rt, fill := x.Tx.(*readTx)
+	if fill || x.Tx == nil {
+		if v, ok := x.e.cache.get(key); ok {
+			return v, nil
+		}
+	}
+	if x.Tx == nil {
+		return nil, errCacheMiss
+	}
+	v, err := load()
+	if err == nil && fill {
+		x.e.cache.put(rt.gen, key, v)
+	}
+	return v, err
+}
+
+// GetAgentByKeyHash returns a copy of the agent whose LastActiveAt also counts what this process wrote
+// since the entry was made.
+func (x *exchangeTx) GetAgentByKeyHash(hash []byte) (*store.Agent, error) {
+	v, err := x.cached("ak:"+string(hash), func() (any, error) {
+		a, err := x.Tx.GetAgentByKeyHash(hash)
+		if err != nil {
+			return nil, err
+		}
+		return &agentKeyEntry{agent: a}, nil
 	})
-	return a, patterns, refused, err
+	if err != nil {
+		return nil, err
+	}
+	x.entry = v.(*agentKeyEntry)
+	a := *x.entry.agent
+	if n := x.entry.lastActive.Load(); n != 0 && (a.LastActiveAt == nil || n > a.LastActiveAt.UnixNano()) {
+		t := time.Unix(0, n).UTC()
+		a.LastActiveAt = &t
+	}
+	return &a, nil
+}
+
+// PrincipalPolicies returns the policies shared with the cache: the caller must not modify them.
+func (x *exchangeTx) PrincipalPolicies(pt clavis.PrincipalType, principalID string) ([]*clavis.Policy, error) {
+	v, err := x.cached("pp:"+string(pt)+"|"+principalID, func() (any, error) {
+		ps, err := x.Tx.PrincipalPolicies(pt, principalID)
+		return slices.Clip(ps), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]*clavis.Policy), nil
 }
 
 // recordAgentKeyExchange audits a successful key exchange of a (auth.success) and refreshes its
-// last_active_at when it is more than lastActiveResolution old.
-func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *store.Agent, ip netip.Addr, now time.Time) error {
-	return e.write(ctx, func(tx store.Tx) error {
-		if a.LastActiveAt == nil || now.Sub(*a.LastActiveAt) >= lastActiveResolution {
+// last_active_at when it is more than lastActiveResolution old, noting the refresh in entry (if any)
+// once it has committed.
+func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *store.Agent, entry *agentKeyEntry, ip netip.Addr, now time.Time) error {
+	refresh := a.LastActiveAt == nil || now.Sub(*a.LastActiveAt) >= lastActiveResolution
+	err := e.write(ctx, func(tx store.Tx) error {
+		if refresh {
 			fresh, err := tx.GetAgent(a.ID) // the row as it is now: never write back a stale snapshot
 			if clavis.IsKind(err, clavis.KindNotFound) {
 				return clavis.ErrUnauthorized
@@ -172,6 +270,15 @@ func (e *Engine) recordAgentKeyExchange(ctx context.Context, a *store.Agent, ip 
 		return e.record(tx, event{org: a.OrgID, action: "auth.success", resType: "agent", resID: a.ID, actor: agentActor(a),
 			ip: ipString(ip), details: map[string]any{"method": "agent_key"}})
 	})
+	if err == nil && refresh && entry != nil {
+		for n := now.UnixNano(); ; {
+			old := entry.lastActive.Load()
+			if old >= n || entry.lastActive.CompareAndSwap(old, n) {
+				break
+			}
+		}
+	}
+	return err
 }
 
 // agentActor is a as the actor of an audit event.

@@ -13,7 +13,7 @@ func listSecrets(s *server, w http.ResponseWriter, r *http.Request, c *clavis.Ca
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, secretList{mapList(items, secretMetaOf)})
+	writeSecretList(w, items)
 	return nil
 }
 

@@ -212,6 +212,8 @@ type Tx interface {
 	ListPolicies(vaultID string) ([]*clavis.Policy, error)
 	// ListPrincipalPolicies returns the policies naming a principal on one vault, in creation order.
 	ListPrincipalPolicies(vaultID string, pt clavis.PrincipalType, principalID string) ([]*clavis.Policy, error)
+	// PrincipalPolicies returns the policies naming a principal on every vault, in creation order.
+	PrincipalPolicies(pt clavis.PrincipalType, principalID string) ([]*clavis.Policy, error)
 	// PolicyVaultIDs returns the ids of vaults that have at least one policy naming the principal and
 	// not expired at now.
 	PolicyVaultIDs(pt clavis.PrincipalType, principalID string, now time.Time) ([]string, error)

@@ -15,6 +15,8 @@ const (
 	qListPolicies          = `SELECT ` + policyCols + ` FROM policies WHERE vault_id = $1 ORDER BY seq`
 	qListPrincipalPolicies = `SELECT ` + policyCols + ` FROM policies
 		WHERE vault_id = $1 AND principal_type = $2 AND principal_id = $3 ORDER BY seq`
+	qPrincipalPolicies = `SELECT ` + policyCols + ` FROM policies
+		WHERE principal_type = $1 AND principal_id = $2 ORDER BY seq`
 	qPolicyVaultIDs = `SELECT vault_id FROM policies
 		WHERE principal_type = $1 AND principal_id = $2 AND (expires_at IS NULL OR expires_at > $3)
 		GROUP BY vault_id ORDER BY min(seq)`
@@ -56,6 +58,10 @@ func (t *txn) ListPolicies(vaultID string) ([]*clavis.Policy, error) {
 
 func (t *txn) ListPrincipalPolicies(vaultID string, pt clavis.PrincipalType, principalID string) ([]*clavis.Policy, error) {
 	return list(t, "list principal policies", scanPolicy, qListPrincipalPolicies, vaultID, string(pt), principalID)
+}
+
+func (t *txn) PrincipalPolicies(pt clavis.PrincipalType, principalID string) ([]*clavis.Policy, error) {
+	return list(t, "principal policies", scanPolicy, qPrincipalPolicies, string(pt), principalID)
 }
 
 // PolicyVaultIDs returns the vault ids in the order of each vault's first such policy.

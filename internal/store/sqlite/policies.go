@@ -14,6 +14,8 @@ const (
 	qListPolicies          = `SELECT ` + policyCols + ` FROM policies WHERE vault_id = ? ORDER BY seq`
 	qListPrincipalPolicies = `SELECT ` + policyCols + ` FROM policies
 		WHERE vault_id = ? AND principal_type = ? AND principal_id = ? ORDER BY seq`
+	qPrincipalPolicies = `SELECT ` + policyCols + ` FROM policies
+		WHERE principal_type = ? AND principal_id = ? ORDER BY seq`
 	qPolicyVaultIDs = `SELECT vault_id FROM policies
 		WHERE principal_type = ? AND principal_id = ? AND (expires_at IS NULL OR expires_at > ?)
 		GROUP BY vault_id ORDER BY min(seq)`
@@ -55,6 +57,10 @@ func (t *txn) ListPolicies(vaultID string) ([]*clavis.Policy, error) {
 
 func (t *txn) ListPrincipalPolicies(vaultID string, pt clavis.PrincipalType, principalID string) ([]*clavis.Policy, error) {
 	return list(t, "list principal policies", scanPolicy, qListPrincipalPolicies, vaultID, string(pt), principalID)
+}
+
+func (t *txn) PrincipalPolicies(pt clavis.PrincipalType, principalID string) ([]*clavis.Policy, error) {
+	return list(t, "principal policies", scanPolicy, qPrincipalPolicies, string(pt), principalID)
 }
 
 // PolicyVaultIDs returns the vault ids in the order of each vault's first such policy.

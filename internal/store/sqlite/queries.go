@@ -11,7 +11,7 @@ var queries = []string{
 	qCreateVault, qGetVault, qListVaults, qSystemVault, qDeleteVault,
 	qGetSecret, qInsertSecret, qNextVersion, qSetSecretDeleted, qListSecrets, qPurgeSecrets,
 	qCreateVersion, qGetVersion, qListVersions, qSetVersionDisabled, qConsumeAccess, qVersionExists,
-	qCreatePolicy, qGetPolicy, qListPolicies, qListPrincipalPolicies, qPolicyVaultIDs, qUpdatePolicy,
+	qCreatePolicy, qGetPolicy, qListPolicies, qListPrincipalPolicies, qPrincipalPolicies, qPolicyVaultIDs, qUpdatePolicy,
 	qDeletePolicy, qDeletePrincipalPolicies,
 	qNameRef, qInsertName, qAuditSeq, qInsertAudit, qSetAuditHead, qAuditChain, qAuditChainAfter, qAuditChainHead,
 	qRevokeToken, qTokenRevoked, qPruneRevokedTokens, qWriteProbe,

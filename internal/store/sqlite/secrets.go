@@ -63,13 +63,14 @@ const (
 	// A path matches a prefix when its first len(prefix) bytes equal it: compared as BLOBs, so that
 	// substr counts bytes, not characters, and nothing in the prefix is a wildcard. The lower bound lets
 	// the (vault_id, path) index start at the prefix.
-	prefixMatch  = `path >= ?3 AND substr(CAST(path AS BLOB), 1, ?2) = CAST(?3 AS BLOB)`
-	qListSecrets = `SELECT s.id, s.vault_id, s.path, s.deleted, s.latest_version, s.created_at,
-			v.secret_id, v.version, v.type, v.metadata, v.expires_at, v.max_access_count, v.access_count,
-			v.disabled, v.created_by, v.created_at
-		FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.latest_version
-		WHERE s.vault_id = ?1 AND s.deleted = 0 AND ` + prefixMatch + ` AND path < ?4
-		ORDER BY s.path`
+	prefixMatch = `path >= ?3 AND substr(CAST(path AS BLOB), 1, ?2) = CAST(?3 AS BLOB)`
+	// qListSecrets is one range scan of secret_heads (migration 0013), which holds exactly the non-deleted
+	// secrets with a version at latest_version, with that version's metadata, in (vault_id, path) order.
+	qListSecrets = `SELECT secret_id, path, latest_version, created_at, type, metadata, expires_at,
+			max_access_count, access_count, disabled, created_by, v_created_at
+		FROM secret_heads
+		WHERE vault_id = ?1 AND ` + prefixMatch + ` AND path < ?4
+		ORDER BY path`
 	qPurgeSecrets = `DELETE FROM secrets WHERE vault_id = ?1 AND ` + prefixMatch // cascades to versions
 	// path has the BINARY collation: byte order.
 	qAllSecrets = `SELECT ` + secretCols + ` FROM secrets WHERE vault_id = ? ORDER BY path`
@@ -111,14 +112,38 @@ func (t *txn) SetSecretDeleted(secretID string, deleted bool) error {
 // ListSecrets lists the non-deleted secrets that have a version at LatestVersion (every secret
 // committed through NextVersion and CreateVersion); Latest is never nil and carries no ciphertext.
 func (t *txn) ListSecrets(vaultID, prefix string) ([]store.SecretHead, error) {
-	return list(t, "list secrets", func(sc scanner) (store.SecretHead, error) {
-		var s clavis.Secret
-		var v clavis.Version
-		err := sc.Scan(&s.ID, &s.VaultID, &s.Path, &s.Deleted, &s.LatestVersion, timeCol{&s.CreatedAt},
-			&v.SecretID, &v.Version, &v.Type, rawCol{&v.Metadata}, optTimeCol{&v.ExpiresAt}, &v.MaxAccessCount,
-			&v.AccessCount, &v.Disabled, &v.CreatedBy, timeCol{&v.CreatedAt})
-		return store.SecretHead{Secret: &s, Latest: &v}, err
-	}, qListSecrets, vaultID, len(prefix), prefix, prefixEnd(prefix))
+	rows, err := t.query(qListSecrets, vaultID, len(prefix), prefix, prefixEnd(prefix))
+	if err != nil {
+		return nil, dbErr("list secrets", err)
+	}
+	defer rows.Close()
+	var out []store.SecretHead
+	var slab []secretHead
+	for rows.Next() {
+		if len(slab) == 0 {
+			slab = make([]secretHead, min(max(len(out), 8), 256)) // rows of a list share few allocations
+		}
+		h := &slab[0]
+		slab = slab[1:]
+		s, v := &h.s, &h.v
+		if err := rows.Scan(&s.ID, &s.Path, &s.LatestVersion, timeCol{&s.CreatedAt}, &v.Type, rawCol{&v.Metadata},
+			optTimeCol{&v.ExpiresAt}, &v.MaxAccessCount, &v.AccessCount, &v.Disabled, &v.CreatedBy,
+			timeCol{&v.CreatedAt}); err != nil {
+			return nil, dbErr("list secrets", err)
+		}
+		s.VaultID, v.SecretID, v.Version = vaultID, s.ID, s.LatestVersion
+		out = append(out, store.SecretHead{Secret: s, Latest: v})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("list secrets", err)
+	}
+	return out, nil
+}
+
+// secretHead is the storage of one listed secret and its latest version.
+type secretHead struct {
+	s clavis.Secret
+	v clavis.Version
 }
 
 // prefixEnd is an upper bound for the paths that start with prefix, so the index range ends there: the

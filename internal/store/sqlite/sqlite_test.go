@@ -231,7 +231,7 @@ func backend(t *testing.T) storetest.Backend {
 		Open:                   storetest.Opener(Open),
 		Migrations:             ms,
 		CreateSchemaMigrations: createSchemaMigrations,
-		UndoLater:              undo0012,
+		UndoLater:              undo0013 + undo0012,
 		Exec: func(tb testing.TB, path, query string, args ...any) {
 			tb.Helper()
 			db, err := sql.Open("sqlite", path)
@@ -246,6 +246,15 @@ func backend(t *testing.T) storetest.Backend {
 		},
 	}
 }
+
+// undo0013 undoes migration 0013: the secret_heads table and its triggers.
+const undo0013 = `DROP TRIGGER secret_heads_version_insert;
+	DROP TRIGGER secret_heads_secret_update;
+	DROP TRIGGER secret_heads_secret_delete;
+	DROP TRIGGER secret_heads_version_update;
+	DROP TRIGGER secret_heads_version_delete;
+	DROP TABLE secret_heads;
+`
 
 // undo0012 undoes migration 0012 on a database without audit events: audit_events as 0011 left it.
 const undo0012 = `DROP TABLE audit_events;

@@ -212,7 +212,7 @@ func (c timeCol) Scan(src any) error {
 	if !ok {
 		return fmt.Errorf("time column: unexpected %T", src)
 	}
-	t, err := clavis.ParseTime(s)
+	t, err := parseTime(s)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,8 @@ func testPolicies(t *testing.T, s store.Store) {
 	wantKind(t, "CreatePolicy with a duplicate id", err, clavis.KindConflict)
 }
 
-// testListPolicies: a vault's policies, and a principal's policies on a vault, in creation order.
+// testListPolicies: a vault's policies, and a principal's policies on a vault and on every vault, in
+// creation order.
 func testListPolicies(t *testing.T, s store.Store) {
 	_, u, v := seed(t, s)
 	other := newVault(u)
@@ -59,11 +60,14 @@ func testListPolicies(t *testing.T, s store.Store) {
 		{v, clavis.PrincipalAgent, newID()},
 		{v, clavis.PrincipalAgent, principal},
 	}
-	var wantVault, wantPrincipal []string
+	var wantVault, wantPrincipal, wantEverywhere []string
 	for i, id := range descendingIDs(len(picks)) {
 		p := newPolicy(picks[i].vault, picks[i].pt, picks[i].id)
 		p.ID = id
 		create(t, s, p)
+		if picks[i].pt == clavis.PrincipalAgent && picks[i].id == principal {
+			wantEverywhere = append(wantEverywhere, id)
+		}
 		if picks[i].vault == v {
 			wantVault = append(wantVault, id)
 			if picks[i].pt == clavis.PrincipalAgent && picks[i].id == principal {
@@ -82,6 +86,14 @@ func testListPolicies(t *testing.T, s store.Store) {
 		return tx.ListPrincipalPolicies(v.ID, clavis.PrincipalAgent, newID())
 	})
 	check(t, "ListPrincipalPolicies of an unknown principal", len(got), 0)
+	got = get(t, s, func(tx store.Tx) ([]*clavis.Policy, error) {
+		return tx.PrincipalPolicies(clavis.PrincipalAgent, principal)
+	})
+	check(t, "PrincipalPolicies ids", ids(got, policyID), wantEverywhere)
+	got = get(t, s, func(tx store.Tx) ([]*clavis.Policy, error) {
+		return tx.PrincipalPolicies(clavis.PrincipalAgent, newID())
+	})
+	check(t, "PrincipalPolicies of an unknown principal", len(got), 0)
 }
 
 // testUpdatePolicy: UpdatePolicy writes Permissions, Conditions, Effect, Priority, RequireApproval and
