@@ -364,11 +364,12 @@ func TestWriteBatchLockOrder(t *testing.T) {
 			t.Errorf("batch %d: errors %v, want [nil nil]", i, es)
 		}
 	}
-	// Per batch: both units in the attempt without savepoints (the second times out, so nothing of it is
-	// kept), both again with savepoints (the second times out again and is rolled back to its
-	// savepoint), then the second on its own.
-	if got := runs.Load(); got != 10 {
-		t.Errorf("units ran %d times, want 10 (each batch: 2 together, 2 with savepoints, its second unit again on its own)", got)
+	// Each batch first runs both units without savepoints: the first to time out gives up that attempt
+	// (2 runs), which frees its lock, so the other batch may commit at once (2 runs). The one that gave up
+	// runs both units again with savepoints (2 runs) and, if its second unit times out once more, that
+	// unit on its own (1 run); so does the other batch if it timed out too. Between 6 and 10 runs in all.
+	if got := runs.Load(); got < 6 || got > 10 {
+		t.Errorf("units ran %d times, want 6 to 10", got)
 	}
 	read(t, s1, func(tx store.Tx) error {
 		for _, sec := range []*clavis.Secret{a, b} {
