@@ -211,7 +211,7 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 		if cfg.growMB > 0 {
 			g, err := grow(ctx, fx, dbFileFor(cfg.database, dir), cfg.growMB, cfg.setupWorkers, stderr)
 			if err != nil {
-				return fmt.Errorf("N=%d: %w (server log: %s)", n, err, srv.logPath)
+				return fmt.Errorf("server with N=%d: %w (server log: %s)", n, err, srv.logPath)
 			}
 			run.Grows = append(run.Grows, g)
 		}

@@ -49,7 +49,7 @@ func TestAllowPatternsOneQuery(t *testing.T) {
 	}
 	defer st.Close()
 	now := clavis.Now()
-	rng := rand.New(rand.NewPCG(3, 4))
+	rng := rand.New(rand.NewPCG(3, 4)) // #nosec G404 -- reproducible test data, not a secret
 	vaults := []string{"v0", "v1", "v2", "v3"}
 	agents := []string{"a0", "a1"}
 	if err := st.Write(t.Context(), func(tx store.Tx) error {

@@ -13,7 +13,8 @@ import (
 var _ store.StateWatcher = (*Store)(nil)
 
 const (
-	qStateEpoch       = `SELECT epoch FROM state_epoch WHERE id = 1`
+	qStateEpoch = `SELECT epoch FROM state_epoch WHERE id = 1`
+	// #nosec G101 -- SQL text, not a credential
 	qGetSecretVersion = `SELECT s.id, s.vault_id, s.path, s.deleted, s.latest_version, s.created_at,
 			v.secret_id, v.version, v.type, v.metadata, v.expires_at, v.max_access_count, v.access_count,
 			v.disabled, v.created_by, v.created_at, v.ciphertext, v.wrapped_dek

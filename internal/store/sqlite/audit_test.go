@@ -94,7 +94,7 @@ func sameEvents(t *testing.T, what string, got, want []*clavis.AuditEvent) {
 		t.Fatalf("%s: %d events, want %d", what, len(got), len(want))
 	}
 	for i := range got {
-		g, w := *got[i], *want[i]
+		g, w := *got[i], *want[i] // #nosec G602 -- lengths are equal (checked above)
 		gd, wd := detailsJSON(t, g.Details), detailsJSON(t, w.Details)
 		g.Details, w.Details = nil, nil
 		if string(gd) != string(wd) || !reflect.DeepEqual(g, w) {

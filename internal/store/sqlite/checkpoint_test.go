@@ -222,7 +222,7 @@ func TestKillDuringCheckpointsLosesNothing(t *testing.T) {
 	}
 	var acked int64
 	for cycle := range 5 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillHelper$", "-test.count=1") // #nosec G204 -- this test binary
+		cmd := exec.Command(os.Args[0], "-test.run=^TestKillHelper$", "-test.count=1") // #nosec G204 G702 -- this test binary
 		cmd.Env = append(os.Environ(), killHelperEnv+"="+path)
 		out, err := cmd.StdoutPipe()
 		if err != nil {

@@ -71,8 +71,8 @@ func TestSecretHeadsFollowWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	paths := []string{"a", "a/b", "a/c", "b", "b/x/y", "c"}
-	ids := map[string]string{} // vault/path → secret id
-	rng := rand.New(rand.NewPCG(1, 2))
+	ids := map[string]string{}         // vault/path → secret id
+	rng := rand.New(rand.NewPCG(1, 2)) // #nosec G404 -- reproducible test data, not a secret
 	ops := map[string]int{}
 	for step := range 600 {
 		vid := vaults[rng.IntN(len(vaults))]

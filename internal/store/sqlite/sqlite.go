@@ -54,7 +54,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	// SQLite would create a missing file with mode 0644; create it first so it is private. SQLite gives
 	// the -wal and -shm files the mode of the database file.
-	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600) // #nosec G304 -- the operator-configured database path
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600) // #nosec G304 G703 -- the operator-configured database path
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
