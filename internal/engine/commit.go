@@ -131,7 +131,8 @@ type epochTail struct {
 	ok    bool
 }
 
-// read runs inside the transaction; a failure to read only costs the cache its entries.
+// read runs inside the transaction. A failure to read costs the cache its entries (and, on a store
+// where a failed statement aborts the transaction, that commit: the units are then run again apart).
 func (t *epochTail) read(tx store.Tx, cache *stateCache) error {
 	t.tx, t.at = tx, cache.since()
 	var err error
