@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/store"
 )
@@ -74,7 +76,8 @@ func (t *txn) setHead(orgID string, h auditHead) {
 }
 
 // AppendAudit inserts the event and moves the head in one statement; a duplicate id is ErrConflict and
-// changes nothing.
+// changes nothing. In a transaction that defers its audit inserts the statement is queued instead, and
+// flushAudit reports the conflict.
 func (t *txn) AppendAudit(e *clavis.AuditEvent) error {
 	details, err := json.Marshal(e.Details)
 	if err != nil {
@@ -84,15 +87,42 @@ func (t *txn) AppendAudit(e *clavis.AuditEvent) error {
 	if v, ok := e.Details["vault_id"].(string); ok {
 		vaultID = v
 	}
-	err = t.insert("append audit", qAppendAudit, e.ID, e.OrgID, e.Action, e.ActorID, string(e.ActorType),
+	args := []any{e.ID, e.OrgID, e.Action, e.ActorID, string(e.ActorType),
 		e.ResourceType, e.ResourceID, string(details), e.IPAddress, timeArg(e.CreatedAt), e.PrevEventID,
-		e.IntegrityHash, vaultID)
+		e.IntegrityHash, vaultID}
+	if t.audits != nil {
+		t.audits.Queue(qAppendAudit, args...)
+	} else {
+		err = t.insert("append audit", qAppendAudit, args...)
+	}
 	if err == nil && t.write {
 		if _, locked := t.heads[e.OrgID]; locked {
 			t.setHead(e.OrgID, auditHead{e.ID, e.IntegrityHash})
 		}
 	}
 	return err
+}
+
+// flushAudit sends the audit inserts the transaction deferred, all in one round trip. A duplicate id is
+// ErrConflict (the batch is then run again with savepoints, where the unit that made it sees it).
+func (t *txn) flushAudit() error {
+	if t.audits == nil || t.audits.Len() == 0 {
+		return nil
+	}
+	b := t.audits
+	t.audits = &pgx.Batch{}
+	br := t.tx.SendBatch(t.ctx, b)
+	for range b.Len() {
+		tag, err := br.Exec()
+		if err == nil && tag.RowsAffected() == 0 {
+			err = store.ErrConflict
+		}
+		if err != nil {
+			_ = br.Close() // the statement's error is the one to report
+			return dbErr("append audit", err)
+		}
+	}
+	return dbErr("append audit", br.Close())
 }
 
 // detailsCol scans the JSON details of an event. Numbers decode as json.Number, so that an event
@@ -128,6 +158,9 @@ func scanAudit(sc scanner) (*clavis.AuditEvent, error) {
 // (org_id, column, seq) index. A Limit <= 0 means no limit. From and To compare TIMESTAMPTZ values at
 // microsecond precision, which orders like the clavis.TimeFormat strings of the API.
 func (t *txn) ListAudit(f store.AuditFilter) ([]*clavis.AuditEvent, error) {
+	if err := t.flushAudit(); err != nil {
+		return nil, err
+	}
 	var q strings.Builder
 	args := []any{f.OrgID}
 	arg := func(v any) string {
@@ -155,17 +188,26 @@ func (t *txn) ListAudit(f store.AuditFilter) ([]*clavis.AuditEvent, error) {
 
 // AuditChain returns events oldest first. A limit <= 0 means no limit.
 func (t *txn) AuditChain(orgID string, from, to *time.Time, limit int) ([]*clavis.AuditEvent, error) {
+	if err := t.flushAudit(); err != nil {
+		return nil, err
+	}
 	return list(t, "audit chain", scanAudit, qAuditChain, orgID, optTimeArg(from), optTimeArg(to), limitArg(limit))
 }
 
 // AuditChainAfter returns events oldest first, after the event afterID. A limit <= 0 means no limit.
 func (t *txn) AuditChainAfter(orgID, afterID string, limit int) ([]*clavis.AuditEvent, error) {
+	if err := t.flushAudit(); err != nil {
+		return nil, err
+	}
 	return list(t, "audit chain", scanAudit, qAuditChainAfter, orgID, afterID, limitArg(limit))
 }
 
 // AuditChainHead reads the head without locking it. A head row that AuditHead created in this Write
 // transaction, before the org's first append, reads as the zero ChainHead.
 func (t *txn) AuditChainHead(orgID string) (store.ChainHead, error) {
+	if err := t.flushAudit(); err != nil {
+		return store.ChainHead{}, err
+	}
 	var h store.ChainHead
 	err := dbErr("audit chain head", t.tx.QueryRow(t.ctx, qAuditChainHead, orgID).Scan(&h.EventID, &h.Hash, &h.Count))
 	if err != nil && err != store.ErrNotFound {

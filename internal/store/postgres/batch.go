@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"clavis.dev/clavis/internal/store"
@@ -14,7 +15,8 @@ import (
 // WriteBatch implements store.Batcher: one READ COMMITTED transaction, a savepoint per fn, one durable
 // commit for the whole batch. Releasing one unit's savepoint and setting the next one's share a round
 // trip. It first runs the units back to back without savepoints (writeBatchTogether), which saves that
-// round trip per unit, and only when a unit fails or the attempt does not commit does it run them again
+// round trip per unit and sends all the batch's audit inserts in one round trip before the commit, and
+// only when a unit fails or the attempt does not commit does it run them again
 // with savepoints, as follows.
 //
 // The units of a batch hold their row locks until the one commit, so they lock rows in no consistent
@@ -81,13 +83,13 @@ func (s *Store) writeBatchTogether(ctx context.Context, fns []func(store.Tx) err
 	if _, err := tx.Exec(ctx, qLockTimeout); err != nil {
 		return nil, false
 	}
-	t := &txn{ctx: ctx, tx: tx, write: true}
+	t := &txn{ctx: ctx, tx: tx, write: true, audits: &pgx.Batch{}}
 	for _, fn := range fns {
 		if fn(t) != nil {
 			return nil, false
 		}
 	}
-	if tx.Commit(ctx) != nil {
+	if t.flushAudit() != nil || tx.Commit(ctx) != nil {
 		return nil, false
 	}
 	return make([]error, len(fns)), true

@@ -27,6 +27,9 @@ type txn struct {
 	// its savepoint restores the map as it was before the unit (the rollback also releases the locks the
 	// unit took).
 	heads map[string]auditHead
+	// audits, when not nil, queues the audit inserts of a batch run together (writeBatchTogether):
+	// they are sent in one round trip before the commit, or before anything reads the audit log.
+	audits *pgx.Batch
 }
 
 // auditHead is an org's chain head: its newest event's id and integrity hash.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -227,5 +228,67 @@ func testAuditBatchRollback(t *testing.T, s store.Store) {
 	}
 	if h.EventID != kept[4].ID || h.Count != 4 {
 		t.Errorf("head %+v, want event %s, count 4", h, kept[4].ID)
+	}
+}
+
+// testAuditBatchConflict: in a group commit where no unit fails on its own, a duplicate audit event id
+// is still the ErrConflict of exactly the unit that appended it (even where the store defers audit
+// inserts to the end of the batch), and a unit that reads the chain after appending sees its own event.
+func testAuditBatchConflict(t *testing.T, s store.Store) {
+	b, ok := s.(store.Batcher)
+	if !ok {
+		t.Skip("the store does not group-commit")
+	}
+	org := newOrg().ID
+	before := appendEvents(t, s, org, 1)[0]
+	var kept [3]*clavis.AuditEvent
+	var seen int
+	unit := func(i int, dup, look bool) func(store.Tx) error {
+		return func(tx store.Tx) error {
+			id, hash, err := tx.AuditHead(org)
+			if err != nil {
+				return err
+			}
+			e := newEvent(org, id, hash, at(i+1))
+			if dup {
+				e.ID = before.ID
+			}
+			if err := tx.AppendAudit(e); err != nil {
+				return err
+			}
+			if look {
+				evs, err := tx.AuditChain(org, nil, nil, 0)
+				if err != nil {
+					return err
+				}
+				seen = len(evs)
+			}
+			kept[i] = e
+			return nil
+		}
+	}
+	errs := b.WriteBatch(t.Context(), []func(store.Tx) error{unit(0, false, false), unit(1, true, false), unit(2, false, true)})
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], store.ErrConflict) {
+		t.Fatalf("errs %v, want nil, ErrConflict, nil", errs)
+	}
+	if seen != 3 {
+		t.Errorf("a unit that appended saw %d events in the chain, want 3 (its own included)", seen)
+	}
+	// Without a conflict too (a store that defers audit inserts sends them before the read).
+	seen = 0
+	if errs := b.WriteBatch(t.Context(), []func(store.Tx) error{unit(0, false, false), unit(2, false, true)}); errors.Join(errs...) != nil {
+		t.Fatal(errs)
+	}
+	if seen != 5 {
+		t.Errorf("a unit that appended saw %d events in the chain, want 5 (its own included)", seen)
+	}
+	var evs []*clavis.AuditEvent
+	read(t, s, func(tx store.Tx) error {
+		var err error
+		evs, err = tx.AuditChain(org, nil, nil, 0)
+		return err
+	})
+	if len(evs) != 5 || evs[3].ID != kept[0].ID || evs[4].ID != kept[2].ID || evs[4].PrevEventID != kept[0].ID {
+		t.Errorf("chain after the batches: %d events, want 5 ending %s, %s linked", len(evs), kept[0].ID, kept[2].ID)
 	}
 }

@@ -112,6 +112,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StateEpoch", testStateEpoch},
 		{"GetSecretVersion", testGetSecretVersion},
 		{"AuditBatchRollback", testAuditBatchRollback},
+		{"AuditBatchConflict", testAuditBatchConflict},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
