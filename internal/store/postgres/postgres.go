@@ -136,13 +136,15 @@ func afterConnect(ctx context.Context, c *pgx.Conn) error {
 
 // Read runs fn in a REPEATABLE READ READ ONLY transaction: every statement sees the snapshot taken by
 // the first one, and a write through the Tx fails. fn's error is returned unchanged.
+// The transaction begins with fn's first statement, in the same round trip (lazyRead).
 func (s *Store) Read(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: begin read: %w", err)
 	}
-	defer tx.Rollback(ctx) // a read transaction has nothing to commit
-	return fn(&txn{ctx: ctx, tx: tx})
+	r := &lazyRead{conn: conn}
+	defer r.end(ctx)
+	return fn(&txn{ctx: ctx, tx: r})
 }
 
 // maxWriteAttempts bounds how often Write and WriteBatch run a transaction when the database aborts it

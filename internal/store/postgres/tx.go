@@ -16,11 +16,11 @@ import (
 
 var _ store.Tx = (*txn)(nil)
 
-// txn is a store.Tx over one pgx.Tx. It is used by one goroutine, inside one Read or Write callback.
+// txn is a store.Tx over one transaction: a pgx.Tx, or a lazyRead. It is used by one goroutine, inside one Read or Write callback.
 // pgx prepares each statement on first use on a connection and reuses it (QueryExecModeCacheStatement).
 type txn struct {
 	ctx   context.Context
-	tx    pgx.Tx
+	tx    querier
 	write bool // a Write transaction: AuditHead locks the head row
 	// heads are the chain heads of the orgs whose head row this write transaction has locked, as its
 	// appends moved them: the next AuditHead of such an org needs no round trip. A unit rolled back to
