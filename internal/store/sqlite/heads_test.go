@@ -12,14 +12,14 @@ import (
 	"clavis.dev/clavis/internal/store"
 )
 
-// headsJoin is what secret_heads must always hold (migration 0013).
+// headsJoin is what secret_heads must always hold (migrations 0013 and 0014).
 const headsJoin = `SELECT s.vault_id, s.path, s.id, s.latest_version, s.created_at, v.type, v.metadata,
-		coalesce(v.expires_at, '-'), v.max_access_count, v.access_count, v.disabled, v.created_by, v.created_at
+		coalesce(v.expires_at, '-'), v.max_access_count, v.access_count, v.disabled, v.created_by, v.created_at, v.seq
 	FROM secrets s JOIN versions v ON v.secret_id = s.id AND v.version = s.latest_version
 	WHERE s.deleted = 0 ORDER BY s.vault_id, s.path`
 
 const headsTable = `SELECT vault_id, path, secret_id, latest_version, created_at, type, metadata,
-		coalesce(expires_at, '-'), max_access_count, access_count, disabled, created_by, v_created_at
+		coalesce(expires_at, '-'), max_access_count, access_count, disabled, created_by, v_created_at, v_seq
 	FROM secret_heads ORDER BY vault_id, path`
 
 // dumpRows renders every row of q, one line per row.
@@ -32,7 +32,7 @@ func dumpRows(t *testing.T, s *Store, q string) []string {
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		cols := make([]any, 13)
+		cols := make([]any, 14)
 		ptrs := make([]any, len(cols))
 		for i := range cols {
 			ptrs[i] = &cols[i]
@@ -161,6 +161,9 @@ func TestSecretHeadsFollowWrites(t *testing.T) {
 			t.Fatalf("step %d after %s %s/%s: secret_heads =\n%s\nwant\n%s", step, op, vid, path,
 				strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
+		if fast, join := latestVersion(t, s, vid, path, false), latestVersion(t, s, vid, path, true); fast != join {
+			t.Fatalf("step %d after %s %s/%s: GetSecretVersion of the latest =\n%s\nthe join gives\n%s", step, op, vid, path, fast, join)
+		}
 	}
 	for _, op := range []string{"write", "delete", "revive", "disable", "consume", "rewrap", "bump", "purge", "deletevault", "dropversion"} {
 		if ops[op] == 0 {
@@ -218,7 +221,7 @@ func TestSecretHeadsMigrationBackfills(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	backend(t).Exec(t, path, undo0013+"; DELETE FROM schema_migrations WHERE version = 13")
+	backend(t).Exec(t, path, undo0013+"; DELETE FROM schema_migrations WHERE version IN (13, 14)")
 	s, err := Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -228,4 +231,44 @@ func TestSecretHeadsMigrationBackfills(t *testing.T) {
 	if !slices.Equal(got, want) || len(got) != 2 {
 		t.Fatalf("secret_heads after migrating = \n%s\nwant the 2 rows\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// latestVersion renders what GetSecretVersion returns for the latest version of vaultID/path: from the
+// secret's head, or (join) as it did before migration 0014, from the join of secrets and versions.
+func latestVersion(t *testing.T, s *Store, vaultID, path string, join bool) string {
+	t.Helper()
+	var out string
+	if err := s.Read(t.Context(), func(tx store.Tx) error {
+		sec, v, err := tx.GetSecretVersion(vaultID, path, 0)
+		if join {
+			var js clavis.Secret
+			var jv store.Version
+			err = dbErr("join", tx.(*txn).queryRow(qGetSecretVersion, vaultID, path, 0).Scan(
+				&js.ID, &js.VaultID, &js.Path, &js.Deleted, &js.LatestVersion, timeCol{&js.CreatedAt},
+				&jv.SecretID, &jv.Version.Version, &jv.Type, rawCol{&jv.Metadata}, optTimeCol{&jv.ExpiresAt},
+				&jv.MaxAccessCount, &jv.AccessCount, &jv.Disabled, &jv.CreatedBy, timeCol{&jv.CreatedAt},
+				&jv.Ciphertext, &jv.WrappedDEK))
+			sec, v = &js, &jv
+			if clavis.IsKind(err, clavis.KindNotFound) { // as GetSecretVersion did before 0014
+				sec, err = tx.GetSecret(vaultID, path)
+				v = nil
+			}
+		}
+		switch {
+		case clavis.IsKind(err, clavis.KindNotFound):
+			out = "not found"
+		case err != nil:
+			return err
+		case sec.Deleted:
+			out = "deleted"
+		case v == nil:
+			out = fmt.Sprintf("%+v, no version", *sec)
+		default:
+			out = fmt.Sprintf("%+v %+v", *sec, *v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -26,5 +26,5 @@ var queries = []string{
 	qLockOrg, qPutInvite, qGetInvite, qDeleteInvite, qCreateIPRule, qGetIPRule, qListIPRules, qDeleteIPRule,
 	qGetUseConfig, qPutUseConfig, qDeleteUseConfig,
 	qCreateWebSession, qWebSessionByHash, qTouchWebSession, qDeleteWebSession, qListWebSessions,
-	qStateEpoch, qGetSecretVersion,
+	qStateEpoch, qGetSecretVersion, qGetLatestVersion,
 }
