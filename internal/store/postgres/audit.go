@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/store"
@@ -91,7 +92,12 @@ func (t *txn) AppendAudit(e *clavis.AuditEvent) error {
 		e.ResourceType, e.ResourceID, string(details), e.IPAddress, timeArg(e.CreatedAt), e.PrevEventID,
 		e.IntegrityHash, vaultID}
 	if t.audits != nil {
-		t.audits.Queue(qAppendAudit, args...)
+		t.audits.Queue(qAppendAudit, args...).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return store.ErrConflict
+			}
+			return nil
+		})
 	} else {
 		err = t.insert("append audit", qAppendAudit, args...)
 	}
@@ -103,26 +109,16 @@ func (t *txn) AppendAudit(e *clavis.AuditEvent) error {
 	return err
 }
 
-// flushAudit sends the audit inserts the transaction deferred, all in one round trip. A duplicate id is
-// ErrConflict (the batch is then run again with savepoints, where the unit that made it sees it).
+// flushAudit sends the audit inserts the transaction deferred (and any statement queued after them), all
+// in one round trip. A duplicate id is ErrConflict (the batch is then run again with savepoints, where
+// the unit that made it sees it).
 func (t *txn) flushAudit() error {
 	if t.audits == nil || t.audits.Len() == 0 {
 		return nil
 	}
 	b := t.audits
 	t.audits = &pgx.Batch{}
-	br := t.tx.SendBatch(t.ctx, b)
-	for range b.Len() {
-		tag, err := br.Exec()
-		if err == nil && tag.RowsAffected() == 0 {
-			err = store.ErrConflict
-		}
-		if err != nil {
-			_ = br.Close() // the statement's error is the one to report
-			return dbErr("append audit", err)
-		}
-	}
-	return dbErr("append audit", br.Close())
+	return dbErr("append audit", t.tx.SendBatch(t.ctx, b).Close())
 }
 
 // detailsCol scans the JSON details of an event. Numbers decode as json.Number, so that an event

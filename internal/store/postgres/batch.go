@@ -75,14 +75,11 @@ const (
 // unit succeeded and the transaction committed. Otherwise nothing was committed and the caller runs
 // the batch again with savepoints.
 func (s *Store) writeBatchTogether(ctx context.Context, fns []func(store.Tx) error) (errs []error, ok bool) {
-	tx, err := s.beginWrite(ctx)
+	tx, err := s.beginWrite(ctx, qLockTimeout)
 	if err != nil {
 		return nil, false
 	}
 	defer tx.Rollback(ctx) // no-op after Commit
-	if _, err := tx.Exec(ctx, qLockTimeout); err != nil {
-		return nil, false
-	}
 	t := &txn{ctx: ctx, tx: tx, write: true, audits: &pgx.Batch{}}
 	for _, fn := range fns {
 		if fn(t) != nil {
@@ -107,16 +104,13 @@ func (s *Store) writeBatchOnce(ctx context.Context, fns []func(store.Tx) error) 
 		}
 		return failUnits(errs, err), nil, false
 	}
-	tx, err := s.beginWrite(ctx)
+	// These statements take no arguments, so pgx sends each string in one simple-protocol round trip.
+	tx, err := s.beginWrite(ctx, qBeginBatch)
 	if err != nil {
 		return failUnits(errs, err), nil, false
 	}
 	defer tx.Rollback(ctx) // no-op after Commit
 	t := &txn{ctx: ctx, tx: tx, write: true}
-	// These statements take no arguments, so pgx sends each string in one simple-protocol round trip.
-	if _, err := tx.Exec(ctx, qBeginBatch); err != nil {
-		return fail(err)
-	}
 	for i, fn := range fns {
 		last := i == len(fns)-1
 		heads := maps.Clone(t.heads)

@@ -170,7 +170,7 @@ func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := s.beginWrite(ctx)
+	tx, err := s.beginWrite(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -184,10 +184,18 @@ func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) error {
 	return nil
 }
 
-// beginWrite begins a write transaction: READ COMMITTED whatever the server's default, since the row
+// qBeginWrite begins a write transaction: READ COMMITTED whatever the server's default, since the row
 // locking described in the package comment relies on its re-evaluation of a locked row.
-func (s *Store) beginWrite(ctx context.Context) (pgx.Tx, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
+const qBeginWrite = `BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE`
+
+// beginWrite begins a write transaction and runs then, statements without arguments (or ""), in the
+// same round trip.
+func (s *Store) beginWrite(ctx context.Context, then string) (pgx.Tx, error) {
+	begin := qBeginWrite
+	if then != "" {
+		begin += "; " + then // no arguments: pgx sends it as one simple-protocol query
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: begin})
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres: begin write: %w", store.ErrCommit, err)
 	}

@@ -27,6 +27,10 @@ const (
 
 func (t *txn) StateEpoch() (int64, error) {
 	var n int64
+	if t.audits != nil && t.audits.Len() > 0 { // the deferred audit inserts travel with this read
+		t.audits.Queue(qStateEpoch).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+		return n, t.flushAudit()
+	}
 	err := t.tx.QueryRow(t.ctx, qStateEpoch).Scan(&n)
 	return n, dbErr("state epoch", err)
 }
