@@ -115,7 +115,7 @@ func (e *Engine) vaultPolicies(tx store.Tx, c *clavis.Caller, id string) (*vault
 	}
 	vp.rules = slices.Clip(vp.rules)
 	if cached {
-		rt.load(key, vp)
+		e.cache.put(rt.gen, key, vp)
 	}
 	return vp, nil
 }

@@ -14,17 +14,13 @@ import (
 // committer group-commits units of work (DESIGN §3, Audit): one goroutine takes every unit waiting,
 // runs them in one transaction (a savepoint each, when the store is a store.Batcher) and commits once,
 // so concurrent requests share one durable commit. Each unit's caller waits for the commit that holds it.
-// When the store is a store.SyncPipeliner, a second goroutine waits for each batch to become durable and
-// answers its units, while the first builds and commits the next batch.
 type committer struct {
-	st        store.Store
-	batcher   store.Batcher       // nil: one Write per unit
-	pipeliner store.SyncPipeliner // nil: each batch is durable when committed
-	synced    chan syncing        // committed batches, in commit order, for the answering goroutine
-	units     chan *unit
-	maxBatch  int
-	stop      chan struct{}
-	stopped   chan struct{}
+	st       store.Store
+	batcher  store.Batcher // nil: one Write per unit
+	units    chan *unit
+	maxBatch int
+	stop     chan struct{}
+	stopped  chan struct{}
 	// cache learns the state epoch at the end of every transaction, before its units are answered.
 	cache *stateCache
 }
@@ -39,32 +35,16 @@ type unit struct {
 	abandoned atomic.Bool
 }
 
-// syncing is a committed batch whose units are answered once durable returned.
-type syncing struct {
-	units   []*unit
-	errs    []error
-	durable func() error
-}
-
 func newCommitter(st store.Store, maxBatch int, cache *stateCache) *committer {
 	c := &committer{st: st, units: make(chan *unit, 4*maxBatch), maxBatch: maxBatch,
 		stop: make(chan struct{}), stopped: make(chan struct{}), cache: cache}
 	c.batcher, _ = st.(store.Batcher)
-	c.pipeliner, _ = st.(store.SyncPipeliner)
 	go c.run()
 	return c
 }
 
 func (c *committer) run() {
 	defer close(c.stopped)
-	if c.pipeliner != nil {
-		// Unbuffered: one batch is synced while the next is committed, and no further batch starts
-		// before the first is answered.
-		c.synced = make(chan syncing)
-		answered := make(chan struct{})
-		go c.answer(answered)
-		defer func() { close(c.synced); <-answered }()
-	}
 	for {
 		var first *unit
 		select {
@@ -104,7 +84,7 @@ func (c *committer) commit(batch []*unit) {
 		return
 	}
 	var t epochTail
-	if c.pipeliner == nil && (c.batcher == nil || len(live) == 1) {
+	if c.batcher == nil || len(live) == 1 {
 		for _, u := range live {
 			t = epochTail{}
 			err := c.st.Write(context.WithoutCancel(u.ctx), func(tx store.Tx) error {
@@ -126,13 +106,7 @@ func (c *committer) commit(batch []*unit) {
 	}
 	fns = append(fns, func(tx store.Tx) error { return t.read(tx, c.cache) })
 	// The batch belongs to many requests: one caller's cancellation must not abort the others.
-	var errs []error
-	durable := func() error { return nil }
-	if c.pipeliner != nil {
-		errs, durable = c.pipeliner.WriteBatchNoSync(context.Background(), fns)
-	} else {
-		errs = c.batcher.WriteBatch(context.Background(), fns)
-	}
+	errs := c.batcher.WriteBatch(context.Background(), fns)
 	committed := errs[len(live)] == nil
 	for i := range live {
 		if errs[i] == nil && ranIn[i] != t.tx {
@@ -143,32 +117,8 @@ func (c *committer) commit(batch []*unit) {
 		t.reread(c.st, c.cache)
 	}
 	t.observe(c.cache, true)
-	s := syncing{units: live, errs: errs[:len(live)], durable: durable}
-	if c.pipeliner != nil {
-		c.synced <- s
-		return
-	}
-	s.answer()
-}
-
-// answer answers the units of each committed batch once it is durable, in commit order.
-func (c *committer) answer(done chan<- struct{}) {
-	defer close(done)
-	for s := range c.synced {
-		s.answer()
-	}
-}
-
-// answer waits for the batch to be durable and gives each unit its outcome; a failed sync fails every
-// unit whose changes were kept.
-func (s syncing) answer() {
-	err := s.durable()
-	for i, u := range s.units {
-		if s.errs[i] == nil {
-			u.done <- err
-		} else {
-			u.done <- s.errs[i]
-		}
+	for i, u := range live {
+		u.done <- errs[i]
 	}
 }
 

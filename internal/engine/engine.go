@@ -353,34 +353,15 @@ func keep(err error) error { return kept{err} }
 
 // read runs fn in a read transaction. Its Tx is a *readTx: what it reads may fill the state cache.
 func (e *Engine) read(ctx context.Context, fn func(tx store.Tx) error) error {
-	rt := &readTx{gen: e.cache.generation()} // before the transaction's snapshot: entries it loads are at least this recent
-	err := e.store.Read(ctx, func(tx store.Tx) error {
-		rt.Tx, rt.loaded = tx, nil
-		return fn(rt)
-	})
-	if err == nil { // only now is the snapshot known to be durable (store.Store.Read)
-		for _, l := range rt.loaded {
-			e.cache.put(rt.gen, l.key, l.v)
-		}
-	}
-	return e.classify(ctx, err)
+	gen := e.cache.generation() // before the transaction's snapshot: entries it loads are at least this recent
+	return e.classify(ctx, e.store.Read(ctx, func(tx store.Tx) error { return fn(&readTx{Tx: tx, gen: gen}) }))
 }
 
-// readTx is the Tx of e.read, with the state cache generation taken before its snapshot and the cache
-// entries loaded in it, which enter the cache once the read has returned.
+// readTx is the Tx of e.read, with the state cache generation taken before its snapshot.
 type readTx struct {
 	store.Tx
-	gen    uint64
-	loaded []loadedEntry
+	gen uint64
 }
-
-type loadedEntry struct {
-	key string
-	v   any
-}
-
-// load queues v for the state cache under key.
-func (rt *readTx) load(key string, v any) { rt.loaded = append(rt.loaded, loadedEntry{key, v}) }
 
 // logger is the engine's logger with the request id of ctx, so that a line can be matched to the request
 // id its caller was given.

@@ -209,7 +209,7 @@ func (x *exchangeTx) cached(key string, load func() (any, error)) (any, error) {
 	}
 	v, err := load()
 	if err == nil && fill {
-		rt.load(key, v)
+		x.e.cache.put(rt.gen, key, v)
 	}
 	return v, err
 }

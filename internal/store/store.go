@@ -27,8 +27,8 @@ const (
 
 // Store is a transactional database. It is safe for concurrent use.
 type Store interface {
-	// Read runs fn in a read-only transaction that sees one consistent snapshot, and returns only once
-	// every commit that snapshot may include is durable. fn must not call Write methods of the Tx.
+	// Read runs fn in a read-only transaction that sees one consistent snapshot.
+	// fn must not call Write methods of the Tx.
 	Read(ctx context.Context, fn func(Tx) error) error
 	// Write runs fn in a read-write transaction: if fn returns nil the transaction commits durably
 	// (it survives a crash once Write returns nil); otherwise everything is rolled back and fn's error
@@ -409,15 +409,4 @@ type Batcher interface {
 	// an error wrapping ErrCommit. fn must not call Store methods, and may run more than once (as for
 	// Write).
 	WriteBatch(ctx context.Context, fns []func(Tx) error) (errs []error)
-}
-
-// SyncPipeliner is a Batcher that can commit a batch before it is durable, so that the next batch is
-// built and committed while this one is synced.
-type SyncPipeliner interface {
-	Batcher
-	// WriteBatchNoSync is WriteBatch, but returns once the transaction committed, before it is durable.
-	// durable waits until it is: until durable returned nil, no fn's outcome may be reported to anyone.
-	// An error from durable wraps ErrCommit, and the batch's changes may or may not survive a crash.
-	// durable may be called from another goroutine, while later batches are written.
-	WriteBatchNoSync(ctx context.Context, fns []func(Tx) error) (errs []error, durable func() error)
 }

@@ -1,9 +1,0 @@
-package sqlite
-
-import (
-	"os"
-	"syscall"
-)
-
-// datasync flushes f's data and the metadata needed to read it back (its size), as SQLite does on Linux.
-func datasync(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) } // #nosec G115 -- a file descriptor fits in an int
