@@ -30,9 +30,9 @@ func (t *txn) StateEpoch() (int64, error) {
 	return n, dbErr("state epoch", err)
 }
 
-// GetSecretVersion finds both in one query: the latest version of a secret that is not deleted from its
-// head, anything else with a join of secrets and versions. Only when that finds nothing does a second
-// query tell a missing secret from a missing version.
+// GetSecretVersion finds both in one query: the latest version of a live secret through its row in
+// secret_heads, any other version through a join of secrets and versions. Only when that finds nothing
+// does a second query tell a missing secret from a missing version.
 func (t *txn) GetSecretVersion(vaultID, path string, version int) (*clavis.Secret, *store.Version, error) {
 	var s clavis.Secret
 	var v store.Version
