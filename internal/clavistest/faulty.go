@@ -65,3 +65,29 @@ func (s *SlowStore) WriteBatch(ctx context.Context, fns []func(store.Tx) error) 
 	}
 	return s.Store.(store.Batcher).WriteBatch(ctx, slowed)
 }
+
+// ReadCountingStore is a real store that counts its read transactions, to show which requests need
+// one. It wraps the SQLite store and keeps its group commit and warm-writer reads.
+type ReadCountingStore struct {
+	store.Store
+	Reads atomic.Int64
+}
+
+var (
+	_ store.Batcher    = (*ReadCountingStore)(nil)
+	_ store.WarmWriter = (*ReadCountingStore)(nil)
+)
+
+// Read counts one read transaction.
+func (s *ReadCountingStore) Read(ctx context.Context, fn func(store.Tx) error) error {
+	s.Reads.Add(1)
+	return s.Store.Read(ctx, fn)
+}
+
+// WriteBatch is the wrapped store's.
+func (s *ReadCountingStore) WriteBatch(ctx context.Context, fns []func(store.Tx) error) []error {
+	return s.Store.(store.Batcher).WriteBatch(ctx, fns)
+}
+
+// WarmWriter is the wrapped store's (a panic if it has none).
+func (s *ReadCountingStore) WarmWriter() { s.Store.(store.WarmWriter).WarmWriter() }

@@ -82,7 +82,7 @@ type vaultEntry struct {
 // when the transaction reads the very state epoch the entry is exact at; otherwise tx is asked.
 func (e *Engine) vaultPolicies(tx store.Tx, c *clavis.Caller, id string) (*vaultEntry, error) {
 	rt, cached := tx.(*readTx)
-	key := "v:" + id + "|" + string(c.Type) + "|" + c.ID
+	key := vaultKey(c, id)
 	if cached {
 		if v, ok := e.cache.get(key); ok {
 			return v.(*vaultEntry), nil
@@ -118,6 +118,11 @@ func (e *Engine) vaultPolicies(tx store.Tx, c *clavis.Caller, id string) (*vault
 		e.cache.put(rt.gen, key, vp)
 	}
 	return vp, nil
+}
+
+// vaultKey is the state cache key of vault id with the caller's policies on it.
+func vaultKey(c *clavis.Caller, id string) string {
+	return "v:" + id + "|" + string(c.Type) + "|" + c.ID
 }
 
 // agentKeyRules are the implicit read rules of the __agent-keys vault (spec §4.12): an agent reads its

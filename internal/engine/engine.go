@@ -160,6 +160,8 @@ type Engine struct {
 	stopHousekeeping, housekeepingDone chan struct{}
 	healthy                            atomic.Bool // false after a failed commit, until one succeeds
 	skipReadAudit                      atomic.Bool // see SkipReadAuditForBenchmark
+	// readsInCommit: the store is a store.WarmWriter, so secret reads look up in their commit unit.
+	readsInCommit bool
 }
 
 var _ clavis.Service = (*Engine)(nil)
@@ -207,6 +209,7 @@ func New(ctx context.Context, st store.Store, kr *keyring.Keyring, cfg Config) (
 		return nil, err
 	}
 	e.commits = newCommitter(st, cfg.MaxBatch, e.cache)
+	_, e.readsInCommit = st.(store.WarmWriter)
 	watchCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e.stopWatch, e.watchDone = stop, make(chan struct{})
 	go func() { // #nosec G118 -- runs for the engine's life, stopped by Close, not by a request

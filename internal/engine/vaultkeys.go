@@ -75,6 +75,23 @@ func (e *Engine) sealValue(ctx context.Context, tx store.Tx, v *store.Vault, s *
 
 // openValue decrypts a stored version with the vault key version it was sealed under.
 func (e *Engine) openValue(ctx context.Context, tx store.Tx, v *store.Vault, s *clavis.Secret, ver *store.Version) ([]byte, error) {
+	sv, err := sealedOf(tx, v, s, ver)
+	if err != nil {
+		return nil, err
+	}
+	return sv.open(ctx, e)
+}
+
+// sealedValue is a stored version with everything its decryption needs, so that it can be opened after
+// the transaction that read it.
+type sealedValue struct {
+	wrapped []byte // the vault key it was sealed under, as stored
+	aad     keyring.AAD
+	sealed  keyring.Sealed
+}
+
+// sealedOf reads what decrypting ver needs: the vault key version it was sealed under.
+func sealedOf(tx store.Tx, v *store.Vault, s *clavis.Secret, ver *store.Version) (*sealedValue, error) {
 	sealed := keyring.Sealed{Ciphertext: ver.Ciphertext, WrappedDEK: ver.WrappedDEK}
 	kv, err := keyring.KeyVersionOf(sealed)
 	if err != nil {
@@ -88,7 +105,11 @@ func (e *Engine) openValue(ctx context.Context, tx store.Tx, v *store.Vault, s *
 		}
 		wrapped = k.Wrapped
 	}
-	return e.keys.Open(ctx, wrapped, aadOf(v, s, ver.Version.Version, kv), sealed)
+	return &sealedValue{wrapped: wrapped, aad: aadOf(v, s, ver.Version.Version, kv), sealed: sealed}, nil
+}
+
+func (sv *sealedValue) open(ctx context.Context, e *Engine) ([]byte, error) {
+	return e.keys.Open(ctx, sv.wrapped, sv.aad, sv.sealed)
 }
 
 // RotateVaultKey adds a new key version to a vault (operator action): new values are sealed under it at

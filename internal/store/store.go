@@ -395,6 +395,14 @@ type StateWatcher interface {
 	WatchState(ctx context.Context, changed func()) error
 }
 
+// WarmWriter is implemented by a store whose write transactions read more cheaply than a read
+// transaction of its own does (SQLite: the one write connection keeps its page cache across its own
+// commits, while every read transaction after a commit starts with an empty one). The engine then does
+// the lookup of a secret read inside the group-commit unit that records the read.
+type WarmWriter interface {
+	WarmWriter()
+}
+
 // ErrCommit marks a failure to begin or commit a write transaction: nothing of it was recorded. The
 // engine answers 503 (fail closed) rather than 500 for it.
 const ErrCommit clavis.Sentinel = "unavailable: The database cannot record changes right now"

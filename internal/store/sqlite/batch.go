@@ -9,6 +9,11 @@ import (
 
 var _ store.Batcher = (*Store)(nil)
 
+var _ store.WarmWriter = (*Store)(nil)
+
+// WarmWriter implements store.WarmWriter.
+func (s *Store) WarmWriter() {}
+
 // WriteBatch implements store.Batcher: one BEGIN IMMEDIATE transaction and one commit (one fsync of
 // the WAL) for the whole batch. It first runs the units back to back; only if one of them fails does it
 // roll the whole attempt back and run them again each inside its own SAVEPOINT, so the common case pays
