@@ -135,6 +135,11 @@ type epochTail struct {
 // where a failed statement aborts the transaction, that commit: the units are then run again apart).
 func (t *epochTail) read(tx store.Tx, cache *stateCache) error {
 	t.tx, t.at = tx, cache.since()
+	if ac, ok := tx.(store.EpochAtCommit); ok {
+		t.ok = false
+		ac.StateEpochAtCommit(func(epoch int64, err error) { t.epoch, t.ok = epoch, err == nil })
+		return nil
+	}
 	var err error
 	t.epoch, err = tx.StateEpoch()
 	t.ok = err == nil

@@ -395,6 +395,15 @@ type StateWatcher interface {
 	WatchState(ctx context.Context, changed func()) error
 }
 
+// EpochAtCommit is implemented by a Tx that can read the state epoch in the round trip of its commit
+// (PostgreSQL, in a batch of the group commit): StateEpochAtCommit asks for the epoch as read by the
+// transaction's last statement. fn receives it (or the error; then the transaction may not have
+// committed) before the Write or WriteBatch running the transaction returns, or at once where the Tx
+// reads it at once. Nothing may run in the transaction after the call.
+type EpochAtCommit interface {
+	StateEpochAtCommit(fn func(epoch int64, err error))
+}
+
 // WarmWriter is implemented by a store whose write transactions read more cheaply than a read
 // transaction of its own does (SQLite: the one write connection keeps its page cache across its own
 // commits, while every read transaction after a commit starts with an empty one). The engine then does

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"clavis.dev/clavis"
 	"clavis.dev/clavis/internal/store"
@@ -34,6 +33,12 @@ const (
 		INSERT INTO audit_heads (org_id, event_id, hash, event_count) SELECT org_id, id, integrity_hash, 1 FROM e
 		ON CONFLICT (org_id) DO UPDATE SET event_id = excluded.event_id, hash = excluded.hash,
 			event_count = audit_heads.event_count + 1`
+	// A batch run together inserts its events plainly (a duplicate id is an error that fails the batch)
+	// and moves each org's head, which it holds locked, once per round trip (moveHeads).
+	qInsertAudit = `INSERT INTO audit_events (` + auditCols + `, vault_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	qMoveAuditHead = `UPDATE audit_heads SET event_id = $2, hash = $3, event_count = event_count + $4
+		WHERE org_id = $1`
 	qAuditChain = `SELECT ` + auditCols + ` FROM audit_events
 		WHERE org_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
 		ORDER BY seq LIMIT $4`
@@ -77,8 +82,8 @@ func (t *txn) setHead(orgID string, h auditHead) {
 }
 
 // AppendAudit inserts the event and moves the head in one statement; a duplicate id is ErrConflict and
-// changes nothing. In a transaction that defers its audit inserts the statement is queued instead, and
-// flushAudit reports the conflict.
+// changes nothing. A transaction that defers its audit inserts queues the insert of an event whose head
+// it holds locked, and moves the head once per round trip; a duplicate id then fails the round trip.
 func (t *txn) AppendAudit(e *clavis.AuditEvent) error {
 	details, err := json.Marshal(e.Details)
 	if err != nil {
@@ -91,22 +96,35 @@ func (t *txn) AppendAudit(e *clavis.AuditEvent) error {
 	args := []any{e.ID, e.OrgID, e.Action, e.ActorID, string(e.ActorType),
 		e.ResourceType, e.ResourceID, string(details), e.IPAddress, timeArg(e.CreatedAt), e.PrevEventID,
 		e.IntegrityHash, vaultID}
-	if t.audits != nil {
-		t.audits.Queue(qAppendAudit, args...).Exec(func(tag pgconn.CommandTag) error {
-			if tag.RowsAffected() == 0 {
-				return store.ErrConflict
-			}
-			return nil
-		})
-	} else {
-		err = t.insert("append audit", qAppendAudit, args...)
-	}
-	if err == nil && t.write {
-		if _, locked := t.heads[e.OrgID]; locked {
-			t.setHead(e.OrgID, auditHead{e.ID, e.IntegrityHash})
+	_, locked := t.heads[e.OrgID]
+	switch {
+	case t.audits != nil && locked:
+		t.audits.Queue(qInsertAudit, args...)
+		if t.moved == nil {
+			t.moved = map[string]int{}
+		}
+		t.moved[e.OrgID]++
+	default: // (after the deferred inserts, to keep the chain's order)
+		if err = t.flushAudit(); err == nil {
+			err = t.insert("append audit", qAppendAudit, args...)
 		}
 	}
+	if err == nil && locked {
+		t.setHead(e.OrgID, auditHead{e.ID, e.IntegrityHash})
+	}
 	return err
+}
+
+// takeAudits returns the audit inserts the transaction deferred, followed by the moves of the heads
+// they advanced (whose rows the transaction holds locked), and starts a new queue.
+func (t *txn) takeAudits() *pgx.Batch {
+	b := t.audits
+	for org, n := range t.moved {
+		h := t.heads[org]
+		b.Queue(qMoveAuditHead, org, h.id, h.hash, n)
+	}
+	t.audits, t.moved = &pgx.Batch{}, nil
+	return b
 }
 
 // flushAudit sends the audit inserts the transaction deferred (and any statement queued after them), all
@@ -116,9 +134,7 @@ func (t *txn) flushAudit() error {
 	if t.audits == nil || t.audits.Len() == 0 {
 		return nil
 	}
-	b := t.audits
-	t.audits = &pgx.Batch{}
-	return dbErr("append audit", t.tx.SendBatch(t.ctx, b).Close())
+	return dbErr("append audit", t.tx.SendBatch(t.ctx, t.takeAudits()).Close())
 }
 
 // detailsCol scans the JSON details of an event. Numbers decode as json.Number, so that an event

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,20 +74,36 @@ const (
 
 // writeBatchTogether runs the units back to back in one transaction and commits it; ok reports that every
 // unit succeeded and the transaction committed. Otherwise nothing was committed and the caller runs
-// the batch again with savepoints.
+// the batch again with savepoints. The transaction begins in the round trip of its first statement (for
+// a batch of reads, the lock of the org's audit head), and its deferred audit inserts, a state epoch read
+// asked for with StateEpochAtCommit, and COMMIT travel in one last round trip.
 func (s *Store) writeBatchTogether(ctx context.Context, fns []func(store.Tx) error) (errs []error, ok bool) {
-	tx, err := s.beginWrite(ctx, qLockTimeout)
+	conn, err := s.batches.Acquire(ctx)
 	if err != nil {
 		return nil, false
 	}
-	defer tx.Rollback(ctx) // no-op after Commit
-	t := &txn{ctx: ctx, tx: tx, write: true, audits: &pgx.Batch{}}
+	w := &lazyTx{conn: conn, begin: []string{qBeginWrite, qLockTimeout}}
+	defer w.end(ctx) // rolls back unless committed
+	t := &txn{ctx: ctx, tx: w, write: true, audits: &pgx.Batch{}}
 	for _, fn := range fns {
 		if fn(t) != nil {
 			return nil, false
 		}
 	}
-	if t.flushAudit() != nil || tx.Commit(ctx) != nil {
+	last := t.takeAudits()
+	var epoch int64
+	epochErr := errNotCommitted
+	if t.atCommit != nil {
+		last.Queue(qStateEpoch).QueryRow(func(row pgx.Row) error {
+			epochErr = row.Scan(&epoch)
+			return nil // a failed statement is not committed: commitWith tells
+		})
+	}
+	err = w.commitWith(ctx, last)
+	if t.atCommit != nil {
+		t.atCommit(epoch, cmp.Or(err, epochErr))
+	}
+	if err != nil {
 		return nil, false
 	}
 	return make([]error, len(fns)), true
@@ -105,7 +122,7 @@ func (s *Store) writeBatchOnce(ctx context.Context, fns []func(store.Tx) error) 
 		return failUnits(errs, err), nil, false
 	}
 	// These statements take no arguments, so pgx sends each string in one simple-protocol round trip.
-	tx, err := s.beginWrite(ctx, qBeginBatch)
+	tx, err := beginWrite(ctx, s.batches, qBeginBatch)
 	if err != nil {
 		return failUnits(errs, err), nil, false
 	}

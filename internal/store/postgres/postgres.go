@@ -51,13 +51,28 @@ var (
 // concurrent use, also by several processes on one database; Close it when done.
 type Store struct {
 	pool *pgxpool.Pool
+	// batches is the group commit's own connection (WriteBatch), so that the one serial stage of the
+	// writes never waits for a connection behind reads.
+	batches *pgxpool.Pool
+}
+
+// newStore makes the Store of pool, with a pool of one connection for WriteBatch.
+func newStore(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+	cfg := pool.Config()
+	cfg.MinConns, cfg.MaxConns = 0, 1
+	batches, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return &Store{pool: pool, batches: batches}, nil
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or a keyword/value string, with pgx's
-// pool_* parameters such as pool_max_conns; the pool defaults to max(4, NumCPU) connections), applies
-// the embedded migrations and returns the Store. Replicas may Open one database at once: migrations run
-// under an advisory lock. It refuses a database whose schema version is newer than this binary knows.
-// The caller must Close the Store.
+// pool_* parameters such as pool_max_conns; the pool defaults to max(4, NumCPU) connections, and
+// WriteBatch has one more of its own), applies the embedded migrations and returns the Store. Replicas
+// may Open one database at once: migrations run under an advisory lock. It refuses a database whose
+// schema version is newer than this binary knows. The caller must Close the Store.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	pool, err := connect(ctx, dsn)
 	if err != nil {
@@ -67,7 +82,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	return newStore(ctx, pool)
 }
 
 // OpenCurrent connects to the database named by dsn without changing its schema: it returns a
@@ -92,7 +107,7 @@ func OpenCurrent(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	return newStore(ctx, pool)
 }
 
 // Migrate brings the database named by dsn to the newest schema this binary knows and returns the
@@ -136,13 +151,13 @@ func afterConnect(ctx context.Context, c *pgx.Conn) error {
 
 // Read runs fn in a REPEATABLE READ READ ONLY transaction: every statement sees the snapshot taken by
 // the first one, and a write through the Tx fails. fn's error is returned unchanged.
-// The transaction begins with fn's first statement, in the same round trip (lazyRead).
+// The transaction begins with fn's first statement, in the same round trip (lazyTx).
 func (s *Store) Read(ctx context.Context, fn func(store.Tx) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: begin read: %w", err)
 	}
-	r := &lazyRead{conn: conn}
+	r := &lazyTx{conn: conn, begin: []string{qBeginRead}}
 	defer r.end(ctx)
 	return fn(&txn{ctx: ctx, tx: r})
 }
@@ -170,7 +185,7 @@ func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := s.beginWrite(ctx, "")
+	tx, err := beginWrite(ctx, s.pool, "")
 	if err != nil {
 		return err
 	}
@@ -190,12 +205,12 @@ const qBeginWrite = `BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE`
 
 // beginWrite begins a write transaction and runs then, statements without arguments (or ""), in the
 // same round trip.
-func (s *Store) beginWrite(ctx context.Context, then string) (pgx.Tx, error) {
+func beginWrite(ctx context.Context, pool *pgxpool.Pool, then string) (pgx.Tx, error) {
 	begin := qBeginWrite
 	if then != "" {
 		begin += "; " + then // no arguments: pgx sends it as one simple-protocol query
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: begin})
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: begin})
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres: begin write: %w", store.ErrCommit, err)
 	}
@@ -239,9 +254,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool, waiting for connections in use to be released. Transactions in flight must
+// Close closes the pools, waiting for connections in use to be released. Transactions in flight must
 // have finished.
 func (s *Store) Close() error {
+	s.batches.Close()
 	s.pool.Close()
 	return nil
 }

@@ -1,14 +1,17 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// querier is what a txn runs its statements on: a pgx.Tx, or a lazyRead.
+// querier is what a txn runs its statements on: a pgx.Tx, or a lazyTx.
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -18,69 +21,98 @@ type querier interface {
 
 const qBeginRead = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
 
-// lazyRead is a REPEATABLE READ READ ONLY transaction on one pooled connection that begins with its
-// first statement: a first QueryRow travels in one round trip with the BEGIN, and a Read that runs no
-// statement (its callback found everything in a cache) costs none. end rolls it back and releases the
-// connection.
-type lazyRead struct {
+// lazyTx is a transaction on one pooled connection that begins with its first statement: the statements
+// that begin it (none takes arguments) travel in one round trip with a first QueryRow or SendBatch, and
+// a transaction that runs no statement costs none. A Read is a lazyTx begun by qBeginRead; a batch of
+// the group commit (writeBatchTogether) one begun by qBeginWrite and its settings, which commits with
+// its last statements (commitWith).
+type lazyTx struct {
 	conn  *pgxpool.Conn
+	begin []string
 	begun bool
 }
 
-var _ querier = (*lazyRead)(nil)
+var _ querier = (*lazyTx)(nil)
 
-func (r *lazyRead) begin(ctx context.Context) error {
+// start begins the transaction in a round trip of its own, if it has not begun.
+func (r *lazyTx) start(ctx context.Context) error {
 	if r.begun {
 		return nil
 	}
 	r.begun = true // even if BEGIN fails: end then rolls back or drops the connection
-	_, err := r.conn.Exec(ctx, qBeginRead)
+	_, err := r.conn.Exec(ctx, strings.Join(r.begin, "; ")) // no arguments: one simple-protocol query
 	return err
 }
 
-func (r *lazyRead) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := r.begin(ctx); err != nil {
+func (r *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := r.start(ctx); err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	return r.conn.Exec(ctx, sql, args...)
 }
 
-func (r *lazyRead) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := r.begin(ctx); err != nil {
+func (r *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
 	return r.conn.Query(ctx, sql, args...)
 }
 
-func (r *lazyRead) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if err := r.begin(ctx); err != nil {
-		return errBatch{err: err}
+// SendBatch sends the begin statements ahead of b's when it is the first: one round trip for all.
+func (r *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if r.begun {
+		return r.conn.SendBatch(ctx, b)
 	}
-	return r.conn.SendBatch(ctx, b)
+	r.begun = true
+	first := &pgx.Batch{}
+	for _, q := range r.begin {
+		first.Queue(q)
+	}
+	first.QueuedQueries = append(first.QueuedQueries, b.QueuedQueries...)
+	br := r.conn.SendBatch(ctx, first)
+	for range r.begin {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close() // the begin's error is the one to report
+			return errBatch{err: err}
+		}
+	}
+	return br
 }
 
-// QueryRow sends BEGIN with the statement when it is the first: one round trip for both.
-func (r *lazyRead) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+// QueryRow sends the begin statements with the statement when it is the first: one round trip for all.
+func (r *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if r.begun {
 		return r.conn.QueryRow(ctx, sql, args...)
 	}
-	r.begun = true
 	b := &pgx.Batch{}
-	b.Queue(qBeginRead)
 	b.Queue(sql, args...)
-	br := r.conn.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close() // BEGIN's error is the one to report
-		return errRow{err}
-	}
-	return batchRow{br}
+	return batchRow{r.SendBatch(ctx, b)}
 }
 
-// end rolls the transaction back, if it began, and returns the connection to the pool (which drops a
-// connection left inside a transaction, as when the rollback failed).
-func (r *lazyRead) end(ctx context.Context) {
-	if r.begun {
-		_, _ = r.conn.Exec(ctx, "ROLLBACK") // a read has nothing to commit; on failure the pool drops the connection
+// commitWith sends b's statements and COMMIT in one round trip (beginning the transaction first, if it
+// has not begun), and reports whether the transaction committed: nil exactly when the COMMIT ran and
+// committed. Statements after a failed one do not run, so then nothing is committed. b's callbacks must
+// not fail once their statement has run (an error there would hide the outcome of the COMMIT).
+func (r *lazyTx) commitWith(ctx context.Context, b *pgx.Batch) error {
+	committed := false
+	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+		committed = tag.String() == "COMMIT" // PostgreSQL answers ROLLBACK to the COMMIT of a failed transaction
+		return nil
+	})
+	err := r.SendBatch(ctx, b).Close()
+	if committed {
+		return nil
+	}
+	return cmp.Or(err, errNotCommitted)
+}
+
+var errNotCommitted = errors.New("postgres: the transaction was rolled back at commit")
+
+// end rolls the transaction back, if it began and has not ended, and returns the connection to the pool
+// (which drops a connection left inside a transaction, as when the rollback failed).
+func (r *lazyTx) end(ctx context.Context) {
+	if r.begun && r.conn.Conn().PgConn().TxStatus() != 'I' {
+		_, _ = r.conn.Exec(ctx, "ROLLBACK") // on failure the pool drops the connection
 	}
 	r.conn.Release()
 }

@@ -10,7 +10,10 @@ import (
 	"clavis.dev/clavis/internal/store"
 )
 
-var _ store.StateWatcher = (*Store)(nil)
+var (
+	_ store.StateWatcher  = (*Store)(nil)
+	_ store.EpochAtCommit = (*txn)(nil)
+)
 
 const (
 	qStateEpoch = `SELECT epoch FROM state_epoch WHERE id = 1`
@@ -33,6 +36,16 @@ func (t *txn) StateEpoch() (int64, error) {
 	}
 	err := t.tx.QueryRow(t.ctx, qStateEpoch).Scan(&n)
 	return n, dbErr("state epoch", err)
+}
+
+// StateEpochAtCommit implements store.EpochAtCommit: in a batch run together the epoch is read in the
+// round trip of the commit, as the last statement before it; elsewhere fn is called at once.
+func (t *txn) StateEpochAtCommit(fn func(epoch int64, err error)) {
+	if t.audits == nil {
+		fn(t.StateEpoch())
+		return
+	}
+	t.atCommit = fn
 }
 
 // GetSecretVersion finds both in one query; only when that finds nothing does a second one tell a

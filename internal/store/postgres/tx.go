@@ -16,7 +16,7 @@ import (
 
 var _ store.Tx = (*txn)(nil)
 
-// txn is a store.Tx over one transaction: a pgx.Tx, or a lazyRead. It is used by one goroutine, inside one Read or Write callback.
+// txn is a store.Tx over one transaction: a pgx.Tx, or a lazyTx. It is used by one goroutine, inside one Read or Write callback.
 // pgx prepares each statement on first use on a connection and reuses it (QueryExecModeCacheStatement).
 type txn struct {
 	ctx   context.Context
@@ -30,6 +30,11 @@ type txn struct {
 	// audits, when not nil, queues the audit inserts of a batch run together (writeBatchTogether):
 	// they are sent in one round trip before the commit, or before anything reads the audit log.
 	audits *pgx.Batch
+	// moved counts the deferred inserts of each org whose head they advance (takeAudits).
+	moved map[string]int
+	// atCommit, set by StateEpochAtCommit in a batch run together, receives the state epoch read in the
+	// commit's round trip.
+	atCommit func(epoch int64, err error)
 }
 
 // auditHead is an org's chain head: its newest event's id and integrity hash.

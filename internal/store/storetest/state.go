@@ -298,3 +298,67 @@ func testAuditBatchConflict(t *testing.T, s store.Store) {
 		t.Errorf("chain after the batches: %d events, want 5 ending %s, %s linked", len(evs), kept[0].ID, kept[2].ID)
 	}
 }
+
+// testEpochAtCommit: a batch's last unit that asks for the state epoch at commit (store.EpochAtCommit,
+// as the engine's committer does) gets the epoch its transaction committed, its own units' state changes
+// included, whether the batch ran together, again with savepoints (a failed unit), or began with the
+// read; the last answer it gets is that one.
+func testEpochAtCommit(t *testing.T, s store.Store) {
+	b, ok := s.(store.Batcher)
+	if !ok {
+		t.Skip("the store does not group-commit")
+	}
+	org, u, v := seed(t, s)
+	a := newAgent(u)
+	create(t, s, a)
+	var (
+		got   int64
+		gotOK bool
+		calls int
+	)
+	tail := func(tx store.Tx) error {
+		ask := func(epoch int64, err error) { got, gotOK, calls = epoch, err == nil, calls+1 }
+		if ac, ok := tx.(store.EpochAtCommit); ok {
+			ac.StateEpochAtCommit(ask)
+		} else {
+			ask(tx.StateEpoch())
+		}
+		return nil
+	}
+	appendOne := func(tx store.Tx) error {
+		id, hash, err := tx.AuditHead(org.ID)
+		if err != nil {
+			return err
+		}
+		return tx.AppendAudit(newEvent(org.ID, id, hash, t0))
+	}
+	changeState := func(tx store.Tx) error { return tx.CreatePolicy(newPolicy(v, clavis.PrincipalAgent, a.ID)) }
+	fail := func(store.Tx) error { return errRollback }
+	for _, c := range []struct {
+		name  string
+		units   []func(store.Tx) error
+		moves   bool // the batch changes the state
+		failing int  // the unit that fails, or -1
+	}{
+		{"a batch that only reads it", nil, false, -1},
+		{"a batch of appends", []func(store.Tx) error{appendOne, appendOne}, false, -1},
+		{"a batch that changes the state", []func(store.Tx) error{appendOne, changeState, appendOne}, true, -1},
+		{"a batch with a failed unit", []func(store.Tx) error{appendOne, fail, changeState}, true, 1},
+	} {
+		before := epoch(t, s)
+		got, gotOK, calls = 0, false, 0
+		errs := b.WriteBatch(t.Context(), append(c.units, tail))
+		for i, err := range errs {
+			if want := c.failing == i; (err == errRollback) != want || (err != nil && !want) {
+				t.Fatalf("%s: unit %d: %v", c.name, i, err)
+			}
+		}
+		after := epoch(t, s)
+		if c.moves == (after == before) {
+			t.Errorf("%s: epoch %d -> %d, moves %v", c.name, before, after, c.moves)
+		}
+		if calls == 0 || !gotOK || got != after {
+			t.Errorf("%s: the tail was told epoch %d (ok %v, %d answers), want %d", c.name, got, gotOK, calls, after)
+		}
+	}
+}

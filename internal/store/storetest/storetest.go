@@ -113,6 +113,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"GetSecretVersion", testGetSecretVersion},
 		{"AuditBatchRollback", testAuditBatchRollback},
 		{"AuditBatchConflict", testAuditBatchConflict},
+		{"EpochAtCommit", testEpochAtCommit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
