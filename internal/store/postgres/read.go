@@ -39,7 +39,7 @@ func (r *lazyTx) start(ctx context.Context) error {
 	if r.begun {
 		return nil
 	}
-	r.begun = true // even if BEGIN fails: end then rolls back or drops the connection
+	r.begun = true                                          // even if BEGIN fails: end then rolls back or drops the connection
 	_, err := r.conn.Exec(ctx, strings.Join(r.begin, "; ")) // no arguments: one simple-protocol query
 	return err
 }

@@ -335,7 +335,7 @@ func testEpochAtCommit(t *testing.T, s store.Store) {
 	changeState := func(tx store.Tx) error { return tx.CreatePolicy(newPolicy(v, clavis.PrincipalAgent, a.ID)) }
 	fail := func(store.Tx) error { return errRollback }
 	for _, c := range []struct {
-		name  string
+		name    string
 		units   []func(store.Tx) error
 		moves   bool // the batch changes the state
 		failing int  // the unit that fails, or -1
