@@ -39,8 +39,9 @@ func (r *lazyTx) start(ctx context.Context) error {
 	if r.begun {
 		return nil
 	}
-	r.begun = true                                          // even if BEGIN fails: end then rolls back or drops the connection
-	_, err := r.conn.Exec(ctx, strings.Join(r.begin, "; ")) // no arguments: one simple-protocol query
+	r.begun = true // even if BEGIN fails: end then rolls back or drops the connection
+	// The begin statements take no arguments: pgx sends them in one simple-protocol query.
+	_, err := r.conn.Exec(ctx, strings.Join(r.begin, "; "))
 	return err
 }
 
