@@ -17,6 +17,7 @@ import (
 type committer struct {
 	st       store.Store
 	batcher  store.Batcher // nil: one Write per unit
+	single   bool          // a unit alone goes through the batcher too (store.SingleBatcher)
 	units    chan *unit
 	maxBatch int
 	stop     chan struct{}
@@ -39,6 +40,7 @@ func newCommitter(st store.Store, maxBatch int, cache *stateCache) *committer {
 	c := &committer{st: st, units: make(chan *unit, 4*maxBatch), maxBatch: maxBatch,
 		stop: make(chan struct{}), stopped: make(chan struct{}), cache: cache}
 	c.batcher, _ = st.(store.Batcher)
+	_, c.single = st.(store.SingleBatcher)
 	go c.run()
 	return c
 }
@@ -84,7 +86,7 @@ func (c *committer) commit(batch []*unit) {
 		return
 	}
 	var t epochTail
-	if c.batcher == nil || len(live) == 1 {
+	if c.batcher == nil || len(live) == 1 && !c.single {
 		for _, u := range live {
 			t = epochTail{}
 			err := c.st.Write(context.WithoutCancel(u.ctx), func(tx store.Tx) error {

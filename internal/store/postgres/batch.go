@@ -58,6 +58,11 @@ func (s *Store) WriteBatch(ctx context.Context, fns []func(store.Tx) error) []er
 	return errs
 }
 
+var _ store.SingleBatcher = (*Store)(nil)
+
+// BatchesSingleUnits implements store.SingleBatcher: writeBatchTogether takes two round trips.
+func (s *Store) BatchesSingleUnits() {}
+
 // batchLockTimeout is the lock_timeout of a batch transaction: well above the time a batch of another
 // replica holds a lock it needs, well below deadlock_timeout.
 const batchLockTimeout = "50ms"
