@@ -34,7 +34,7 @@ const (
 		ON CONFLICT (org_id) DO UPDATE SET event_id = excluded.event_id, hash = excluded.hash,
 			event_count = audit_heads.event_count + 1`
 	// A batch run together inserts its events plainly (a duplicate id is an error that fails the batch)
-	// and moves each org's head, which it holds locked, once per round trip (moveHeads).
+	// and moves each org's head, which it holds locked, once per round trip (takeAudits).
 	qInsertAudit = `INSERT INTO audit_events (` + auditCols + `, vault_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 	qMoveAuditHead = `UPDATE audit_heads SET event_id = $2, hash = $3, event_count = event_count + $4
