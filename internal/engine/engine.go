@@ -360,6 +360,17 @@ func (e *Engine) read(ctx context.Context, fn func(tx store.Tx) error) error {
 	return e.classify(ctx, e.store.Read(ctx, func(tx store.Tx) error { return fn(&readTx{Tx: tx, gen: gen}) }))
 }
 
+// readOneStatement is read for a transaction that usually runs one statement, through
+// store.OneStatementReader when the store has it: fn may then run twice and must set its results afresh.
+func (e *Engine) readOneStatement(ctx context.Context, fn func(tx store.Tx) error) error {
+	r, ok := e.store.(store.OneStatementReader)
+	if !ok {
+		return e.read(ctx, fn)
+	}
+	gen := e.cache.generation()
+	return e.classify(ctx, r.ReadOneStatement(ctx, func(tx store.Tx) error { return fn(&readTx{Tx: tx, gen: gen}) }))
+}
+
 // readTx is the Tx of e.read, with the state cache generation taken before its snapshot.
 type readTx struct {
 	store.Tx

@@ -213,7 +213,8 @@ func (e *Engine) openVersion(ctx context.Context, c *clavis.Caller, vaultID, pat
 	now := e.now()
 	var out *opened
 	var denied *policy.Decision
-	err := e.read(ctx, func(tx store.Tx) error {
+	// With the vault's rules cached, the lookup of the version is the one statement.
+	err := e.readOneStatement(ctx, func(tx store.Tx) error {
 		out, denied = nil, nil
 		va, err := e.openVault(tx, c, vaultID, now)
 		if err != nil {

@@ -412,6 +412,17 @@ type WarmWriter interface {
 	WarmWriter()
 }
 
+// OneStatementReader is implemented by a store that can run a read of one statement in one round trip
+// (PostgreSQL: BEGIN, the statement and COMMIT travel together, where Read takes a round trip for BEGIN
+// with the first statement and one more for ROLLBACK). ReadOneStatement runs fn as Read does, with the
+// same snapshot and read-only guarantees; when fn's first statement reads one row, the store may run it
+// in such a transaction, and if fn then runs another statement, that statement fails and the store
+// discards the run, whatever fn returned, and runs fn again in an ordinary Read. fn must therefore set
+// its results afresh on every run, as for Write.
+type OneStatementReader interface {
+	ReadOneStatement(ctx context.Context, fn func(Tx) error) error
+}
+
 // ErrCommit marks a failure to begin or commit a write transaction: nothing of it was recorded. The
 // engine answers 503 (fail closed) rather than 500 for it.
 const ErrCommit clavis.Sentinel = "unavailable: The database cannot record changes right now"

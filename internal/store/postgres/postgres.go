@@ -162,6 +162,24 @@ func (s *Store) Read(ctx context.Context, fn func(store.Tx) error) error {
 	return fn(&txn{ctx: ctx, tx: r})
 }
 
+var _ store.OneStatementReader = (*Store)(nil)
+
+// ReadOneStatement implements store.OneStatementReader: a first statement that reads one row travels
+// with BEGIN and COMMIT, one round trip in all; a run that needs more is run again by Read.
+func (s *Store) ReadOneStatement(ctx context.Context, fn func(store.Tx) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: begin read: %w", err)
+	}
+	one := &lazyTx{conn: conn, begin: []string{qBeginRead}, oneStatement: true}
+	err = fn(&txn{ctx: ctx, tx: one})
+	one.end(ctx)
+	if one.again {
+		return s.Read(ctx, fn)
+	}
+	return err
+}
+
 // maxWriteAttempts bounds how often Write and WriteBatch run a transaction when the database aborts it
 // to resolve a deadlock or a serialization failure.
 const maxWriteAttempts = 5

@@ -26,10 +26,28 @@ const qBeginRead = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
 // a transaction that runs no statement costs none. A Read is a lazyTx begun by qBeginRead; a batch of
 // the group commit (writeBatchTogether) one begun by qBeginWrite and its settings, which commits with
 // its last statements (commitWith).
+//
+// A lazyTx made for one statement (oneStatement) sends COMMIT with its first statement, when that is a
+// QueryRow: the transaction then ends in the round trip that begins it. Any statement after that one
+// fails with errSecondStatement and sets again (ReadOneStatement then runs its fn again, in full).
 type lazyTx struct {
-	conn  *pgxpool.Conn
-	begin []string
-	begun bool
+	conn         *pgxpool.Conn
+	begin        []string
+	begun        bool
+	oneStatement bool
+	ended        bool // the one statement's COMMIT was sent
+	again        bool // a statement came after the one statement
+}
+
+// errSecondStatement is what a statement after the one statement of a oneStatement lazyTx fails with.
+var errSecondStatement = errors.New("postgres: a second statement in a read of one statement")
+
+// second reports whether this statement comes after the one statement, and marks the read to be run again.
+func (r *lazyTx) second() bool {
+	if r.ended {
+		r.again = true
+	}
+	return r.ended
 }
 
 var _ querier = (*lazyTx)(nil)
@@ -46,6 +64,9 @@ func (r *lazyTx) start(ctx context.Context) error {
 }
 
 func (r *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if r.second() {
+		return pgconn.CommandTag{}, errSecondStatement
+	}
 	if err := r.start(ctx); err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -53,6 +74,9 @@ func (r *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 }
 
 func (r *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if r.second() {
+		return nil, errSecondStatement
+	}
 	if err := r.start(ctx); err != nil {
 		return nil, err
 	}
@@ -61,6 +85,9 @@ func (r *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 
 // SendBatch sends the begin statements ahead of b's when it is the first: one round trip for all.
 func (r *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if r.second() {
+		return errBatch{err: errSecondStatement}
+	}
 	if r.begun {
 		return r.conn.SendBatch(ctx, b)
 	}
@@ -81,13 +108,23 @@ func (r *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 }
 
 // QueryRow sends the begin statements with the statement when it is the first: one round trip for all.
+// For a oneStatement lazyTx, the first QueryRow also sends COMMIT in that round trip.
 func (r *lazyTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if r.second() {
+		return errRow{errSecondStatement}
+	}
 	if r.begun {
 		return r.conn.QueryRow(ctx, sql, args...)
 	}
 	b := &pgx.Batch{}
 	b.Queue(sql, args...)
-	return batchRow{r.SendBatch(ctx, b)}
+	if !r.oneStatement {
+		return batchRow{br: r.SendBatch(ctx, b)}
+	}
+	b.Queue("COMMIT")
+	br := r.SendBatch(ctx, b)
+	r.ended = true
+	return batchRow{br: br, commit: true}
 }
 
 // commitWith sends b's statements and COMMIT in one round trip (beginning the transaction first, if it
@@ -118,11 +155,19 @@ func (r *lazyTx) end(ctx context.Context) {
 	r.conn.Release()
 }
 
-// batchRow is the row of a statement sent after BEGIN in one batch.
-type batchRow struct{ br pgx.BatchResults }
+// batchRow is the row of a statement sent after BEGIN in one batch, and before COMMIT if commit is set.
+type batchRow struct {
+	br     pgx.BatchResults
+	commit bool
+}
 
 func (r batchRow) Scan(dest ...any) error {
 	err := r.br.QueryRow().Scan(dest...)
+	if r.commit {
+		if _, cerr := r.br.Exec(); err == nil {
+			err = cerr
+		}
+	}
 	if cerr := r.br.Close(); err == nil {
 		err = cerr
 	}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WriteBatch", testWriteBatch},
 		{"ReadSnapshot", testReadSnapshot},
 		{"ReadIsReadOnly", testReadIsReadOnly},
+		{"ReadOneStatement", testReadOneStatement},
 		{"ServerKeys", testServerKeys},
 		{"ServerKeysConcurrent", testServerKeysConcurrent},
 		{"ServerKeyRotation", testServerKeyRotation},
@@ -591,5 +592,79 @@ func testReadSnapshot(t *testing.T, s store.Store) {
 	})
 	if n := get(t, s, func(tx store.Tx) (int, error) { return tx.CountOrgs() }); n != 2 {
 		t.Errorf("CountOrgs after the Read = %d, want 2", n)
+	}
+}
+
+// testReadOneStatement (store.OneStatementReader): a read of one statement answers as Read does; a run
+// that needs a second statement is run again in full, whatever it returned, in one read-only snapshot.
+func testReadOneStatement(t *testing.T, s store.Store) {
+	r, ok := s.(store.OneStatementReader)
+	if !ok {
+		t.Skip("the store has no reads of one statement")
+	}
+	org1, org2 := newOrg(), newOrg()
+	create(t, s, org1, org2)
+
+	runs := 0
+	var got *clavis.Org
+	err := r.ReadOneStatement(t.Context(), func(tx store.Tx) error {
+		runs++
+		var err error
+		got, err = tx.GetOrg(org1.ID)
+		return err
+	})
+	if err != nil || got == nil || got.ID != org1.ID || runs != 1 {
+		t.Errorf("one statement: org %+v, err %v, %d runs; want org %s, nil, 1 run", got, err, runs, org1.ID)
+	}
+	err = r.ReadOneStatement(t.Context(), func(tx store.Tx) error {
+		_, err := tx.GetOrg(newID())
+		return err
+	})
+	wantKind(t, "one statement finding nothing", err, clavis.KindNotFound)
+
+	// The second statement's failure is swallowed: the run is discarded all the same.
+	runs = 0
+	var second error
+	err = r.ReadOneStatement(t.Context(), func(tx store.Tx) error {
+		runs++
+		if _, err := tx.GetOrg(org1.ID); err != nil {
+			return err
+		}
+		_, second = tx.GetOrg(org2.ID)
+		return nil
+	})
+	if err != nil || second != nil || runs > 2 {
+		t.Errorf("two statements: err %v, second statement's err %v in the last run, %d runs; want nil, nil, at most 2", err, second, runs)
+	}
+
+	// The run that counts sees one snapshot.
+	err = r.ReadOneStatement(t.Context(), func(tx store.Tx) error {
+		before, err := tx.CountOrgs()
+		if err != nil {
+			return err
+		}
+		if err := s.Write(t.Context(), func(wtx store.Tx) error { return wtx.CreateOrg(newOrg()) }); err != nil {
+			return err
+		}
+		after, err := tx.CountOrgs()
+		if err != nil {
+			return err
+		}
+		if after != before {
+			return fmt.Errorf("CountOrgs %d, then %d after a concurrent Write; want one snapshot", before, after)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("two statements around a Write: %v", err)
+	}
+
+	n := get(t, s, func(tx store.Tx) (int, error) { return tx.CountOrgs() })
+	err = r.ReadOneStatement(t.Context(), func(tx store.Tx) error { return tx.CreateOrg(newOrg()) })
+	if err == nil {
+		t.Errorf("CreateOrg in a read of one statement succeeded")
+	}
+	if after := get(t, s, func(tx store.Tx) (int, error) { return tx.CountOrgs() }); after != n {
+		t.Errorf("CountOrgs = %d after a refused CreateOrg, want %d", after, n)
 	}
 }
