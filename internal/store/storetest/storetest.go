@@ -570,25 +570,27 @@ func testReadIsReadOnly(t *testing.T, s store.Store) {
 	}
 }
 
+// countsAroundWrite counts the orgs in tx, commits one more org through s, and counts them in tx again.
+func countsAroundWrite(t *testing.T, s store.Store, tx store.Tx) (before, after int, err error) {
+	if before, err = tx.CountOrgs(); err != nil {
+		return 0, 0, err
+	}
+	if err = s.Write(t.Context(), func(wtx store.Tx) error { return wtx.CreateOrg(newOrg()) }); err != nil {
+		return 0, 0, err
+	}
+	after, err = tx.CountOrgs()
+	return before, after, err
+}
+
 // testReadSnapshot: a Read transaction does not see a Write that commits while it runs.
 func testReadSnapshot(t *testing.T, s store.Store) {
 	create(t, s, newOrg())
 	read(t, s, func(tx store.Tx) error {
-		before, err := tx.CountOrgs()
-		if err != nil {
-			return err
-		}
-		if err := s.Write(t.Context(), func(wtx store.Tx) error { return wtx.CreateOrg(newOrg()) }); err != nil {
-			return err
-		}
-		after, err := tx.CountOrgs()
-		if err != nil {
-			return err
-		}
-		if after != before {
+		before, after, err := countsAroundWrite(t, s, tx)
+		if err == nil && after != before {
 			t.Errorf("CountOrgs in one Read: %d, then %d after a concurrent Write; want one snapshot", before, after)
 		}
-		return nil
+		return err
 	})
 	if n := get(t, s, func(tx store.Tx) (int, error) { return tx.CountOrgs() }); n != 2 {
 		t.Errorf("CountOrgs after the Read = %d, want 2", n)
@@ -639,21 +641,11 @@ func testReadOneStatement(t *testing.T, s store.Store) {
 
 	// The run that counts sees one snapshot.
 	err = r.ReadOneStatement(t.Context(), func(tx store.Tx) error {
-		before, err := tx.CountOrgs()
-		if err != nil {
-			return err
-		}
-		if err := s.Write(t.Context(), func(wtx store.Tx) error { return wtx.CreateOrg(newOrg()) }); err != nil {
-			return err
-		}
-		after, err := tx.CountOrgs()
-		if err != nil {
-			return err
-		}
-		if after != before {
+		before, after, err := countsAroundWrite(t, s, tx)
+		if err == nil && after != before {
 			return fmt.Errorf("CountOrgs %d, then %d after a concurrent Write; want one snapshot", before, after)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		t.Errorf("two statements around a Write: %v", err)
