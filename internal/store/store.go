@@ -440,7 +440,7 @@ type Batcher interface {
 }
 
 // SingleBatcher is implemented by a Batcher whose WriteBatch commits even a single unit for less than
-// Write does (PostgreSQL: a batch takes two round trips, a Write one per statement and two more). The
+// Write does (PostgreSQL: a batch takes one or two round trips, a Write one per statement and two more). The
 // engine then sends a unit that has no company through WriteBatch too.
 type SingleBatcher interface {
 	Batcher

@@ -39,6 +39,10 @@ const (
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 	qMoveAuditHead = `UPDATE audit_heads SET event_id = $2, hash = $3, event_count = event_count + $4
 		WHERE org_id = $1`
+	// The move of a guessed head (knownHeads): when the row no longer holds the guess ($5), nothing is
+	// updated and the division by zero fails the transaction.
+	qMoveGuessedHead = `WITH moved AS (` + qMoveAuditHead + ` AND event_id = $5 RETURNING 1)
+		SELECT 1 / count(*) FROM moved`
 	qAuditChain = `SELECT ` + auditCols + ` FROM audit_events
 		WHERE org_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
 		ORDER BY seq LIMIT $4`
@@ -55,6 +59,16 @@ const (
 func (t *txn) AuditHead(orgID string) (id, hash string, err error) {
 	if h, ok := t.heads[orgID]; ok {
 		return h.id, h.hash, nil
+	}
+	if t.known != nil {
+		if h, ok := t.known.get(orgID); ok {
+			if t.guessed == nil {
+				t.guessed = map[string]string{}
+			}
+			t.guessed[orgID] = h.id
+			t.setHead(orgID, h)
+			return h.id, h.hash, nil
+		}
 	}
 	if t.write {
 		err = t.ensure("audit head", qEnsureAuditHead, []any{orgID}, qLockAuditHead, []any{orgID}, &id, &hash)
@@ -121,6 +135,11 @@ func (t *txn) takeAudits() *pgx.Batch {
 	b := t.audits
 	for org, n := range t.moved {
 		h := t.heads[org]
+		if guess, ok := t.guessed[org]; ok {
+			b.Queue(qMoveGuessedHead, org, h.id, h.hash, n, guess)
+			t.guessed[org] = h.id // what the row holds from this move on, in this transaction
+			continue
+		}
 		b.Queue(qMoveAuditHead, org, h.id, h.hash, n)
 	}
 	t.audits, t.moved = &pgx.Batch{}, nil

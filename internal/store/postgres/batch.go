@@ -60,7 +60,7 @@ func (s *Store) WriteBatch(ctx context.Context, fns []func(store.Tx) error) []er
 
 var _ store.SingleBatcher = (*Store)(nil)
 
-// BatchesSingleUnits implements store.SingleBatcher: writeBatchTogether takes two round trips.
+// BatchesSingleUnits implements store.SingleBatcher: writeBatchTogether takes one or two round trips.
 func (s *Store) BatchesSingleUnits() {}
 
 // batchLockTimeout is the lock_timeout of a batch transaction: well above the time a batch of another
@@ -79,9 +79,11 @@ const (
 
 // writeBatchTogether runs the units back to back in one transaction and commits it; ok reports that every
 // unit succeeded and the transaction committed. Otherwise nothing was committed and the caller runs
-// the batch again with savepoints. The transaction begins in the round trip of its first statement (for
-// a batch of reads, the lock of the org's audit head), and its deferred audit inserts, a state epoch read
-// asked for with StateEpochAtCommit, and COMMIT travel in one last round trip.
+// the batch again with savepoints. The transaction begins in the round trip of its first statement, and
+// its deferred audit inserts, the moves of the heads they advance, a state epoch read asked for with
+// StateEpochAtCommit, and COMMIT travel in one last round trip. Appending after a head known from the
+// last commit (knownHeads) needs no statement before that: a batch of reads or token exchanges is then
+// one round trip.
 func (s *Store) writeBatchTogether(ctx context.Context, fns []func(store.Tx) error) (errs []error, ok bool) {
 	conn, err := s.batches.Acquire(ctx)
 	if err != nil {
@@ -89,9 +91,10 @@ func (s *Store) writeBatchTogether(ctx context.Context, fns []func(store.Tx) err
 	}
 	w := &lazyTx{conn: conn, begin: []string{qBeginWrite, qLockTimeout}}
 	defer w.end(ctx) // rolls back unless committed
-	t := &txn{ctx: ctx, tx: w, write: true, audits: &pgx.Batch{}}
+	t := &txn{ctx: ctx, tx: w, write: true, audits: &pgx.Batch{}, known: &s.heads}
 	for _, fn := range fns {
 		if fn(t) != nil {
+			s.heads.failed(t.guessed)
 			return nil, false
 		}
 	}
@@ -109,8 +112,10 @@ func (s *Store) writeBatchTogether(ctx context.Context, fns []func(store.Tx) err
 		t.atCommit(epoch, cmp.Or(err, epochErr))
 	}
 	if err != nil {
+		s.heads.failed(t.guessed)
 		return nil, false
 	}
+	s.heads.committed(t.heads)
 	return make([]error, len(fns)), true
 }
 
@@ -172,6 +177,7 @@ func (s *Store) writeBatchOnce(ctx context.Context, fns []func(store.Tx) error) 
 	if err := tx.Commit(ctx); err != nil {
 		return fail(fmt.Errorf("postgres: commit: %w", err))
 	}
+	s.heads.committed(t.heads)
 	return errs, alone, false
 }
 

@@ -11,7 +11,9 @@
 //     against the committed row, so version numbers are distinct and gap-free and read counters exact.
 //   - AuditHead in a Write locks the org's audit_heads row (creating it first if needed, so there is
 //     always a row to lock) until commit: appenders of one org in every process take turns, and the chain
-//     stays linear.
+//     stays linear. A group commit that knows the head from its own last commit appends after it without
+//     the lock, and moves it under a guard that fails the batch if another appender moved it since
+//     (knownHeads): the batch then runs again the ordinary way.
 //   - EnsureSecret and PutServerKey insert with ON CONFLICT DO NOTHING and then read the row that won.
 //
 // Row locks taken in different orders by two transactions can deadlock; PostgreSQL then aborts one of
@@ -54,6 +56,8 @@ type Store struct {
 	// batches is the group commit's own connection (WriteBatch), so that the one serial stage of the
 	// writes never waits for a connection behind reads.
 	batches *pgxpool.Pool
+	// heads are the audit heads the group commits last committed (knownHeads).
+	heads knownHeads
 }
 
 // newStore makes the Store of pool, with a pool of one connection for WriteBatch.

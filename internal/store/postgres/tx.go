@@ -32,6 +32,11 @@ type txn struct {
 	audits *pgx.Batch
 	// moved counts the deferred inserts of each org whose head they advance (takeAudits).
 	moved map[string]int
+	// known, in a batch run together, are the heads this process last committed: AuditHead takes an
+	// org's head from there without a round trip, and guessed records it (org → the event id its row
+	// must still hold when the batch moves it; knownHeads).
+	known   *knownHeads
+	guessed map[string]string
 	// atCommit, set by StateEpochAtCommit in a batch run together, receives the state epoch read in the
 	// commit's round trip.
 	atCommit func(epoch int64, err error)
