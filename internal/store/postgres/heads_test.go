@@ -24,16 +24,6 @@ func TestGuessedHead(t *testing.T) {
 	defer s2.Close()
 	org := uuid.NewString()
 
-	appendEvent := func(tx store.Tx) error {
-		id, hash, err := tx.AuditHead(org)
-		if err != nil {
-			return err
-		}
-		e := &clavis.AuditEvent{ID: uuid.NewString(), OrgID: org, Action: "secret.read",
-			ActorType: clavis.PrincipalAgent, CreatedAt: clavis.Now(), PrevEventID: id}
-		e.IntegrityHash = hash + "/" + e.ID
-		return tx.AppendAudit(e)
-	}
 	// batch appends one event through s1's group commit and returns how many times its unit ran and in
 	// how many of those runs the head row was free for another transaction to lock (it is when the run
 	// appended after a guessed head).
@@ -41,7 +31,7 @@ func TestGuessedHead(t *testing.T) {
 		t.Helper()
 		errs := s1.WriteBatch(t.Context(), []func(store.Tx) error{func(tx store.Tx) error {
 			runs++
-			if err := appendEvent(tx); err != nil {
+			if err := appendEvent(org)(tx); err != nil {
 				return err
 			}
 			probe, err := s2.pool.Begin(t.Context())
@@ -82,10 +72,10 @@ func TestGuessedHead(t *testing.T) {
 		return c
 	}
 
-	write(t, s2, appendEvent)                            // the org's head row exists (a new one would be invisible to the probe)
+	write(t, s2, appendEvent(org))                       // the org's head row exists (a new one would be invisible to the probe)
 	check("first batch", 1, 0)                           // nothing known: the ordinary way, locking the row
 	check("second batch", 1, 1)                          // after the head the first one committed
-	write(t, s2, appendEvent)                            // another instance appends: s1's known head is stale
+	write(t, s2, appendEvent(org))                       // another instance appends: s1's known head is stale
 	check("batch after another instance appended", 2, 1) // the guess fails; run again the ordinary way
 	if c := chain(); len(c) != 5 {
 		t.Fatalf("chain has %d events, want 5", len(c))

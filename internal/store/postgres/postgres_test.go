@@ -477,19 +477,6 @@ func TestTwoInstances(t *testing.T) {
 		}
 	})
 
-	// appendEvent chains one event after the org's head: what the engine does for every request.
-	appendEvent := func(org string) func(tx store.Tx) error {
-		return func(tx store.Tx) error {
-			id, hash, err := tx.AuditHead(org)
-			if err != nil {
-				return err
-			}
-			e := &clavis.AuditEvent{ID: uuid.NewString(), OrgID: org, Action: "secret.read",
-				ActorType: clavis.PrincipalAgent, CreatedAt: clavis.Now(), PrevEventID: id}
-			e.IntegrityHash = hash + "/" + e.ID // any function of the previous hash and the event
-			return tx.AppendAudit(e)
-		}
-	}
 	// checkChain checks that the org's events form one linear chain of n events.
 	checkChain := func(t *testing.T, org string, n int) {
 		t.Helper()
@@ -542,6 +529,20 @@ func TestTwoInstances(t *testing.T) {
 }
 
 // --- helpers ---
+
+// appendEvent chains one event after the org's head: what the engine does for every request.
+func appendEvent(org string) func(tx store.Tx) error {
+	return func(tx store.Tx) error {
+		id, hash, err := tx.AuditHead(org)
+		if err != nil {
+			return err
+		}
+		e := &clavis.AuditEvent{ID: uuid.NewString(), OrgID: org, Action: "secret.read",
+			ActorType: clavis.PrincipalAgent, CreatedAt: clavis.Now(), PrevEventID: id}
+		e.IntegrityHash = hash + "/" + e.ID // any function of the previous hash and the event
+		return tx.AppendAudit(e)
+	}
+}
 
 func write(t testing.TB, s *Store, fn func(store.Tx) error) {
 	t.Helper()
