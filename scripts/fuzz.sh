@@ -11,7 +11,7 @@ fuzztime=${FUZZTIME:-30s}
 targets=(
   policy:FuzzMatch policy:FuzzEvaluate policy:FuzzParseConditions policy:FuzzValidatePath
   policy:FuzzSplitVersionPath keyring:FuzzOpen token:FuzzVerify token:FuzzVerifyDifferential httpapi:FuzzDecode
-  netguard:FuzzCheckEmbeddedIPv4 egress:FuzzAllow egress:FuzzRedact
+  netguard:FuzzCheckEmbeddedIPv4 egress:FuzzAllow egress:FuzzRedact store/sqlite:FuzzParseTime
 )
 status=0
 for t in "${targets[@]}"; do
