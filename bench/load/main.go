@@ -46,6 +46,7 @@ type config struct {
 	keep         bool
 	growMB       int
 	traceSlow    time.Duration
+	cpuProfile   string
 }
 
 // settle is the pause between the setup of a server and its first cell.
@@ -76,6 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (data dirs, server logs) after the run")
 	fs.IntVar(&cfg.growMB, "grow-mb", 0, "before the cells, grow each server's database past this many MB with large and small writes (0: off)")
 	fs.DurationVar(&cfg.traceSlow, "trace-slow", 0, "list on stderr every request of a window slower than this, with its start time (0: off)")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the clavis server's CPU profile of each cell's measured window into this directory (N<n>-<op>-c<clients>-r<rep>.pprof)")
 	fs.BoolVar(&serveCeiling, "serve-ceiling", false, "internal: run the ceiling server (used by the tool itself)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -177,9 +179,10 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 	defer ceiling.stop()
 
 	type target struct {
-		n   int
-		srv *child
-		fx  *fixture
+		n     int
+		srv   *child
+		fx    *fixture
+		pprof string // the server's --pprof-listen address; "" without -cpuprofile
 	}
 	var targets []target
 	defer func() {
@@ -193,6 +196,13 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 		if cfg.database != "" {
 			args = append(args, "--database", cfg.database)
 		}
+		pprofAddr := ""
+		if cfg.cpuProfile != "" {
+			if pprofAddr, err = freeLoopbackAddr(); err != nil {
+				return fmt.Errorf("-cpuprofile: %w", err)
+			}
+			args = append(args, "--pprof-listen", pprofAddr)
+		}
 		srv, err := startChild(ctx, fmt.Sprintf("clavis N=%d", n), cfg.clavis, args, dir)
 		if err != nil {
 			return fmt.Errorf("starting clavis for N=%d: %w", n, err)
@@ -200,7 +210,7 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 		if f := dbFileFor(cfg.database, dir); f != "" {
 			srv.walFile = f + "-wal"
 		}
-		targets = append(targets, target{n: n, srv: srv})
+		targets = append(targets, target{n: n, srv: srv, pprof: pprofAddr})
 		t0 := time.Now()
 		fx, err := setupFixture(ctx, srv.base, n, cfg.setupWorkers, stderr)
 		if err != nil {
@@ -243,7 +253,13 @@ func bench(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 		for _, t := range targets {
 			for _, op := range cfg.ops {
 				for _, c := range cfg.clients {
-					if err := measureOne(t.srv, t.n, t.fx.op(op), c); err != nil {
+					wait := func() error { return nil }
+					if t.pprof != "" {
+						name := fmt.Sprintf("N%d-%s-c%d-r%d.pprof", t.n, op, c, rep)
+						wait = cpuProfile(ctx, t.pprof, filepath.Join(cfg.cpuProfile, name), cfg.warmup, cfg.duration)
+					}
+					err := measureOne(t.srv, t.n, t.fx.op(op), c)
+					if err = errors.Join(err, wait()); err != nil {
 						return err
 					}
 				}
